@@ -1,0 +1,36 @@
+# ScanBridge's one entry point for people and CI. See README.md.
+SHELL := /bin/bash
+export PATH := $(PATH):/opt/swift/usr/bin
+
+# Development service folder and SANE configuration, inside the repository (ignored by git).
+DEV_HOME ?= $(CURDIR)/.dev/home
+DEV_SANE ?= $(CURDIR)/.dev/sane.d
+# Extra arguments for `scanbridge serve`, e.g. make run ARGS="--log-level 30".
+ARGS ?=
+
+.PHONY: install run test build release clean
+
+## install: bring this Debian 12 machine to everything the project needs (idempotent)
+install:
+	@scripts/install.sh
+
+## run: install, build (release) and run the service in the foreground with the SANE test scanner
+run: install release
+	@scripts/sane-test-config.sh "$(DEV_SANE)"
+	@# Real scanners: export SANE_CONFIG_DIR=/etc/sane.d (or any folder) before `make run`.
+	SANE_CONFIG_DIR="$${SANE_CONFIG_DIR:-$(DEV_SANE)}" .build/release/scanbridge serve --home "$(DEV_HOME)" $(ARGS)
+
+## test: install, build and run the whole test suite
+test: install
+	swift build --build-tests
+	scripts/sane-test-config.sh "$(DEV_SANE)"
+	SANE_CONFIG_DIR="$(DEV_SANE)" swift test --skip-build
+
+build:
+	swift build
+
+release:
+	swift build -c release --product scanbridge
+
+clean:
+	rm -rf .build .dev

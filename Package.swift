@@ -1,0 +1,87 @@
+// swift-tools-version:6.2
+// ScanBridge: a local scanning service for Linux speaking the DWT Service REST API.
+// Module layout and dependency direction: ../shared/DESIGN.md ("Architecture").
+import PackageDescription
+
+/// A system-library target for one C library, found by pkg-config and provided by a Debian package.
+/// Each lives in `Sources/<name>/` with a `module.modulemap` and a `shim.h` that holds only
+/// macro and variadic-function wrappers (prefixed `sb_`).
+func cLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
+    .systemLibrary(name: name, pkgConfig: pkgConfig, providers: [.apt([apt])])
+}
+
+/// Swift 6 language mode (the tools version's default) with strict concurrency, and no warnings:
+/// every ScanBridge target treats warnings as errors.
+let strict: [SwiftSetting] = [.treatAllWarnings(as: .error)]
+
+let package = Package(
+    name: "ScanBridge",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "scanbridge", targets: ["scanbridge"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+    ],
+    targets: [
+        // C libraries (system-library targets, pkg-config + apt provider).
+        cLibrary("CLibURing", pkgConfig: "liburing", apt: "liburing-dev"),
+        cLibrary("CLibSANE", pkgConfig: "sane-backends", apt: "libsane-dev"),
+        cLibrary("CTurboJPEG", pkgConfig: "libturbojpeg", apt: "libturbojpeg0-dev"),
+        cLibrary("CLibPNG", pkgConfig: "libpng", apt: "libpng-dev"),
+        cLibrary("CLibTIFF", pkgConfig: "libtiff-4", apt: "libtiff-dev"),
+        cLibrary("CLibCurl", pkgConfig: "libcurl", apt: "libcurl4-openssl-dev"),
+        cLibrary("COpenSSL", pkgConfig: "openssl", apt: "libssl-dev"),
+        cLibrary("CLibV4L2", pkgConfig: "libv4l2", apt: "libv4l-dev"),
+
+        // Shared vocabulary: the error type and the product version.
+        .target(name: "ScanBridgeCore", swiftSettings: strict),
+
+        // Subsystems, one concern each; arrows point one way (see DESIGN.md).
+        .target(name: "ScanBridgeIO", dependencies: [
+            "ScanBridgeCore", "CLibURing",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "DequeModule", package: "swift-collections"),
+        ], swiftSettings: strict),
+        .target(name: "ScanBridgeHTTP", dependencies: [
+            "ScanBridgeCore", "ScanBridgeIO", "COpenSSL",
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+        .target(name: "ScanBridgeImaging", dependencies: [
+            "ScanBridgeCore", "CTurboJPEG", "CLibPNG", "CLibTIFF", "COpenSSL",
+        ], swiftSettings: strict),
+        .target(name: "ScanBridgeDevices", dependencies: [
+            "ScanBridgeCore", "ScanBridgeImaging", "CLibSANE", "CLibV4L2",
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+        .target(name: "ScanBridgeStorage", dependencies: [
+            "ScanBridgeCore", "ScanBridgeImaging", "COpenSSL",
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+        .target(name: "ScanBridgeUpload", dependencies: [
+            "ScanBridgeCore", "CLibCurl",
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+        .target(name: "ScanBridgeService", dependencies: [
+            "ScanBridgeCore", "ScanBridgeIO", "ScanBridgeHTTP", "ScanBridgeImaging",
+            "ScanBridgeDevices", "ScanBridgeStorage", "ScanBridgeUpload",
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+        .executableTarget(name: "scanbridge", dependencies: [
+            "ScanBridgeService",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+
+        // Tests (Swift Testing). Each subsystem has its own test target.
+        .testTarget(name: "ScanBridgeServiceTests", dependencies: ["ScanBridgeService", "scanbridge"],
+                    resources: [.copy("Fixtures")], swiftSettings: strict),
+        .testTarget(name: "CLibraryTests", dependencies: [
+            "CLibURing", "CLibSANE", "CTurboJPEG", "CLibPNG", "CLibTIFF", "CLibCurl", "COpenSSL", "CLibV4L2",
+        ], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,142 @@
+import ScanBridgeCore
+
+/// One documented configuration key: where it lives, what it accepts and what it defaults to.
+///
+/// Every key ScanBridge reads is listed in `ConfigurationKey.catalog`; the default
+/// `Config/DSConfiguration.ini` is rendered from that list (`scanbridge config defaults`) and a
+/// test keeps the two identical, so no key goes undocumented.
+public struct ConfigurationKey: Sendable {
+    public enum Kind: Sendable {
+        case integer(ClosedRange<Int>)
+        case text
+        case choice([String])
+        /// Comma-separated values.
+        case list
+
+        var typeName: String {
+            switch self {
+            case .integer(let range): "integer \(range.lowerBound)…\(range.upperBound)"
+            case .text: "text"
+            case .choice(let values): values.joined(separator: " | ")
+            case .list: "comma-separated list"
+            }
+        }
+    }
+
+    public var section: String
+    public var name: String
+    public var kind: Kind
+    public var defaultValue: String
+    public var summary: String
+
+    public init(section: String, name: String, kind: Kind, defaultValue: String, summary: String) {
+        self.section = section
+        self.name = name
+        self.kind = kind
+        self.defaultValue = defaultValue
+        self.summary = summary
+    }
+
+    /// The environment variable that overrides this key: `SCANBRIDGE_` + the name in capitals.
+    public var environmentVariable: String { Self.environmentVariable(for: name) }
+
+    static func environmentVariable(for name: String) -> String { "SCANBRIDGE_" + name.uppercased() }
+
+    /// Checks `value` against the key's kind and returns it normalised.
+    func validate(_ value: String) -> Result<String, ValueProblem> {
+        switch kind {
+        case .integer(let range):
+            guard let number = Int(value) else { return .failure(.init("expected an integer, got \"\(value)\"")) }
+            guard range.contains(number) else {
+                return .failure(.init("\(number) is out of range \(range.lowerBound)…\(range.upperBound)"))
+            }
+            return .success(String(number))
+        case .choice(let values):
+            guard let match = values.first(where: { $0.caseInsensitiveEquals(value) }) else {
+                return .failure(.init("expected one of \(values.joined(separator: ", ")), got \"\(value)\""))
+            }
+            return .success(match)
+        case .text, .list:
+            return .success(value)
+        }
+    }
+
+    struct ValueProblem: Error {
+        var message: String
+        init(_ message: String) { self.message = message }
+    }
+}
+
+extension ConfigurationKey {
+    /// The section of the Dynamsoft Service's own keys.
+    public static let dsSection = "DS"
+    /// The section of ScanBridge's own keys.
+    public static let scanBridgeSection = "ScanBridge"
+
+    /// Every fixed key. The listener pairs (`Port_mn_N`/`Port_mp_N`, `SSLPort_mn_N`/`SSLPort_mp_N`)
+    /// are numbered and described by `ListenerKeys`.
+    public static let catalog: [ConfigurationKey] = [
+        .init(section: dsSection, name: "DSVersion", kind: .text, defaultValue: ProductVersion.semantic,
+              summary: "Version of the service that wrote this file; kept for compatibility, not interpreted."),
+        .init(section: dsSection, name: "Port", kind: .integer(0...16), defaultValue: "2",
+              summary: "Number of plain HTTP listeners, described by Port_mn_N (role: dcp or dwt) and Port_mp_N (TCP port)."),
+        .init(section: dsSection, name: "SSLPort", kind: .integer(0...16), defaultValue: "2",
+              summary: "Number of HTTPS listeners, described by SSLPort_mn_N and SSLPort_mp_N."),
+        .init(section: dsSection, name: "LogLevel", kind: .integer(0...100), defaultValue: "1",
+              summary: "0 = errors only, 1 = normal, 2-29 = debug, 30 or more = verbose (trace)."),
+        .init(section: scanBridgeSection, name: "BindAddress", kind: .text, defaultValue: "127.0.0.1",
+              summary: "Address every listener binds to. Keep loopback unless you know why not."),
+        .init(section: scanBridgeSection, name: "IOEngine", kind: .choice(["auto", "io_uring", "epoll"]), defaultValue: "auto",
+              summary: "Socket engine; auto uses io_uring when the kernel allows it and epoll otherwise."),
+        .init(section: scanBridgeSection, name: "LogMaxFileSizeKB", kind: .integer(16...1_048_576), defaultValue: "10240",
+              summary: "Size at which log/scanbridge.log is rotated, in KiB."),
+        .init(section: scanBridgeSection, name: "LogMaxFiles", kind: .integer(1...100), defaultValue: "5",
+              summary: "Rotated log files kept (scanbridge.1.log ... scanbridge.N.log); older ones are deleted."),
+    ]
+
+    /// The key named `name` (case-insensitive), including numbered listener keys.
+    public static func known(_ name: String) -> ConfigurationKey? {
+        if let key = catalog.first(where: { $0.name.caseInsensitiveEquals(name) }) { return key }
+        return ListenerKeys.key(named: name)
+    }
+}
+
+/// The numbered listener keys of the `[DS]` section.
+public enum ListenerKeys {
+    /// Defaults as the Dynamsoft Service ships them: index, role, port, secure.
+    public static let defaults: [(index: Int, role: ListenerRole, port: Int, secure: Bool)] = [
+        (0, .dcp, 18625, false), (1, .dwt, 18622, false),
+        (0, .dcp, 18626, true), (1, .dwt, 18623, true),
+    ]
+
+    static func prefix(secure: Bool) -> String { secure ? "SSLPort" : "Port" }
+
+    /// A `Port_mn_N`/`Port_mp_N`/`SSLPort_mn_N`/`SSLPort_mp_N` key, or nil.
+    static func key(named name: String) -> ConfigurationKey? {
+        let lower = name.lowercased()
+        for secure in [false, true] {
+            let prefix = prefix(secure: secure).lowercased()
+            for (part, isRole) in [("_mn_", true), ("_mp_", false)] where lower.hasPrefix(prefix + part) {
+                guard let index = Int(lower.dropFirst(prefix.count + part.count)), index >= 0 else { return nil }
+                let canonical = "\(Self.prefix(secure: secure))\(part)\(index)"
+                let fallback = defaults.first { $0.index == index && $0.secure == secure }
+                if isRole {
+                    return ConfigurationKey(section: ConfigurationKey.dsSection, name: canonical,
+                                            kind: .choice(ListenerRole.allCases.map(\.rawValue)),
+                                            defaultValue: fallback?.role.rawValue ?? "",
+                                            summary: "Role of \(secure ? "HTTPS" : "HTTP") listener \(index): dwt (core API) or dcp (service page).")
+                }
+                return ConfigurationKey(section: ConfigurationKey.dsSection, name: canonical, kind: .integer(1...65535),
+                                        defaultValue: fallback.map { String($0.port) } ?? "",
+                                        summary: "TCP port of \(secure ? "HTTPS" : "HTTP") listener \(index).")
+            }
+        }
+        return nil
+    }
+}
+
+/// What a listener serves: the DWT core API or the service (welcome/setup) page.
+public enum ListenerRole: String, Sendable, CaseIterable {
+    case dwt
+    case dcp
+}

@@ -1,0 +1,44 @@
+import ArgumentParser
+import Glibc
+import Logging
+import ScanBridgeCore
+import ScanBridgeService
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the service in the foreground until SIGINT or SIGTERM.")
+
+    @OptionGroup var options: ServiceOptions
+
+    func run() throws {
+        // Before any thread exists, so that only the main thread ever receives these signals.
+        ShutdownSignal.block()
+
+        let folder = ServiceFolder(root: options.resolvedHome)
+        do {
+            try folder.prepare()
+        } catch {
+            printError("scanbridge: \(error)")
+            throw ExitCode(73)
+        }
+        let configuration = try options.loadConfiguration()
+        let settings = configuration.settings
+        let (_, logFile) = try ServiceLogging.bootstrap(folder: folder, settings: settings)
+        let logger = Logger(label: "scanbridge")
+
+        logger.info("ScanBridge \(ProductVersion.semantic) starting", metadata: [
+            "home": "\(folder.root)", "config": "\(configuration.filePath)", "pid": "\(getpid())"])
+        for entry in configuration.unknownEntries {
+            logger.debug("Keeping unknown configuration key", metadata: ["key": "[\(entry.section)] \(entry.key)"])
+        }
+        logger.info("Configured listeners", metadata: [
+            "bind": "\(settings.bindAddress)",
+            "listeners": "\(settings.listeners.map(\.description).joined(separator: ", "))"])
+        logger.info("Ready; stop with SIGINT or SIGTERM")
+
+        let signal = ShutdownSignal.wait()
+        logger.info("Received \(signal); stopping")
+        logger.info("Stopped cleanly")
+        logFile.flush()
+    }
+}

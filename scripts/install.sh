@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Brings a Debian 12 machine to everything ScanBridge needs to build, run and test.
+# Idempotent: installs only what is missing. Uses sudo when not run as root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  # C libraries behind the system-library targets (Package.swift)
+  pkg-config liburing-dev libsane-dev libturbojpeg0-dev libpng-dev libtiff-dev
+  libcurl4-openssl-dev libssl-dev libv4l-dev
+  # The SANE test backend and its command-line tools
+  libsane1 sane-utils
+  # Tools the tests check outputs with, and the load generator of the benchmarks
+  qpdf poppler-utils libtiff-tools openssl curl wrk util-linux
+  # The test virtualenv
+  python3 python3-venv
+)
+
+sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+for package in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install.sh: installing ${missing[*]}"
+  sudo_if_needed apt-get update -qq
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v swift >/dev/null 2>&1; then
+  if [ -x /opt/swift/usr/bin/swift ]; then
+    echo "install.sh: swift is at /opt/swift/usr/bin; add it to PATH" >&2
+  else
+    echo "install.sh: Swift 6 is required (https://swift.org/install); it is not on PATH" >&2
+  fi
+  exit 1
+fi
+
+# Python packages for the tests live in .venv (ignored by git). Reinstalled only when
+# Tests/requirements.txt changes.
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+stamp=.venv/.requirements.sha256
+wanted=$(sha256sum Tests/requirements.txt | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r Tests/requirements.txt
+  echo "$wanted" > "$stamp"
+fi
