@@ -1,0 +1,62 @@
+/// The transport contract between ScanBridgeIO and the layers above it (HTTP, TLS, tests).
+///
+/// Buffers cross the boundary as owned `[UInt8]` values: the engine keeps each one alive until
+/// the kernel's final completion for it, so a cancelled task can never leave the kernel writing
+/// into freed memory.
+
+/// An error of the socket layer. `errno` carries the system's code when there is one.
+public struct IOError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        /// The operation's timeout elapsed.
+        case timedOut
+        /// The calling task was cancelled.
+        case cancelled
+        /// The stream or listener was closed (locally) while or before the operation ran.
+        case closed
+        /// The peer reset the connection (ECONNRESET, EPIPE).
+        case connectionReset
+        /// Any other system error.
+        case system
+    }
+
+    public var kind: Kind
+    public var operation: String
+    public var errno: Int32
+
+    public init(_ kind: Kind, operation: String, errno: Int32 = 0) {
+        self.kind = kind
+        self.operation = operation
+        self.errno = errno
+    }
+
+    public var description: String {
+        errno == 0 ? "\(operation): \(kind)" : "\(operation): \(kind) (errno \(errno))"
+    }
+}
+
+/// A connected, bidirectional byte stream (a TCP socket, or TLS over one).
+/// One reader and one writer may use it at the same time.
+public protocol ByteStream: Sendable {
+    /// Receives up to `maxLength` bytes; an empty result means the peer closed its side.
+    func receive(maxLength: Int, timeout: Duration?) async throws(IOError) -> [UInt8]
+    /// Sends all of `bytes`, or throws.
+    func send(_ bytes: [UInt8], timeout: Duration?) async throws(IOError)
+    /// Closes the stream; pending operations end with `.closed`. Idempotent.
+    func close() async
+}
+
+/// A listening socket.
+public protocol StreamListener: Sendable {
+    /// The bound port (useful after binding port 0).
+    var port: Int { get }
+    /// Waits for the next connection.
+    func accept() async throws(IOError) -> any ByteStream
+    /// Stops listening; a pending `accept` ends with `.closed`. Idempotent.
+    func close() async
+}
+
+/// Which engine runs the sockets.
+public enum IOEngineKind: String, Sendable, CaseIterable {
+    case ioUring = "io_uring"
+    case epoll
+}
