@@ -8,7 +8,7 @@ DEV_SANE ?= $(CURDIR)/.dev/sane.d
 # Extra arguments for `scanbridge serve`, e.g. make run ARGS="--log-level 30".
 ARGS ?=
 
-.PHONY: install run test build release clean
+.PHONY: install run test build release clean bench
 
 ## install: bring this Debian 12 machine to everything the project needs (idempotent)
 install:
@@ -34,3 +34,12 @@ release:
 
 clean:
 	rm -rf .build .dev
+
+# Benchmark executables of Benchmarks/Package.swift, in the order `make bench` runs them.
+# Each area appends its own: BENCHMARKS += name
+BENCHMARKS :=
+
+## bench: build and run every benchmark in Benchmarks/ (release), printing Markdown tables
+bench: install
+	cd Benchmarks && swift build -c release
+	@set -e; for exe in $(BENCHMARKS); do echo "== $$exe"; Benchmarks/.build/release/$$exe; done

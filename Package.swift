@@ -19,6 +19,14 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "scanbridge", targets: ["scanbridge"]),
+        // Libraries for the Benchmarks/ package, which measures the subsystems directly.
+        .library(name: "ScanBridgeIO", targets: ["ScanBridgeIO"]),
+        .library(name: "ScanBridgeHTTP", targets: ["ScanBridgeHTTP"]),
+        .library(name: "ScanBridgeImaging", targets: ["ScanBridgeImaging"]),
+        .library(name: "ScanBridgeDevices", targets: ["ScanBridgeDevices"]),
+        .library(name: "ScanBridgeStorage", targets: ["ScanBridgeStorage"]),
+        .library(name: "ScanBridgeUpload", targets: ["ScanBridgeUpload"]),
+        .library(name: "ScanBridgeService", targets: ["ScanBridgeService"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -1,0 +1,19 @@
+// swift-tools-version:6.2
+// ScanBridge's benchmarks: a separate package so that the main build stays fast. Run with
+// `make bench` from the repository root. Each benchmark executable measures one subsystem
+// against a reference in the same run and prints a Markdown table for the README.
+import PackageDescription
+
+let strict: [SwiftSetting] = [.treatAllWarnings(as: .error)]
+
+let package = Package(
+    name: "ScanBridgeBenchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(name: "ScanBridge", path: ".."),
+    ],
+    targets: [
+        // Timing, statistics, machine description and table output shared by every benchmark.
+        .target(name: "BenchmarkSupport", swiftSettings: strict),
+    ]
+)
