@@ -88,6 +88,10 @@ let package = Package(
         // Tests (Swift Testing). Each subsystem has its own test target.
         .testTarget(name: "ScanBridgeServiceTests", dependencies: ["ScanBridgeService", "scanbridge"],
                     resources: [.copy("Fixtures")], swiftSettings: strict),
+        .testTarget(name: "ScanBridgeHTTPTests", dependencies: [
+            "ScanBridgeHTTP", "ScanBridgeIO",
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ], swiftSettings: strict),
         .testTarget(name: "CLibraryTests", dependencies: [
             "CLibURing", "CLibSANE", "CTurboJPEG", "CLibPNG", "CLibTIFF", "CLibCurl", "COpenSSL", "CLibV4L2",
         ], swiftSettings: strict),

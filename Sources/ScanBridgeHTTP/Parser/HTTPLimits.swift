@@ -1,0 +1,46 @@
+/// The limits one HTTP connection is held to. Each is a documented configuration key of the
+/// service (`[ScanBridge] HTTP…` in DSConfiguration.ini); the defaults here are those keys'
+/// defaults.
+public struct HTTPLimits: Sendable, Equatable {
+    /// Longest request line (method, target, version) in bytes; longer → 414.
+    public var maxRequestLineLength: Int
+    /// Most bytes of the request head (request line and header fields, or trailer fields); more → 431.
+    public var maxHeaderBytes: Int
+    /// Most header fields in one request head (or trailer section); more → 431.
+    public var maxHeaderCount: Int
+    /// Largest request body in bytes, by Content-Length or summed chunks; larger → 413.
+    public var maxBodySize: Int
+    /// Longest chunk-size line of a chunked body, chunk extensions included; longer → 400.
+    public var maxChunkLineLength: Int
+    /// How long a keep-alive connection may wait for the first byte of its next request, and
+    /// how long a body may stall between two reads.
+    public var idleTimeout: Duration
+    /// How long a client has to deliver a whole request head once it has started (slowloris).
+    public var headerReadTimeout: Duration
+    /// How long one send may wait for a slow reader before the connection is dropped.
+    public var sendTimeout: Duration
+    /// Most connections served at once per server; one more is answered 503 and closed.
+    public var maxConnections: Int
+
+    public init(
+        maxRequestLineLength: Int = 8192,
+        maxHeaderBytes: Int = 32768,
+        maxHeaderCount: Int = 100,
+        maxBodySize: Int = 256 << 20,
+        maxChunkLineLength: Int = 4096,
+        idleTimeout: Duration = .seconds(60),
+        headerReadTimeout: Duration = .seconds(10),
+        sendTimeout: Duration = .seconds(60),
+        maxConnections: Int = 1024
+    ) {
+        self.maxRequestLineLength = maxRequestLineLength
+        self.maxHeaderBytes = maxHeaderBytes
+        self.maxHeaderCount = maxHeaderCount
+        self.maxBodySize = maxBodySize
+        self.maxChunkLineLength = maxChunkLineLength
+        self.idleTimeout = idleTimeout
+        self.headerReadTimeout = headerReadTimeout
+        self.sendTimeout = sendTimeout
+        self.maxConnections = maxConnections
+    }
+}
