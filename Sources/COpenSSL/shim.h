@@ -19,4 +19,9 @@ static inline long sb_ssl_ctx_set_mode(SSL_CTX *ctx, long mode) { return SSL_CTX
 static inline long sb_bio_get_mem_data(BIO *bio, char **data) { return BIO_get_mem_data(bio, data); }
 static inline long sb_bio_set_mem_eof_return(BIO *bio, int value) { return BIO_set_mem_eof_return(bio, value); }
 static inline size_t sb_bio_ctrl_pending(BIO *bio) { return BIO_ctrl_pending(bio); }
+// Used by ScanBridgeHTTP's TLS and certificate code.
+static inline EVP_PKEY *sb_evp_ec_gen(const char *curve) { return EVP_EC_gen(curve); }
+static inline uint64_t sb_ssl_op_no_renegotiation(void) { return SSL_OP_NO_RENEGOTIATION; }
+static inline uint64_t sb_ssl_op_cipher_server_preference(void) { return SSL_OP_CIPHER_SERVER_PREFERENCE; }
+static inline int sb_mbstring_asc(void) { return MBSTRING_ASC; }
 #endif

@@ -1,0 +1,109 @@
+import HTTPTypes
+import ScanBridgeCore
+
+/// An error that renders itself as a response. Handlers throw these (or `ScanBridgeError`,
+/// which is mapped by its DWT code); anything else becomes a 500.
+public protocol HTTPResponseError: Error, Sendable {
+    var response: Response { get }
+}
+
+/// A DWT error response: `{"code": <int ≤ 0>, "message": "...", "statusCode": <status>}`, with
+/// an optional `"cause": {"code", "message"}` for the underlying system error.
+public struct HTTPError: HTTPResponseError, Equatable, CustomStringConvertible {
+    public var status: HTTPResponse.Status
+    /// The DWT error code (≤ 0).
+    public var code: Int
+    public var message: String
+    public var cause: ScanBridgeError.Cause?
+    /// Extra header fields (e.g. `Allow` on a 405).
+    public var headerFields: HTTPFields
+
+    public init(_ status: HTTPResponse.Status, code: Int = HTTPError.genericCode, message: String,
+                cause: ScanBridgeError.Cause? = nil, headerFields: HTTPFields = [:]) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.cause = cause
+        self.headerFields = headerFields
+    }
+
+    /// A `ScanBridgeError`, with the HTTP status its DWT code stands for.
+    public init(_ error: ScanBridgeError) {
+        self.init(Self.status(forDWTCode: error.code), code: error.code, message: error.message, cause: error.cause)
+    }
+
+    /// The code of errors that have no DWT code of their own (malformed HTTP, unknown route).
+    public static let genericCode = -1
+
+    public var description: String { "\(status.code) \(code): \(message)" }
+
+    /// The HTTP status each DWT error code of the public reference is answered with.
+    public static func status(forDWTCode code: Int) -> HTTPResponse.Status {
+        switch code {
+        case -2112: .methodNotAllowed
+        case -2113: .badRequest
+        case -2800, -1043: .forbidden
+        case -1004: HTTPResponse.Status(code: 423, reasonPhrase: "Locked")
+        case -1034, -1040: .notFound
+        case -1011: .conflict
+        default: .internalServerError
+        }
+    }
+
+    public var response: Response {
+        var body = #"{"code":\#(code),"message":"\#(JSONText.escape(message))","statusCode":\#(status.code)"#
+        if let cause {
+            body += #","cause":{"code":\#(cause.code),"message":"\#(JSONText.escape(cause.message))"}"#
+        }
+        body += "}"
+        return Response.json(raw: Array(body.utf8), status: status, headerFields: headerFields)
+    }
+
+    // MARK: - The common ones
+
+    /// 405 with `Allow` and the DWT code -2112; the message names the allowed methods.
+    public static func methodNotAllowed(_ method: HTTPRequest.Method, allowed: [HTTPRequest.Method]) -> HTTPError {
+        let list = allowed.map(\.rawValue).joined(separator: ", ")
+        return HTTPError(.methodNotAllowed, code: -2112, message: "Method \(method.rawValue) is not allowed; allowed: \(list)",
+                         headerFields: [.allow: list])
+    }
+
+    /// 400, DWT code -2113 (parameter not valid).
+    public static func invalidParameter(_ message: String) -> HTTPError {
+        HTTPError(.badRequest, code: -2113, message: message)
+    }
+
+    public static func notFound(_ path: String) -> HTTPError {
+        HTTPError(.notFound, message: "No such resource: \(path)")
+    }
+
+    public static func contentTooLarge(limit: Int) -> HTTPError {
+        HTTPError(.contentTooLarge, message: "Request body larger than \(limit) bytes")
+    }
+}
+
+extension ScanBridgeError: HTTPResponseError {
+    public var response: Response { HTTPError(self).response }
+}
+
+/// Minimal JSON string escaping for bodies the HTTP layer writes itself.
+public enum JSONText {
+    public static func escape(_ text: String) -> String {
+        var result = ""
+        result.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,180 @@
+import HTTPTypes
+import Logging
+import ScanBridgeIO
+import Synchronization
+
+/// Serves one connection: reads requests in order (keep-alive, pipelining), asks the responder,
+/// writes each response before reading the next request, and closes on `Connection: close`,
+/// malformed input, a timeout, a write failure or server shutdown.
+struct HTTPConnection {
+    let stream: any ByteStream
+    let reader: ConnectionReader
+    let responder: any HTTPResponder
+    let limits: HTTPLimits
+    let info: ConnectionInfo
+    let logger: Logger
+    /// Tells the server whether the connection is between requests; answers whether to stop.
+    let setIdle: @Sendable (Bool) -> Bool
+
+    /// Body bytes a handler may leave unread and the connection still be reused.
+    static let discardBudget = 1 << 20
+
+    init(stream: any ByteStream, responder: any HTTPResponder, limits: HTTPLimits, info: ConnectionInfo,
+         logger: Logger, setIdle: @escaping @Sendable (Bool) -> Bool) {
+        self.stream = stream
+        self.reader = ConnectionReader(stream: stream, limits: limits)
+        self.responder = responder
+        self.limits = limits
+        self.info = info
+        self.logger = logger
+        self.setIdle = setIdle
+    }
+
+    func run() async {
+        while true {
+            switch await reader.nextHead() {
+            case .closed:
+                return
+            case .headTimedOut:
+                logger.debug("Request head not received in time; closing")
+                _ = await send(HTTPError(.requestTimeout, message: "The request head did not arrive in time").response,
+                               method: .get, version: .http1_1, keepAlive: false)
+                return
+            case .malformed(let error):
+                logger.debug("Malformed request: \(error)")
+                _ = await send(HTTPError(error.status, message: error.reason).response,
+                               method: .get, version: .http1_1, keepAlive: false)
+                return
+            case .head(let head):
+                if setIdle(false) { return }
+                let body: RequestBody = switch head.framing {
+                case .none: .empty
+                case .length(let length): RequestBody(storage: .stream(reader), expectedLength: length)
+                case .chunked: RequestBody(storage: .stream(reader), expectedLength: nil)
+                }
+                let request = Request(head: head, body: body, connection: info)
+                var response = await responder.respond(to: request)
+                response = RangeRequest.apply(to: response, request: head)
+
+                var keepAlive = head.keepAlive
+                if reader.failed || reader.unansweredContinue { keepAlive = false }
+                if reader.bodyPending, case .length(let length) = head.framing, length > Self.discardBudget { keepAlive = false }
+                guard await send(response, method: head.method, version: head.version, keepAlive: keepAlive) else { return }
+                if reader.bodyPending, !(await reader.discardBody(budget: Self.discardBudget)) { return }
+                if setIdle(true) { return }
+            }
+        }
+    }
+
+    /// Writes `response`; false when the connection must close afterwards (or already broke).
+    private func send(_ response: Response, method: HTTPRequest.Method, version: HTTPVersion, keepAlive requested: Bool) async -> Bool {
+        let framing = ResponseSerializer.framing(for: response, method: method, version: version)
+        let keepAlive = requested && framing != .untilClose
+        let head = ResponseSerializer.head(response, framing: framing, keepAlive: keepAlive, version: version)
+        let isHead = method == .head
+        do throws(IOError) {
+            switch response.body.storage {
+            case .bytes(let bytes):
+                if isHead || bytes.isEmpty || framing == .none {
+                    try await stream.send(head, timeout: limits.sendTimeout)
+                } else if bytes.count <= 64 * 1024 {
+                    try await stream.send(head + bytes, timeout: limits.sendTimeout)
+                } else {
+                    try await stream.send(head, timeout: limits.sendTimeout)
+                    try await stream.send(bytes, timeout: limits.sendTimeout)
+                }
+                return keepAlive
+            case .stream(_, let produce):
+                if isHead || framing == .none {
+                    try await stream.send(head, timeout: limits.sendTimeout)
+                    return keepAlive
+                }
+                return await sendStream(head: head, framing: framing, produce: produce, keepAlive: keepAlive, version: version, method: method)
+            }
+        } catch {
+            logger.debug("Sending the response failed: \(error)")
+            return false
+        }
+    }
+
+    private func sendStream(head: [UInt8], framing: ResponseFraming, produce: @Sendable (ResponseBodyWriter) async throws -> Void,
+                            keepAlive: Bool, version: HTTPVersion, method: HTTPRequest.Method) async -> Bool {
+        let sink = StreamingSink(stream: stream, head: head, framing: framing, timeout: limits.sendTimeout)
+        do {
+            try await produce(ResponseBodyWriter(sink: sink))
+        } catch {
+            if !sink.headSent {
+                // Nothing went out yet: the error can still be the response.
+                logger.debug("Streamed response failed before its first byte: \(error)")
+                return await send(Router.render(error), method: method, version: version, keepAlive: false) && false
+            }
+            logger.debug("Streamed response ended early: \(error)")
+            return false
+        }
+        do throws(IOError) {
+            try await sink.finish()
+        } catch {
+            return false
+        }
+        if case .contentLength(let length) = framing, sink.written != length {
+            logger.warning("Streamed body wrote \(sink.written) bytes of a declared \(length); closing")
+            return false
+        }
+        return keepAlive
+    }
+}
+
+/// Frames streamed body writes: sends the head with the first piece, chunk-encodes when
+/// chunked, and ends the body.
+final class StreamingSink: ResponseBodySink {
+    private struct State {
+        var headSent = false
+        var written = 0
+        var failed = false
+    }
+
+    let stream: any ByteStream
+    let head: [UInt8]
+    let framing: ResponseFraming
+    let timeout: Duration
+    private let state = Mutex(State())
+
+    init(stream: any ByteStream, head: [UInt8], framing: ResponseFraming, timeout: Duration) {
+        self.stream = stream
+        self.head = head
+        self.framing = framing
+        self.timeout = timeout
+    }
+
+    var headSent: Bool { state.withLock { $0.headSent } }
+    var written: Int { state.withLock { $0.written } }
+
+    func writeBody(_ bytes: [UInt8]) async throws(IOError) {
+        let (prefix, failed) = state.withLock { state -> ([UInt8], Bool) in
+            defer { state.headSent = true; state.written += bytes.count }
+            return (state.headSent ? [] : head, state.failed)
+        }
+        if failed { throw IOError(.closed, operation: "write response body") }
+        let payload = framing == .chunked ? ResponseSerializer.chunk(bytes) : bytes
+        do {
+            if payload.count > 64 * 1024 && !prefix.isEmpty {
+                try await stream.send(prefix, timeout: timeout)
+                try await stream.send(payload, timeout: timeout)
+            } else {
+                try await stream.send(prefix + payload, timeout: timeout)
+            }
+        } catch {
+            state.withLock { $0.failed = true }
+            throw error
+        }
+    }
+
+    func finish() async throws(IOError) {
+        let prefix = state.withLock { state -> [UInt8] in
+            defer { state.headSent = true }
+            return state.headSent ? [] : head
+        }
+        let tail = framing == .chunked ? ResponseSerializer.lastChunk : []
+        if !prefix.isEmpty || !tail.isEmpty { try await stream.send(prefix + tail, timeout: timeout) }
+    }
+}

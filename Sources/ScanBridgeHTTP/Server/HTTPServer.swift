@@ -1,0 +1,164 @@
+import Logging
+import ScanBridgeIO
+import Synchronization
+
+/// An HTTP/1.1 server on one listener: accepts connections (up to `maxConnections`), serves each
+/// on its own task, and shuts down gracefully (stop accepting, close idle connections, let busy
+/// ones finish their response, then close whatever is left after a grace period).
+///
+/// ```swift
+/// let engine = try IOEngine.start(.auto)
+/// let server = HTTPServer(listener: try engine.listen(address: "127.0.0.1", port: 0), responder: router)
+/// let running = Task { await server.run() }
+/// …
+/// await server.shutdown()
+/// await running.value
+/// ```
+public final class HTTPServer: Sendable {
+    public struct Configuration: Sendable {
+        public var limits: HTTPLimits
+        /// TLS for HTTPS listeners; nil for plain HTTP.
+        public var tls: TLSContext?
+
+        public init(limits: HTTPLimits = HTTPLimits(), tls: TLSContext? = nil) {
+            self.limits = limits
+            self.tls = tls
+        }
+    }
+
+    private struct Entry {
+        var stream: any ByteStream
+        var idle: Bool
+    }
+
+    private struct State {
+        var connections: [Int: Entry] = [:]
+        var nextID = 0
+        var draining = false
+        var finished = false
+    }
+
+    public let listener: any StreamListener
+    public let responder: any HTTPResponder
+    public let configuration: Configuration
+    private let logger: Logger
+    private let state = Mutex(State())
+    private let finished = Mutex<[CheckedContinuation<Void, Never>]>([])
+
+    public init(listener: any StreamListener, responder: any HTTPResponder,
+                configuration: Configuration = Configuration(), logger: Logger = Logger(label: "scanbridge.http")) {
+        self.listener = listener
+        self.responder = responder
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// The bound port (after binding port 0, the one the kernel chose).
+    public var port: Int { listener.port }
+
+    /// Connections currently open.
+    public var connectionCount: Int { state.withLock { $0.connections.count } }
+
+    /// Accepts and serves connections until `shutdown()`; returns when every connection ended.
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            while true {
+                let stream: any ByteStream
+                do throws(IOError) {
+                    stream = try await listener.accept()
+                } catch {
+                    if error.kind == .closed || error.kind == .cancelled || state.withLock({ $0.draining }) { break }
+                    // EMFILE/ENFILE and the like: back off briefly instead of spinning.
+                    logger.warning("accept failed: \(error)")
+                    try? await Task.sleep(for: .milliseconds(50))
+                    continue
+                }
+                let admitted: Int? = state.withLock { state in
+                    guard !state.draining, state.connections.count < configuration.limits.maxConnections else { return nil }
+                    let id = state.nextID
+                    state.nextID += 1
+                    state.connections[id] = Entry(stream: stream, idle: true)
+                    return id
+                }
+                guard let id = admitted else {
+                    group.addTask { await self.refuse(stream) }
+                    continue
+                }
+                group.addTask { await self.serve(stream, id: id) }
+            }
+        }
+        let waiters = finished.withLock { waiters in
+            defer { waiters.removeAll() }
+            state.withLock { $0.finished = true }
+            return waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Stops accepting, closes idle connections at once and the rest after `gracePeriod`, and
+    /// waits until `run()` has returned.
+    public func shutdown(gracePeriod: Duration = .seconds(5)) async {
+        let idle = state.withLock { state -> [any ByteStream] in
+            state.draining = true
+            return state.connections.values.filter(\.idle).map(\.stream)
+        }
+        await listener.close()
+        for stream in idle { await stream.close() }
+        let deadline = ContinuousClock.now + gracePeriod
+        while connectionCount > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        let rest = state.withLock { $0.connections.values.map(\.stream) }
+        for stream in rest { await stream.close() }
+        await withCheckedContinuation { continuation in
+            let done = finished.withLock { waiters in
+                if state.withLock({ $0.finished }) { return true }
+                waiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    private func serve(_ raw: any ByteStream, id: Int) async {
+        var stream = raw
+        if let tls = configuration.tls {
+            let secured = TLSStream(wrapping: raw, context: tls)
+            state.withLock { $0.connections[id]?.stream = secured }
+            do {
+                try await secured.handshake(timeout: configuration.limits.headerReadTimeout)
+            } catch {
+                logger.debug("TLS handshake failed: \(error)")
+                await secured.close()
+                _ = state.withLock { $0.connections.removeValue(forKey: id) }
+                return
+            }
+            stream = secured
+        }
+        let info = ConnectionInfo(isSecure: configuration.tls != nil, localPort: listener.port)
+        let connection = HTTPConnection(stream: stream, responder: responder, limits: configuration.limits, info: info,
+                                        logger: logger) { [weak self] idle in
+            guard let self else { return true }
+            return self.state.withLock { state in
+                state.connections[id]?.idle = idle
+                return state.draining && idle
+            }
+        }
+        await connection.run()
+        await stream.close()
+        _ = state.withLock { $0.connections.removeValue(forKey: id) }
+    }
+
+    /// Over `maxConnections` (or shutting down): a 503 with the DWT body, then close.
+    private func refuse(_ stream: any ByteStream) async {
+        logger.warning("Connection limit (\(configuration.limits.maxConnections)) reached; refusing a connection")
+        let response = HTTPError(.serviceUnavailable, message: "Too many connections; try again later",
+                                 headerFields: [.retryAfter: "1"]).response
+        if configuration.tls == nil {
+            let head = ResponseSerializer.head(response, framing: .contentLength(response.body.bytes?.count ?? 0),
+                                               keepAlive: false, version: .http1_1)
+            try? await stream.send(head + (response.body.bytes ?? []), timeout: .seconds(1))
+        }
+        await stream.close()
+    }
+}
