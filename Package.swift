@@ -53,6 +53,7 @@ let package = Package(
             "ScanBridgeCore", "CLibURing",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "DequeModule", package: "swift-collections"),
+            .product(name: "HeapModule", package: "swift-collections"),
         ], swiftSettings: strict),
         .target(name: "ScanBridgeHTTP", dependencies: [
             "ScanBridgeCore", "ScanBridgeIO", "COpenSSL",
@@ -88,6 +89,7 @@ let package = Package(
         // Tests (Swift Testing). Each subsystem has its own test target.
         .testTarget(name: "ScanBridgeServiceTests", dependencies: ["ScanBridgeService", "scanbridge"],
                     resources: [.copy("Fixtures")], swiftSettings: strict),
+        .testTarget(name: "ScanBridgeIOTests", dependencies: ["ScanBridgeIO"], swiftSettings: strict),
         .testTarget(name: "CLibraryTests", dependencies: [
             "CLibURing", "CLibSANE", "CTurboJPEG", "CLibPNG", "CLibTIFF", "CLibCurl", "COpenSSL", "CLibV4L2",
         ], swiftSettings: strict),
