@@ -53,6 +53,7 @@ let package = Package(
             "ScanBridgeCore", "CLibURing",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "DequeModule", package: "swift-collections"),
+            .product(name: "HeapModule", package: "swift-collections"),
         ], swiftSettings: strict),
         .target(name: "ScanBridgeHTTP", dependencies: [
             "ScanBridgeCore", "ScanBridgeIO", "COpenSSL",
@@ -92,6 +93,7 @@ let package = Package(
             "ScanBridgeHTTP", "ScanBridgeIO",
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], swiftSettings: strict),
+        .testTarget(name: "ScanBridgeIOTests", dependencies: ["ScanBridgeIO"], swiftSettings: strict),
         .testTarget(name: "CLibraryTests", dependencies: [
             "CLibURing", "CLibSANE", "CTurboJPEG", "CLibPNG", "CLibTIFF", "CLibCurl", "COpenSSL", "CLibV4L2",
         ], swiftSettings: strict),

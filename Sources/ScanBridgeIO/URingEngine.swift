@@ -1,0 +1,496 @@
+// The io_uring engine: one ring owned by one long-lived thread that never exits (the kernel
+// cancels requests whose submitting thread has exited). Other threads hand it commands through
+// the inbox and wake it with an eventfd the ring polls. Every operation keeps its continuation
+// and its buffer in `operations` until its final completion.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CLibURing
+import DequeModule
+import Synchronization
+
+/// Bytes handed to the kernel for a send: one copy per `send` call, shared by the successive
+/// partial sends of that call, freed when the last operation that points into it completed.
+final class SendBuffer: @unchecked Sendable {
+    let pointer: UnsafeMutableRawPointer
+    let count: Int
+
+    init(_ bytes: [UInt8]) {
+        count = bytes.count
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 16)
+        bytes.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress!, byteCount: count) }
+    }
+
+    deinit { pointer.deallocate() }
+}
+
+final class URingLoop: @unchecked Sendable {
+    static let isImplemented = true
+
+    typealias Reply<T: Sendable> = CheckedContinuation<Result<T, IOError>, Never>
+
+    enum Command: Sendable {
+        case receive(id: UInt64, fd: Int32, maxLength: Int, timeout: Duration?, reply: Reply<[UInt8]>)
+        case send(id: UInt64, fd: Int32, buffer: SendBuffer, offset: Int, timeout: Duration?, reply: Reply<Int>)
+        case connect(id: UInt64, fd: Int32, address: SocketAddress, timeout: Duration?, reply: Reply<Void>)
+        case accept(id: UInt64, listener: UInt64, fd: Int32, reply: Reply<Int32>)
+        case cancel(id: UInt64)
+        case close(fd: Int32, listener: UInt64?, continuation: CheckedContinuation<Void, Never>?)
+    }
+
+    /// An operation in the kernel (ring thread only).
+    private final class Operation {
+        enum Work {
+            case receive(UnsafeMutableRawPointer, Reply<[UInt8]>)
+            case send(SendBuffer, Reply<Int>)
+            case connect(UnsafeMutableRawPointer, String, Reply<Void>)
+            case acceptMultishot(Listener)
+        }
+        let id: UInt64
+        let fd: Int32
+        let work: Work
+        var timeout: UnsafeMutablePointer<__kernel_timespec>?
+        /// Set when we asked the kernel to cancel it (task cancelled, or the socket closed).
+        var cancelReason: IOError.Kind?
+
+        init(id: UInt64, fd: Int32, work: Work) {
+            self.id = id
+            self.fd = fd
+            self.work = work
+        }
+
+        deinit {
+            timeout?.deallocate()
+            switch work {
+            case .receive(let buffer, _): buffer.deallocate()
+            case .connect(let address, _, _): address.deallocate()
+            case .send, .acceptMultishot: break
+            }
+        }
+    }
+
+    /// A listening socket's multishot accept and the connections it delivered (ring thread only).
+    private final class Listener {
+        let id: UInt64
+        let fd: Int32
+        var armed: UInt64?
+        var closed = false
+        var backlog = Deque<Int32>()
+        var waiters = Deque<(id: UInt64, reply: Reply<Int32>)>()
+
+        init(id: UInt64, fd: Int32) {
+            self.id = id
+            self.fd = fd
+        }
+    }
+
+    private static let ignoredTag: UInt64 = 0
+    private static let wakeTag: UInt64 = 1
+
+    private let ring: UnsafeMutablePointer<io_uring>
+    let inbox: Inbox<Command>
+    private let nextID = Atomic<UInt64>(16)
+    /// The setup flags the ring runs with (for the log and the report).
+    private(set) var setupDescription = ""
+
+    // Ring-thread state.
+    private var operations: [UInt64: Operation] = [:]
+    private var operationsByFD: [Int32: Set<UInt64>] = [:]
+    private var listeners: [UInt64: Listener] = [:]
+    private var acceptWaiters: [UInt64: UInt64] = [:]  // waiter id → listener id
+
+    init() throws(IOError) {
+        ring = .allocate(capacity: 1)
+        ring.initialize(to: io_uring())
+        do {
+            inbox = try Inbox()
+        } catch {
+            ring.deallocate()
+            throw error
+        }
+        // The ring is created by the thread that owns it, so that it can be a single-issuer ring.
+        let started = Mutex<(Int32, String)?>(nil)
+        LoopThread.spawn(name: "sb-io_uring") { [self] in
+            // Prefer a ring that runs completion work only when its owner thread waits for it
+            // (no inter-processor interrupts); older kernels refuse those flags with EINVAL.
+            let attempts: [(UInt32, String)] = [
+                (IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, "single issuer, deferred task work"),
+                (IORING_SETUP_COOP_TASKRUN, "cooperative task work"),
+                (0, "default setup"),
+            ]
+            var result: Int32 = -EINVAL
+            var description = ""
+            for (flags, text) in attempts {
+                result = io_uring_queue_init(1024, self.ring, flags)
+                description = text
+                if result != -EINVAL { break }
+            }
+            started.withLock { $0 = (result, description) }
+            if result < 0 { return }  // no ring: this thread has nothing to own and ends
+            run()
+        }
+        var outcome: (Int32, String)?
+        while outcome == nil {
+            usleep(50)
+            outcome = started.withLock { $0 }
+        }
+        let (result, description) = outcome!
+        if result < 0 {
+            // The thread ended without a ring; the inbox and ring memory stay (tiny, once).
+            throw IOError(.system, operation: "io_uring_queue_init", errno: -result)
+        }
+        setupDescription = description
+    }
+
+    func makeID() -> UInt64 { nextID.add(1, ordering: .relaxed).newValue }
+
+    func makeHandle(fd: Int32, listener: UInt64? = nil) -> SocketHandle {
+        let inbox = self.inbox
+        return SocketHandle(fd: fd) { fd in inbox.push(.close(fd: fd, listener: listener, continuation: nil)) }
+    }
+
+    // MARK: Caller side
+
+    /// Submits one operation built by `command` unless `handle` is closed, with task cancellation.
+    func perform<T: Sendable>(
+        _ handle: SocketHandle, _ operation: StaticString,
+        _ command: (UInt64, Reply<T>) -> Command
+    ) async throws(IOError) -> T {
+        let id = makeID()
+        let inbox = self.inbox
+        let result = await withLoopOperation(
+            cancelled: Result<T, IOError>.failure(IOError(.cancelled, operation: String(describing: operation))),
+            cancel: { inbox.push(.cancel(id: id)) }
+        ) { reply in
+            let open = handle.ifOpen { inbox.push(command(id, reply)) }
+            return open ? .submitted : .immediate(.failure(IOError(.closed, operation: String(describing: operation))))
+        }
+        return try result.get()
+    }
+
+    func close(_ handle: SocketHandle, listener: UInt64? = nil) async {
+        let inbox = self.inbox
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let first = handle.markClosed {
+                inbox.push(.close(fd: handle.fd, listener: listener, continuation: continuation))
+            }
+            if !first { continuation.resume() }
+        }
+    }
+
+    // MARK: Ring thread
+
+    private func run() {
+        armWake()
+        let capacity: UInt32 = 256
+        let cqes = UnsafeMutablePointer<UnsafeMutablePointer<io_uring_cqe>?>.allocate(capacity: Int(capacity))
+        while true {
+            for command in inbox.drain() {
+                handle(command)
+            }
+            let rc = io_uring_submit_and_wait(ring, 1)
+            if rc < 0 && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN {
+                preconditionFailure("io_uring_submit_and_wait failed: \(-rc)")
+            }
+            while true {
+                let count = sb_io_uring_peek_batch(ring, cqes, capacity)
+                if count == 0 { break }
+                for index in 0..<Int(count) {
+                    let cqe = cqes[index]!.pointee
+                    complete(tag: cqe.user_data, result: cqe.res, flags: cqe.flags)
+                }
+                io_uring_cq_advance(ring, count)
+            }
+        }
+    }
+
+    /// A submission entry, submitting queued ones first when fewer than `needed` are free.
+    private func sqe(reserving needed: UInt32 = 1) -> UnsafeMutablePointer<io_uring_sqe> {
+        while io_uring_sq_space_left(ring) < needed {
+            _ = io_uring_submit(ring)
+        }
+        return io_uring_get_sqe(ring)!
+    }
+
+    private func armWake() {
+        let entry = sqe()
+        io_uring_prep_poll_add(entry, inbox.eventFD, UInt32(POLLIN))
+        io_uring_sqe_set_data64(entry, Self.wakeTag)
+    }
+
+    /// Queues `operation` (prepared by `prepare`), linked to a timeout when it has one.
+    private func submit(_ operation: Operation, timeout: Duration?, _ prepare: (UnsafeMutablePointer<io_uring_sqe>) -> Void) {
+        operations[operation.id] = operation
+        operationsByFD[operation.fd, default: []].insert(operation.id)
+        let entry = sqe(reserving: timeout == nil ? 1 : 2)
+        prepare(entry)
+        io_uring_sqe_set_data64(entry, operation.id)
+        guard let timeout else { return }
+        entry.pointee.flags |= UInt8(1 << IOSQE_IO_LINK_BIT)
+        let (seconds, nanoseconds) = timeout.timespecParts
+        let spec = UnsafeMutablePointer<__kernel_timespec>.allocate(capacity: 1)
+        spec.initialize(to: __kernel_timespec(tv_sec: seconds, tv_nsec: nanoseconds))
+        operation.timeout = spec
+        let timer = sqe()
+        io_uring_prep_link_timeout(timer, spec, 0)
+        io_uring_sqe_set_data64(timer, Self.ignoredTag)
+    }
+
+    private func requestCancel(_ id: UInt64) {
+        let entry = sqe()
+        io_uring_prep_cancel64(entry, id, 0)
+        io_uring_sqe_set_data64(entry, Self.ignoredTag)
+    }
+
+    private func handle(_ command: Command) {
+        switch command {
+        case .receive(let id, let fd, let maxLength, let timeout, let reply):
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: maxLength, alignment: 16)
+            let operation = Operation(id: id, fd: fd, work: .receive(buffer, reply))
+            submit(operation, timeout: timeout) { io_uring_prep_recv($0, fd, buffer, maxLength, 0) }
+
+        case .send(let id, let fd, let buffer, let offset, let timeout, let reply):
+            let operation = Operation(id: id, fd: fd, work: .send(buffer, reply))
+            submit(operation, timeout: timeout) {
+                io_uring_prep_send($0, fd, buffer.pointer + offset, buffer.count - offset, Int32(MSG_NOSIGNAL))
+            }
+
+        case .connect(let id, let fd, let address, let timeout, let reply):
+            let (storage, length) = address.heapCopy()
+            let operation = Operation(id: id, fd: fd, work: .connect(storage, "connect to \(address)", reply))
+            submit(operation, timeout: timeout) {
+                io_uring_prep_connect($0, fd, storage.assumingMemoryBound(to: sockaddr.self), length)
+            }
+
+        case .accept(let id, let listenerID, let fd, let reply):
+            let listener: Listener
+            if let existing = listeners[listenerID] {
+                listener = existing
+            } else {
+                listener = Listener(id: listenerID, fd: fd)
+                listeners[listenerID] = listener
+            }
+            if let connection = listener.backlog.popFirst() {
+                reply.resume(returning: .success(connection))
+                return
+            }
+            listener.waiters.append((id, reply))
+            acceptWaiters[id] = listenerID
+            arm(listener)
+
+        case .cancel(let id):
+            if let operation = operations[id] {
+                if operation.cancelReason == nil {
+                    operation.cancelReason = .cancelled
+                    requestCancel(id)
+                }
+            } else if let listenerID = acceptWaiters.removeValue(forKey: id), let listener = listeners[listenerID],
+                      let index = listener.waiters.firstIndex(where: { $0.id == id }) {
+                let waiter = listener.waiters.remove(at: index)
+                waiter.reply.resume(returning: .failure(IOError(.cancelled, operation: "accept")))
+            }
+
+        case .close(let fd, let listenerID, let continuation):
+            for id in operationsByFD[fd] ?? [] {
+                if let operation = operations[id], operation.cancelReason == nil {
+                    operation.cancelReason = .closed
+                    requestCancel(id)
+                }
+            }
+            if let listenerID, let listener = listeners.removeValue(forKey: listenerID) {
+                listener.closed = true
+                for waiter in listener.waiters {
+                    acceptWaiters.removeValue(forKey: waiter.id)
+                    waiter.reply.resume(returning: .failure(IOError(.closed, operation: "accept")))
+                }
+                listener.waiters.removeAll()
+                while let connection = listener.backlog.popFirst() { closeDescriptor(connection) }
+            }
+            // Every queued entry that names `fd` reaches the kernel (and takes its reference to
+            // the file) before the number is released and can be reused by another socket.
+            _ = io_uring_submit(ring)
+            closeDescriptor(fd)
+            continuation?.resume()
+        }
+    }
+
+    private func arm(_ listener: Listener) {
+        guard listener.armed == nil, !listener.closed, !listener.waiters.isEmpty else { return }
+        let id = makeID()
+        listener.armed = id
+        let operation = Operation(id: id, fd: listener.fd, work: .acceptMultishot(listener))
+        submit(operation, timeout: nil) {
+            io_uring_prep_multishot_accept($0, listener.fd, nil, nil, Int32(SOCK_CLOEXEC.rawValue))
+        }
+    }
+
+    private func complete(tag: UInt64, result: Int32, flags: UInt32) {
+        if tag == Self.ignoredTag { return }
+        if tag == Self.wakeTag {
+            inbox.acknowledge()
+            armWake()
+            return
+        }
+        guard let operation = operations[tag] else { return }
+        let final = flags & IORING_CQE_F_MORE == 0
+        if final {
+            operations.removeValue(forKey: tag)
+            if var ids = operationsByFD[operation.fd] {
+                ids.remove(tag)
+                operationsByFD[operation.fd] = ids.isEmpty ? nil : ids
+            }
+        }
+
+        switch operation.work {
+        case .receive(let buffer, let reply):
+            if result >= 0 {
+                let bytes = [UInt8](UnsafeRawBufferPointer(start: buffer, count: Int(result)))
+                reply.resume(returning: .success(bytes))
+            } else {
+                reply.resume(returning: .failure(error(operation, result, "receive")))
+            }
+
+        case .send(_, let reply):
+            reply.resume(returning: result >= 0 ? .success(Int(result)) : .failure(error(operation, result, "send")))
+
+        case .connect(_, let name, let reply):
+            reply.resume(returning: result >= 0 ? .success(()) : .failure(error(operation, result, name)))
+
+        case .acceptMultishot(let listener):
+            if final, listener.armed == tag { listener.armed = nil }
+            if result >= 0 {
+                if listener.closed {
+                    closeDescriptor(result)
+                } else if let waiter = listener.waiters.popFirst() {
+                    acceptWaiters.removeValue(forKey: waiter.id)
+                    Socket.configureStream(result)
+                    waiter.reply.resume(returning: .success(result))
+                } else {
+                    Socket.configureStream(result)
+                    listener.backlog.append(result)
+                }
+            } else if !listener.closed && -result != ECANCELED && -result != ECONNABORTED {
+                // EMFILE and friends: the waiting accept reports it; the next accept re-arms.
+                if let waiter = listener.waiters.popFirst() {
+                    acceptWaiters.removeValue(forKey: waiter.id)
+                    waiter.reply.resume(returning: .failure(IOError(errno: -result, operation: "accept")))
+                }
+            }
+            if final { arm(listener) }
+        }
+    }
+
+    /// The error for a failed completion, honouring why we cancelled it.
+    private func error(_ operation: Operation, _ result: Int32, _ name: String) -> IOError {
+        let code = -result
+        if let reason = operation.cancelReason {
+            return IOError(reason, operation: name)
+        }
+        if code == ECANCELED || code == EINTR {
+            // Not cancelled by us: the linked timeout fired.
+            return IOError(operation.timeout != nil ? .timedOut : .cancelled, operation: name)
+        }
+        return IOError(errno: code, operation: name)
+    }
+}
+
+// MARK: - Streams and listeners
+
+final class URingStream: ByteStream, SocketBacked {
+    let handle: SocketHandle
+    let loop: URingLoop
+    var fileDescriptor: Int32 { handle.fd }
+
+    init(fd: Int32, loop: URingLoop) {
+        self.handle = loop.makeHandle(fd: fd)
+        self.loop = loop
+    }
+
+    func receive(maxLength: Int, timeout: Duration?) async throws(IOError) -> [UInt8] {
+        precondition(maxLength > 0, "receive(maxLength:) needs a positive length")
+        let fd = handle.fd
+        return try await loop.perform(handle, "receive") { id, reply in
+            .receive(id: id, fd: fd, maxLength: maxLength, timeout: timeout, reply: reply)
+        }
+    }
+
+    func send(_ bytes: [UInt8], timeout: Duration?) async throws(IOError) {
+        if bytes.isEmpty { return }
+        let deadline = timeout.map { ContinuousClock.now + $0 }
+        let buffer = SendBuffer(bytes)
+        let fd = handle.fd
+        var offset = 0
+        while offset < buffer.count {
+            var remaining: Duration?
+            if let deadline {
+                remaining = ContinuousClock.now.duration(to: deadline)
+                if remaining! <= .zero { throw IOError(.timedOut, operation: "send") }
+            }
+            let start = offset
+            offset += try await loop.perform(handle, "send") { id, reply in
+                .send(id: id, fd: fd, buffer: buffer, offset: start, timeout: remaining, reply: reply)
+            }
+        }
+    }
+
+    func close() async {
+        await loop.close(handle)
+    }
+}
+
+final class URingListener: StreamListener, SocketBacked {
+    let handle: SocketHandle
+    let loop: URingLoop
+    let port: Int
+    let id: UInt64
+    var fileDescriptor: Int32 { handle.fd }
+
+    init(fd: Int32, port: Int, loop: URingLoop) {
+        self.loop = loop
+        self.port = port
+        self.id = loop.makeID()
+        self.handle = loop.makeHandle(fd: fd, listener: id)
+    }
+
+    func accept() async throws(IOError) -> any ByteStream {
+        let fd = handle.fd
+        let listener = id
+        let connection = try await loop.perform(handle, "accept") { id, reply in
+            .accept(id: id, listener: listener, fd: fd, reply: reply)
+        }
+        return URingStream(fd: connection, loop: loop)
+    }
+
+    func close() async {
+        await loop.close(handle, listener: id)
+    }
+}
+
+extension URingLoop {
+    func listen(_ address: SocketAddress, backlog: Int32) throws(IOError) -> any StreamListener {
+        // Blocking sockets: io_uring waits for them itself (an O_NONBLOCK socket could make
+        // it return EAGAIN instead of waiting on some kernels).
+        let (fd, port) = try Socket.makeListener(address: address, backlog: backlog, nonBlocking: false)
+        return URingListener(fd: fd, port: port, loop: self)
+    }
+
+    func connect(_ address: SocketAddress, timeout: Duration?) async throws(IOError) -> any ByteStream {
+        let fd = try Socket.makeTCP(family: address.family, nonBlocking: false)
+        let stream = URingStream(fd: fd, loop: self)
+        do throws(IOError) {
+            try await perform(stream.handle, "connect") { id, reply in
+                .connect(id: id, fd: fd, address: address, timeout: timeout, reply: reply)
+            }
+        } catch {
+            await stream.close()
+            if error.operation == "connect" {
+                throw IOError(error.kind, operation: "connect to \(address)", errno: error.errno)
+            }
+            throw error
+        }
+        Socket.configureStream(fd)
+        return stream
+    }
+}

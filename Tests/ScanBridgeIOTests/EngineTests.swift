@@ -1,0 +1,315 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+@testable import ScanBridgeIO
+
+/// The same suite on every engine this machine runs (see `engineKinds`).
+@Suite("Socket engines")
+struct EngineTests {
+    @Test("echo over loopback (IPv4 and IPv6)", arguments: engineKinds)
+    func echo(kind: IOEngineKind) async throws {
+        let engine = try engine(kind)
+        for address in ["127.0.0.1", "::1"] {
+            try await withEchoServer(engine, address: address) { port in
+                let client = try await engine.connect(address: address, port: port, timeout: .seconds(5))
+                for message in ["hello", "world", String(repeating: "x", count: 1000)] {
+                    try await client.send(Array(message.utf8), timeout: .seconds(5))
+                    let echoed = try await receiveExactly(client, message.utf8.count)
+                    #expect(echoed == Array(message.utf8))
+                }
+                await client.close()
+            }
+        }
+    }
+
+    @Test("200 concurrent connections", arguments: engineKinds)
+    func manyConnections(kind: IOEngineKind) async throws {
+        let engine = try engine(kind)
+        try await withEchoServer(engine) { port in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<200 {
+                    group.addTask {
+                        let client = try await engine.connect(address: "127.0.0.1", port: port, timeout: .seconds(10))
+                        let payload = pattern(3000 + index, seed: UInt64(index))
+                        try await client.send(payload, timeout: .seconds(10))
+                        let echoed = try await receiveExactly(client, payload.count)
+                        #expect(echoed == payload)
+                        await client.close()
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    @Test("8 MiB each way, split writes and reads, byte-exact", arguments: engineKinds)
+    func largeTransfer(kind: IOEngineKind) async throws {
+        let engine = try engine(kind)
+        try await withEchoServer(engine) { port in
+            let client = try await engine.connect(address: "127.0.0.1", port: port, timeout: .seconds(5))
+            let payload = pattern(8 << 20, seed: 42)
+            async let sent: Void = {
+                // Uneven slices, so writes and reads split at arbitrary points.
+                var offset = 0
+                var size = 1
+                while offset < payload.count {
+                    let end = min(payload.count, offset + size)
+                    try await client.send(Array(payload[offset..<end]), timeout: .seconds(10))
+                    offset = end
+                    size = size * 7 % 300_007 + 1
+                }
+            }()
+            let received = try await receiveExactly(client, payload.count, chunk: 50_000)
+            try await sent
+            #expect(received.count == payload.count)
+            #expect(received == payload)
+            await client.close()
+        }
+    }
+
+    @Test("one 16 MiB send to a peer reading in small pieces", arguments: engineKinds)
+    func singleLargeSend(kind: IOEngineKind) async throws {
+        let engine = try engine(kind)
+        let listener = try engine.listen(address: "127.0.0.1", port: 0)
+        let payload = pattern(16 << 20, seed: 7)
+        async let accepted = listener.accept()
+        let client = try await engine.connect(address: "127.0.0.1", port: listener.port, timeout: .seconds(5))
+        let server = try await accepted
+        async let sending: Void = {
+            try await server.send(payload, timeout: .seconds(20))
+            await server.close()
+        }()
+        let received = try await receiveAll(client)
+        try await sending
+        #expect(received == payload)
+        await client.close()
+        await listener.close()
+    }
+
+    @Test("peer closing gives an empty receive", arguments: engineKinds)
+    func peerClose(kind: IOEngineKind) async throws {
+        let engine = try engine(kind)
+        let listener = try engine.listen(address: "127.0.0.1", port: 0)
+        async let accepted = listener.accept()
+        let client = try await engine.connect(address: "127.0.0.1", port: listener.port, timeout: .seconds(5))
+        let server = try await accepted
+        try await server.send(Array("bye".utf8), timeout: .seconds(5))
+        await server.close()
+        #expect(try await receiveAll(client) == Array("bye".utf8))
+        #expect(try await client.receive(maxLength: 100, timeout: .seconds(1)) == [])
+        await client.close()
+        await listener.close()
+    }
+
+    @Test("peer reset gives .connectionReset", arguments: engineKinds)
+    func peerReset(kind: IOEngineKind) async throws {
+        let engine = try engine(kind)
+        let listener = try engine.listen(address: "127.0.0.1", port: 0)
+        async let accepted = listener.accept()
+        let client = try await engine.connect(address: "127.0.0.1", port: listener.port, timeout: .seconds(5))
+        let server = try await accepted
+        // A pending receive is woken by the reset.
+        let pending = Task { try await client.receive(maxLength: 100, timeout: .seconds(5)) }
+        try await Task.sleep(for: .milliseconds(20))
+        armReset(server)
+        await server.close()
+        await expectIOError(.connectionReset) { try await pending.value }
+        // Sending to a reset connection fails the same way (EPIPE/ECONNRESET).
+        await expectIOError(.connectionReset) {
+            for _ in 0..<10 { try await client.send([UInt8](repeating: 1, count: 65536), timeout: .seconds(5)) }
+        }
+        await client.close()
+        await listener.close()
+    }
+
+    @Test("receive timeout, and the stream still works afterwards", arguments: engineKinds)
+    func receiveTimeout(kind: IOEngineKind) async throws {
+        let engine = try engine(kind)
+        let listener = try engine.listen(address: "127.0.0.1", port: 0)
+        async let accepted = listener.accept()
+        let client = try await engine.connect(address: "127.0.0.1", port: listener.port, timeout: .seconds(5))
+        let server = try await accepted
+        let start = ContinuousClock.now
+        await expectIOError(.timedOut) { try await client.receive(maxLength: 100, timeout: .milliseconds(100)) }
+        let elapsed = ContinuousClock.now - start
+        #expect(elapsed >= .milliseconds(90) && elapsed < .seconds(3), "\(elapsed)")
+        try await server.send([1, 2, 3], timeout: .seconds(5))
+        #expect(try await client.receive(maxLength: 100, timeout: .seconds(5)) == [1, 2, 3])
+        await server.close()
+        await client.close()
+        await listener.close()
+    }
+
+    @Test("send timeout against a peer that never reads", arguments: engineKinds)
+    func sendTimeout(kind: IOEngineKind) async throws {
+        let engine = try engine(kind)
+        let listener = try engine.listen(address: "127.0.0.1", port: 0)
+        async let accepted = listener.accept()
+        let client = try await engine.connect(address: "127.0.0.1", port: listener.port, timeout: .seconds(5))
+        let server = try await accepted
+        let start = ContinuousClock.now
+        await expectIOError(.timedOut) {
+            // Far more than loopback's socket buffers hold.
+            try await client.send([UInt8](repeating: 0x55, count: 64 << 20), timeout: .milliseconds(300))
+        }
+        #expect(ContinuousClock.now - start < .seconds(5))
+        await client.close()
+        await server.close()
+        await listener.close()
+    }
+
+    @Test("cancelling a pending receive: resumed once with .cancelled, no data lost", arguments: engineKinds)
+    func cancelReceive(kind: IOEngineKind) async throws {
+        let engine = try engine(kind)
+        let listener = try engine.listen(address: "127.0.0.1", port: 0)
+        async let accepted = listener.accept()
+        let client = try await engine.connect(address: "127.0.0.1", port: listener.port, timeout: .seconds(5))
+        let server = try await accepted
+        for _ in 0..<20 {
+            let pending = Task { try await client.receive(maxLength: 100, timeout: nil) }
+            try await Task.sleep(for: .milliseconds(2))
+            pending.cancel()
+            await expectIOError(.cancelled) { try await pending.value }
+        }
+        // Cancelled before it even started.
+        let early = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return try await client.receive(maxLength: 100, timeout: nil)
+        }
+        await expectIOError(.cancelled) { try await early.value }
+        // The stream and the engine are still healthy.
+        try await server.send(Array("after".utf8), timeout: .seconds(5))
+        #expect(try await receiveExactly(client, 5) == Array("after".utf8))
+        try await client.send([9], timeout: .seconds(5))
+        #expect(try await server.receive(maxLength: 10, timeout: .seconds(5)) == [9])
+        await server.close()
+        await client.close()
+        await listener.close()
+    }
+
+    @Test("cancelling a pending accept; the listener keeps working", arguments: engineKinds)
+    func cancelAccept(kind: IOEngineKind) async throws {
+        let engine = try engine(kind)
+        let listener = try engine.listen(address: "127.0.0.1", port: 0)
+        for _ in 0..<10 {
+            let pending = Task { try await listener.accept() }
+            try await Task.sleep(for: .milliseconds(5))
+            pending.cancel()
+            await expectIOError(.cancelled) { try await pending.value }
+        }
+        async let accepted = listener.accept()
+        let client = try await engine.connect(address: "127.0.0.1", port: listener.port, timeout: .seconds(5))
+        let server = try await accepted
+        try await client.send([1], timeout: .seconds(5))
+        #expect(try await server.receive(maxLength: 10, timeout: .seconds(5)) == [1])
+        await server.close()
+        await client.close()
+        await listener.close()
+    }
+
+    @Test("close() while a receive is pending ends it with .closed, closes the socket", arguments: engineKinds)
+    func closeWhilePending(kind: IOEngineKind) async throws {
+        let engine = try engine(kind)
+        let listener = try engine.listen(address: "127.0.0.1", port: 0)
+        async let accepted = listener.accept()
+        let client = try await engine.connect(address: "127.0.0.1", port: listener.port, timeout: .seconds(5))
+        let server = try await accepted
+        let fd = descriptor(of: client)
+        let identity = try #require(socketIdentity(fd))
+        let pending = Task { try await client.receive(maxLength: 100, timeout: .seconds(10)) }
+        try await Task.sleep(for: .milliseconds(20))
+        await client.close()
+        await expectIOError(.closed) { try await pending.value }
+        await client.close()  // idempotent
+        await expectIOError(.closed) { try await client.receive(maxLength: 1, timeout: nil) }
+        await expectIOError(.closed) { try await client.send([1], timeout: nil) }
+        #expect(socketIdentity(fd) != identity, "the descriptor is closed")
+        // The peer sees the close.
+        #expect(try await server.receive(maxLength: 10, timeout: .seconds(5)) == [])
+        await server.close()
+        await listener.close()
+    }
+
+    @Test("listener close ends a pending accept with .closed and releases the port", arguments: engineKinds)
+    func listenerClose(kind: IOEngineKind) async throws {
+        let engine = try engine(kind)
+        let listener = try engine.listen(address: "127.0.0.1", port: 0)
+        let fd = descriptor(of: listener)
+        let identity = try #require(socketIdentity(fd))
+        let pending = Task { try await listener.accept() }
+        try await Task.sleep(for: .milliseconds(20))
+        await listener.close()
+        await expectIOError(.closed) { try await pending.value }
+        await expectIOError(.closed) { try await listener.accept() }
+        await listener.close()
+        #expect(socketIdentity(fd) != identity)
+        // Nobody listens there any more.
+        await expectConnectRefused(engine, port: listener.port)
+        // SO_REUSEADDR: the same port can be bound again at once.
+        let again = try engine.listen(address: "127.0.0.1", port: listener.port)
+        #expect(again.port == listener.port)
+        await again.close()
+    }
+
+    @Test("connect refused is a clear error", arguments: engineKinds)
+    func connectRefused(kind: IOEngineKind) async throws {
+        let engine = try engine(kind)
+        let listener = try engine.listen(address: "127.0.0.1", port: 0)
+        let port = listener.port
+        await listener.close()
+        await expectConnectRefused(engine, port: port)
+    }
+
+    @Test("bad addresses are rejected", arguments: engineKinds)
+    func badAddresses(kind: IOEngineKind) async throws {
+        let engine = try engine(kind)
+        #expect(throws: IOError.self) { try engine.listen(address: "localhost", port: 0) }
+        #expect(throws: IOError.self) { try engine.listen(address: "127.0.0.1", port: 70000) }
+        await #expect(throws: IOError.self) { try await engine.connect(address: "1.2.3", port: 80) }
+        // Binding a port that is in use fails with EADDRINUSE.
+        let listener = try engine.listen(address: "127.0.0.1", port: 0)
+        do {
+            _ = try engine.listen(address: "127.0.0.1", port: listener.port)
+            Issue.record("second bind succeeded")
+        } catch {
+            #expect(error.errno == EADDRINUSE)
+            #expect(error.operation.contains("127.0.0.1:\(listener.port)"))
+        }
+        await listener.close()
+    }
+
+    @Test("connect timeout to an address that drops SYNs", arguments: engineKinds)
+    func connectCancelled(kind: IOEngineKind) async throws {
+        let engine = try engine(kind)
+        // A full accept queue: with backlog 0 and nobody accepting, further SYNs are dropped.
+        let listener = try engine.listen(address: "127.0.0.1", port: 0, backlog: 0)
+        var clients: [any ByteStream] = []
+        var timedOut = false
+        for _ in 0..<8 {
+            do {
+                clients.append(try await engine.connect(address: "127.0.0.1", port: listener.port, timeout: .milliseconds(200)))
+            } catch {
+                #expect(error.kind == .timedOut, "\(error)")
+                timedOut = true
+                break
+            }
+        }
+        #expect(timedOut, "a connect to a full backlog timed out")
+        for client in clients { await client.close() }
+        await listener.close()
+    }
+
+    func expectConnectRefused(_ engine: IOEngine, port: Int) async {
+        do {
+            let stream = try await engine.connect(address: "127.0.0.1", port: port, timeout: .seconds(5))
+            await stream.close()
+            Issue.record("connect succeeded")
+        } catch {
+            #expect(error.errno == ECONNREFUSED, "\(error)")
+            #expect(error.kind == .system)
+            #expect(error.operation.contains("127.0.0.1:\(port)"))
+            #expect(error.systemMessage == "Connection refused")
+        }
+    }
+}

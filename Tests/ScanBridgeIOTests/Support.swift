@@ -1,0 +1,117 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+@testable import ScanBridgeIO
+
+/// The engines the suite runs on: both, unless this machine refuses io_uring (then the
+/// `ioUringRunsHere` test reports why, and only epoll runs).
+let engineKinds: [IOEngineKind] = {
+    switch IOEngine.probeIOURing() {
+    case .available where URingLoop.isImplemented: return [.ioUring, .epoll]
+    default: return [.epoll]
+    }
+}()
+
+func engine(_ kind: IOEngineKind) throws -> IOEngine {
+    let engine = try IOEngine.start(kind == .epoll ? .epoll : .ioUring)
+    #expect(engine.kind == kind)
+    return engine
+}
+
+/// Receives exactly `count` bytes (or fewer if the peer closes first).
+func receiveExactly(_ stream: any ByteStream, _ count: Int, chunk: Int = 65536, timeout: Duration? = .seconds(10)) async throws -> [UInt8] {
+    var result: [UInt8] = []
+    result.reserveCapacity(count)
+    while result.count < count {
+        let part = try await stream.receive(maxLength: min(chunk, count - result.count), timeout: timeout)
+        if part.isEmpty { break }
+        result += part
+    }
+    return result
+}
+
+/// Receives until the peer closes.
+func receiveAll(_ stream: any ByteStream, timeout: Duration? = .seconds(10)) async throws -> [UInt8] {
+    var result: [UInt8] = []
+    while true {
+        let part = try await stream.receive(maxLength: 65536, timeout: timeout)
+        if part.isEmpty { return result }
+        result += part
+    }
+}
+
+/// Deterministic pseudo-random bytes.
+func pattern(_ count: Int, seed: UInt64) -> [UInt8] {
+    var state = seed &+ 0x9E37_79B9_7F4A_7C15
+    return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+        for i in 0..<count {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            buffer[i] = UInt8(truncatingIfNeeded: state >> 33)
+        }
+        initialized = count
+    }
+}
+
+/// An echo server on 127.0.0.1 for the duration of `body`.
+func withEchoServer<R>(_ engine: IOEngine, address: String = "127.0.0.1", _ body: (Int) async throws -> R) async throws -> R {
+    let listener = try engine.listen(address: address, port: 0)
+    let server = Task {
+        await withTaskGroup(of: Void.self) { group in
+            while let stream = try? await listener.accept() {
+                group.addTask {
+                    while let bytes = try? await stream.receive(maxLength: 65536, timeout: .seconds(20)), !bytes.isEmpty {
+                        do { try await stream.send(bytes, timeout: .seconds(20)) } catch { break }
+                    }
+                    await stream.close()
+                }
+            }
+        }
+    }
+    defer { server.cancel() }
+    let result = try await body(listener.port)
+    await listener.close()
+    await server.value
+    return result
+}
+
+/// The socket inode behind a descriptor (`/proc/self/fd/N` → `socket:[inode]`), nil when the
+/// descriptor is closed. Comparing inodes tells whether *this* socket is still open even if
+/// the number was reused by a test running in parallel.
+func socketIdentity(_ fd: Int32) -> String? {
+    var buffer = [CChar](repeating: 0, count: 256)
+    let n = readlink("/proc/self/fd/\(fd)", &buffer, 255)
+    guard n > 0 else { return nil }
+    return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+func descriptor(of stream: any ByteStream) -> Int32 {
+    (stream as! any SocketBacked).fileDescriptor
+}
+
+func descriptor(of listener: any StreamListener) -> Int32 {
+    (listener as! any SocketBacked).fileDescriptor
+}
+
+/// Makes the next close() of `stream` send a TCP reset (SO_LINGER with a zero timeout).
+func armReset(_ stream: any ByteStream) {
+    var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+    let rc = setsockopt(descriptor(of: stream), SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+    #expect(rc == 0)
+}
+
+extension IOError {
+    var isKind: (IOError.Kind) -> Bool { { self.kind == $0 } }
+}
+
+/// Runs `body` expecting an IOError of `kind`.
+func expectIOError<T>(_ kind: IOError.Kind, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> T) async {
+    do {
+        _ = try await body()
+        Issue.record("expected IOError(\(kind)), got success", sourceLocation: sourceLocation)
+    } catch let error as IOError {
+        #expect(error.kind == kind, "\(error)", sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("expected IOError(\(kind)), got \(error)", sourceLocation: sourceLocation)
+    }
+}
