@@ -71,6 +71,12 @@ public struct NumericRange: Sendable, Equatable, Codable {
     public var min: Double
     public var max: Double
     public var step: Double
+
+    public init(min: Double, max: Double, step: Double) {
+        self.min = min
+        self.max = max
+        self.step = step
+    }
 }
 
 /// What a scanner offers, read from its SANE options. Pure data, built by

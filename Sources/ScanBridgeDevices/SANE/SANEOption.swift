@@ -26,6 +26,22 @@ public struct OptionDescriptor: Sendable, Equatable, Codable {
     public var isAdvanced: Bool
     public var constraint: Constraint
 
+    public init(index: Int32, name: String, title: String, summary: String, type: ValueType, unit: Unit, count: Int,
+                size: Int, isActive: Bool, isSettable: Bool, isAdvanced: Bool, constraint: Constraint) {
+        self.index = index
+        self.name = name
+        self.title = title
+        self.summary = summary
+        self.type = type
+        self.unit = unit
+        self.count = count
+        self.size = size
+        self.isActive = isActive
+        self.isSettable = isSettable
+        self.isAdvanced = isAdvanced
+        self.constraint = constraint
+    }
+
     /// Rounds `value` to the nearest value the constraint allows (ranges: clamped and quantised;
     /// lists: nearest entry). Strings are not handled here.
     public func nearestAllowed(_ value: Double) -> Double {

@@ -247,13 +247,15 @@ public actor ScannerSession {
         thread.submit { [weak self] in
             acquisition.run()
             watch.disarm()
-            Task { await self?.runEnded(run) }
+            let timedOut = watch.hasFired
+            Task { await self?.runEnded(run, timedOut: timedOut) }
         }
         return buffer.stream()
     }
 
-    private func runEnded(_ run: UInt64) {
-        if case .scanning(let current, _) = state, current == run { state = .idle }
+    private func runEnded(_ run: UInt64, timedOut: Bool) {
+        guard case .scanning(let current, _) = state, current == run else { return }
+        state = timedOut ? .failed(.scannerTimeout(scanner.id, seconds: scannerFailureTimeout)) : .idle
     }
 
     private func runFailed(_ run: UInt64, _ error: ScanBridgeError) {
