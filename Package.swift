@@ -81,7 +81,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .executableTarget(name: "scanbridge", dependencies: [
-            "ScanBridgeService",
+            "ScanBridgeService", "ScanBridgeDevices", "ScanBridgeImaging",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
@@ -94,6 +94,8 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], swiftSettings: strict),
         .testTarget(name: "ScanBridgeIOTests", dependencies: ["ScanBridgeIO"], swiftSettings: strict),
+        .testTarget(name: "ScanBridgeDevicesTests", dependencies: ["ScanBridgeDevices", "ScanBridgeImaging", "scanbridge"],
+                    swiftSettings: strict),
         .testTarget(name: "CLibraryTests", dependencies: [
             "CLibURing", "CLibSANE", "CTurboJPEG", "CLibPNG", "CLibTIFF", "CLibCurl", "COpenSSL", "CLibV4L2",
         ], swiftSettings: strict),

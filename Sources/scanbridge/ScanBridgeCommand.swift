@@ -2,10 +2,10 @@ import ArgumentParser
 import ScanBridgeCore
 
 @main
-struct ScanBridgeCommand: ParsableCommand {
+struct ScanBridgeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scanbridge",
         abstract: "A local scanning service speaking the Dynamic Web TWAIN Service REST API.",
         version: ProductVersion.semantic,
-        subcommands: [Serve.self, VersionCommand.self, ConfigCommand.self, Devices.self])
+        subcommands: [Serve.self, VersionCommand.self, ConfigCommand.self, Devices.self, ScanCommand.self])
 }

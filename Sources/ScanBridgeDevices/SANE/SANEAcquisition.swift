@@ -1,0 +1,273 @@
+import Foundation
+import ScanBridgeCore
+import ScanBridgeImaging
+
+/// Tracks the blocking SANE call in progress, for `scannerFailureTimeout`.
+final class CallWatch: @unchecked Sendable {
+    private let lock = NSLock()
+    private var startedAt: UInt64?
+    private var fired = false
+    private var timer: DispatchSourceTimer?
+
+    /// Starts a timer that calls `onTimeout` once if a single call runs longer than `timeout` s.
+    func arm(timeout: Double, onTimeout: @escaping @Sendable () -> Void) {
+        let timer = DispatchSource.makeTimerSource(queue: .global())
+        let interval = max(0.02, min(0.25, timeout / 4))
+        timer.schedule(deadline: .now() + interval, repeating: interval)
+        timer.setEventHandler { [self] in
+            lock.lock()
+            let overdue = !fired && startedAt.map { DispatchTime.now().uptimeNanoseconds - $0 > UInt64(timeout * 1e9) } == true
+            if overdue { fired = true }
+            lock.unlock()
+            if overdue { onTimeout() }
+        }
+        lock.lock()
+        self.timer = timer
+        lock.unlock()
+        timer.resume()
+    }
+
+    func begin() {
+        lock.lock()
+        startedAt = DispatchTime.now().uptimeNanoseconds
+        lock.unlock()
+    }
+
+    func end() {
+        lock.lock()
+        startedAt = nil
+        lock.unlock()
+    }
+
+    var hasFired: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return fired
+    }
+
+    func disarm() {
+        lock.lock()
+        let timer = self.timer
+        self.timer = nil
+        lock.unlock()
+        timer?.cancel()
+    }
+}
+
+/// The page loop of one scan, run on the session's device thread: `sane_start` / `sane_read`
+/// per page (and per frame for three-pass scanners) until the feeder is empty, the page count
+/// is reached, a fault, or a cancel. Every finished page is pushed to the buffer as soon as it
+/// is complete; the buffer is finished exactly once at the end.
+struct SANEAcquisition {
+    let handle: SANEHandle
+    let device: String
+    let buffer: PageBuffer
+    let watch: CallWatch
+    let maxPages: Int?
+    let usesFeeder: Bool
+    let duplex: Bool
+    let sourceKind: ScanSource.Kind?
+    let resolution: Double
+    /// Test hook: option assignments (name, value text) to make before page N (1-based).
+    let beforePage: (@Sendable (Int) -> [(String, String)])?
+
+    /// Bytes asked of each `sane_read`.
+    static let chunkSize = 256 << 10
+
+    /// Runs the batch; returns the number of pages delivered.
+    @discardableResult
+    func run() -> Int {
+        var delivered = 0
+        defer { handle.cancel() }  // SANE: every batch ends with sane_cancel.
+        while true {
+            if let maxPages, delivered >= maxPages { return finish(nil, delivered) }
+            guard buffer.waitForRoom() else { return finish(CancellationError(), delivered) }
+            let pageNumber = delivered + 1
+            if let beforePage {
+                for (name, text) in beforePage(pageNumber) { applyHookOption(name, text) }
+            }
+            switch scanPage(number: pageNumber) {
+            case .page(let page):
+                delivered += 1
+                buffer.push(page)
+                if !usesFeeder && maxPages == nil { return finish(nil, delivered) }
+            case .feederEmpty:
+                if delivered > 0 { return finish(nil, delivered) }
+                return finish(SANEStatus.noDocuments.error(device: device, during: "starting the scan"), delivered)
+            case .failed(let error):
+                return finish(error, delivered)
+            }
+        }
+    }
+
+    private func finish(_ error: Error?, _ delivered: Int) -> Int {
+        buffer.finish(error)
+        return delivered
+    }
+
+    private func applyHookOption(_ name: String, _ text: String) {
+        guard let option = handle.descriptors().first(where: { $0.name == name }),
+              let value = try? option.parse(text) else { return }
+        _ = handle.set(option, to: value)
+    }
+
+    private enum PageResult {
+        case page(ScannedPage)
+        case feederEmpty
+        case failed(Error)
+    }
+
+    struct Frame {
+        var parameters: FrameParameters
+        var data: [UInt8]
+    }
+
+    private func call<T>(_ body: () -> T) -> T {
+        watch.begin()
+        defer { watch.end() }
+        return body()
+    }
+
+    private func scanPage(number: Int) -> PageResult {
+        var frames: [Frame] = []
+        while true {
+            if buffer.isCancelRequested || watch.hasFired { return .failed(CancellationError()) }
+            let status = call { handle.start() }
+            if watch.hasFired { return .failed(CancellationError()) }
+            if status == .noDocuments && frames.isEmpty { return .feederEmpty }
+            guard status == .good else { return .failed(status.error(device: device, during: "starting page \(number)")) }
+            let parameters: FrameParameters
+            switch handle.parameters() {
+            case .success(let value): parameters = value
+            case .failure(let failure): return .failed(failure.status.error(device: device, during: "reading the page parameters"))
+            }
+            switch readFrame(parameters, page: number) {
+            case .success(let data): frames.append(Frame(parameters: parameters, data: data))
+            case .failure(let error): return .failed(error)
+            }
+            if parameters.lastFrame || frames.count >= 3 { break }
+        }
+        do {
+            let image = try Self.assemble(frames, resolution: resolution)
+            return .page(ScannedPage(content: .raster(image), pageNumber: number, origin: origin(of: number),
+                                     xDPI: resolution, yDPI: resolution))
+        } catch {
+            return .failed(error)
+        }
+    }
+
+    private func origin(of page: Int) -> ScannedPage.Origin {
+        switch sourceKind {
+        case .flatbed: .flatbed
+        case .feeder: .feederFront
+        case .feederBack: .feederBack
+        case .feederDuplex: page % 2 == 1 ? .feederFront : .feederBack
+        case .other, nil: usesFeeder ? .feederFront : .other
+        }
+    }
+
+    /// Reads one frame until EOF. Handles short reads, zero-length reads (slow devices) and
+    /// unknown heights (lines == -1: the buffer grows until EOF).
+    private func readFrame(_ parameters: FrameParameters, page: Int) -> Result<[UInt8], Error> {
+        var data: [UInt8] = []
+        if parameters.lines > 0 { data.reserveCapacity(parameters.lines * parameters.bytesPerLine) }
+        var chunk = [UInt8](repeating: 0, count: Self.chunkSize)
+        while true {
+            if buffer.isCancelRequested || watch.hasFired { return .failure(CancellationError()) }
+            let (status, length) = chunk.withUnsafeMutableBytes { bytes in call { handle.read(into: bytes) } }
+            if length > 0 { data.append(contentsOf: chunk[0..<length]) }
+            if status == .eof { return .success(data) }
+            guard status == .good else {
+                return .failure(status.error(device: device, during: "reading page \(page)"))
+            }
+        }
+    }
+
+    /// Frames → one `Image`. Gray and RGB frames are used as they are (bw1, gray8/16, rgb24/48);
+    /// three-pass RED/GREEN/BLUE frames are interleaved; 1-bit RGB is widened to rgb24.
+    static func assemble(_ frames: [Frame], resolution: Double) throws -> Image {
+        guard let first = frames.first else {
+            throw ScanBridgeError(code: DeviceErrorCode.generalFailure, message: "The scanner delivered no image data")
+        }
+        let p = first.parameters
+        let width = p.pixelsPerLine
+        guard p.bytesPerLine > 0, width > 0 else {
+            throw ScanBridgeError(code: DeviceErrorCode.generalFailure, message: "The scanner reported an empty line size")
+        }
+        let unsupported = ScanBridgeError(code: DeviceErrorCode.generalFailure,
+                                          message: "The scanner sent a frame ScanBridge cannot read (format \(p.format), depth \(p.depth))")
+        switch p.format {
+        case .gray, .rgb:
+            let height = first.data.count / p.bytesPerLine
+            let format: PixelFormat
+            switch (p.format, p.depth) {
+            case (.gray, 1): format = .bw1
+            case (.gray, 8): format = .gray8
+            case (.gray, 16): format = .gray16
+            case (.rgb, 8): format = .rgb24
+            case (.rgb, 16): format = .rgb48
+            case (.rgb, 1):
+                return widenRGB1(first.data, width: width, height: height, stride: p.bytesPerLine, resolution: resolution)
+            default: throw unsupported
+            }
+            guard p.bytesPerLine >= format.minimumStride(width: width) else { throw unsupported }
+            var pixels = first.data
+            pixels.removeLast(pixels.count - height * p.bytesPerLine)
+            return Image(width: width, height: height, format: format, stride: p.bytesPerLine,
+                         xDPI: resolution, yDPI: resolution, pixels: pixels)
+        case .red, .green, .blue:
+            var planes: [Int: Frame] = [:]
+            for frame in frames {
+                switch frame.parameters.format {
+                case .red: planes[0] = frame
+                case .green: planes[1] = frame
+                case .blue: planes[2] = frame
+                default: throw unsupported
+                }
+            }
+            guard planes.count == 3, [1, 8, 16].contains(p.depth) else { throw unsupported }
+            let height = planes.values.map { $0.data.count / $0.parameters.bytesPerLine }.min() ?? 0
+            let format: PixelFormat = p.depth == 16 ? .rgb48 : .rgb24
+            let sampleBytes = p.depth == 16 ? 2 : 1
+            let stride = width * 3 * sampleBytes
+            var pixels = [UInt8](repeating: 0, count: stride * height)
+            for channel in 0..<3 {
+                let plane = planes[channel]!
+                let bpl = plane.parameters.bytesPerLine
+                plane.data.withUnsafeBufferPointer { source in
+                    for y in 0..<height {
+                        let row = y * bpl, out = y * stride
+                        for x in 0..<width {
+                            switch p.depth {
+                            case 1:
+                                let bit = source[row + x / 8] & (0x80 >> UInt8(x % 8))
+                                pixels[out + x * 3 + channel] = bit != 0 ? 0xFF : 0
+                            case 8:
+                                pixels[out + x * 3 + channel] = source[row + x]
+                            default:
+                                pixels[out + (x * 3 + channel) * 2] = source[row + x * 2]
+                                pixels[out + (x * 3 + channel) * 2 + 1] = source[row + x * 2 + 1]
+                            }
+                        }
+                    }
+                }
+            }
+            return Image(width: width, height: height, format: format, stride: stride,
+                         xDPI: resolution, yDPI: resolution, pixels: pixels)
+        case .other:
+            throw unsupported
+        }
+    }
+
+    /// 1-bit RGB (three bits per pixel, MSB first; a set bit is full intensity) → rgb24.
+    static func widenRGB1(_ data: [UInt8], width: Int, height: Int, stride: Int, resolution: Double) -> Image {
+        var pixels = [UInt8](repeating: 0, count: width * 3 * height)
+        for y in 0..<height {
+            for sample in 0..<(width * 3) {
+                let byte = data[y * stride + sample / 8]
+                pixels[y * width * 3 + sample] = byte & (0x80 >> UInt8(sample % 8)) != 0 ? 0xFF : 0
+            }
+        }
+        return Image(width: width, height: height, format: .rgb24, xDPI: resolution, yDPI: resolution, pixels: pixels)
+    }
+}

@@ -1,0 +1,102 @@
+import ScanBridgeImaging
+
+/// One page (or camera frame) as it leaves a device: pixels, format, resolution, number, source.
+public struct ScannedPage: Sendable {
+    public enum Content: Sendable {
+        /// Raw pixels in the shared `Image` layout (SANE frames arrive in it unchanged).
+        case raster(Image)
+        /// A JPEG frame passed through untouched (V4L2 MJPEG cameras).
+        case jpeg(data: [UInt8], width: Int, height: Int)
+    }
+
+    public enum Origin: String, Sendable, Codable {
+        case flatbed
+        case feederFront
+        case feederBack
+        case camera
+        case other
+    }
+
+    public var content: Content
+    /// 1-based within the scan that produced it.
+    public var pageNumber: Int
+    public var origin: Origin
+    public var xDPI: Double
+    public var yDPI: Double
+
+    public init(content: Content, pageNumber: Int, origin: Origin, xDPI: Double, yDPI: Double) {
+        self.content = content
+        self.pageNumber = pageNumber
+        self.origin = origin
+        self.xDPI = xDPI
+        self.yDPI = yDPI
+    }
+
+    /// The pixels when the page is raw (every scanner page).
+    public var image: Image? {
+        if case .raster(let image) = content { return image }
+        return nil
+    }
+
+    public var width: Int {
+        switch content {
+        case .raster(let image): image.width
+        case .jpeg(_, let width, _): width
+        }
+    }
+
+    public var height: Int {
+        switch content {
+        case .raster(let image): image.height
+        case .jpeg(_, _, let height): height
+        }
+    }
+
+    /// Bytes held by the page (for buffer accounting).
+    public var byteCount: Int {
+        switch content {
+        case .raster(let image): image.pixels.count
+        case .jpeg(let data, _, _): data.count
+        }
+    }
+}
+
+/// Netpbm output for raw pages (until the imaging codecs exist): P4 for bw1, P5 for gray, P6 for
+/// RGB, 16-bit samples big-endian as Netpbm requires. The header matches `scanimage`'s, so the
+/// files of both compare byte for byte.
+public enum PNMWriter {
+    public static func data(for image: Image) -> [UInt8] {
+        let magic: String
+        switch image.format {
+        case .bw1: magic = "P4"
+        case .gray8, .gray16: magic = "P5"
+        case .rgb24, .rgb48: magic = "P6"
+        }
+        var header = "\(magic)\n# SANE data follows\n\(image.width) \(image.height)\n"
+        switch image.format {
+        case .bw1: break
+        case .gray8, .rgb24: header += "255\n"
+        case .gray16, .rgb48: header += "65535\n"
+        }
+        let row = image.format.minimumStride(width: image.width)
+        var output = Array(header.utf8)
+        output.reserveCapacity(output.count + row * image.height)
+        let swap = image.format.bitsPerSample == 16 && UInt16(1).littleEndian == 1
+        image.pixels.withUnsafeBufferPointer { pixels in
+            for y in 0..<image.height {
+                let start = y * image.stride
+                if swap {
+                    var index = start
+                    while index + 1 < start + row {
+                        output.append(pixels[index + 1])
+                        output.append(pixels[index])
+                        index += 2
+                    }
+                } else {
+                    output.append(contentsOf: pixels[start..<(start + row)])
+                }
+            }
+        }
+        return output
+    }
+}
