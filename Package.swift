@@ -88,6 +88,11 @@ let package = Package(
         // Tests (Swift Testing). Each subsystem has its own test target.
         .testTarget(name: "ScanBridgeServiceTests", dependencies: ["ScanBridgeService", "scanbridge"],
                     resources: [.copy("Fixtures")], swiftSettings: strict),
+        // A real process for the storage crash, disk-full and permission tests.
+        .executableTarget(name: "storage-crash-writer", dependencies: ["ScanBridgeStorage", "ScanBridgeImaging", "ScanBridgeCore"],
+                          path: "Tests/StorageCrashWriter", swiftSettings: strict),
+        .testTarget(name: "ScanBridgeStorageTests", dependencies: ["ScanBridgeStorage", "ScanBridgeImaging", "storage-crash-writer"],
+                    swiftSettings: strict),
         .testTarget(name: "CLibraryTests", dependencies: [
             "CLibURing", "CLibSANE", "CTurboJPEG", "CLibPNG", "CLibTIFF", "CLibCurl", "COpenSSL", "CLibV4L2",
         ], swiftSettings: strict),
