@@ -6,7 +6,7 @@
 //   storage-crash-writer create STORAGE [--fsize-limit N]
 //   storage-crash-writer spill CACHE PAGES BYTES LIMIT [--fsize-limit N]
 //
-// Lines printed (flushed at once): `DOC uid password|-`, `ACK doc page seq`, `DEL doc page`,
+// Lines printed (flushed at once): `DOC uid password|-`, `ACK doc page seq position`, `DEL doc page`,
 // `OK …`, `ERROR code message | cause`. `--fsize-limit` sets RLIMIT_FSIZE with SIGXFSZ ignored,
 // so writes past N bytes fail with EFBIG as on a full disk.
 import Foundation
@@ -94,7 +94,7 @@ do {
                 let info = try await store.insertPages([page], into: document.uid, at: position, password: secret)
                 let uid = info.pages[position].uid
                 pages.insert(uid, at: position)
-                say("ACK \(document.uid) \(uid) \(seq)")
+                say("ACK \(document.uid) \(uid) \(seq) \(position)")
             }
         }
     case "create":

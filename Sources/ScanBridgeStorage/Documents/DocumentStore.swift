@@ -77,7 +77,7 @@ public actor DocumentStore {
         public var unreadableDocuments: [String]
     }
 
-    public let recovery: Recovery
+    public nonisolated let recovery: Recovery
 
     private init(files: DocumentFiles, recovery: Recovery, logger: Logger) {
         self.files = files
