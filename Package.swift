@@ -95,6 +95,10 @@ let package = Package(
         ], swiftSettings: strict),
         .testTarget(name: "ScanBridgeIOTests", dependencies: ["ScanBridgeIO"], swiftSettings: strict),
         .testTarget(name: "ScanBridgeDevicesTests", dependencies: ["ScanBridgeDevices", "ScanBridgeImaging", "scanbridge"],
+        // A real process for the storage crash, disk-full and permission tests.
+        .executableTarget(name: "storage-crash-writer", dependencies: ["ScanBridgeStorage", "ScanBridgeImaging", "ScanBridgeCore"],
+                          path: "Tests/StorageCrashWriter", swiftSettings: strict),
+        .testTarget(name: "ScanBridgeStorageTests", dependencies: ["ScanBridgeStorage", "ScanBridgeImaging", "storage-crash-writer"],
                     swiftSettings: strict),
         .testTarget(name: "CLibraryTests", dependencies: [
             "CLibURing", "CLibSANE", "CTurboJPEG", "CLibPNG", "CLibTIFF", "CLibCurl", "COpenSSL", "CLibV4L2",

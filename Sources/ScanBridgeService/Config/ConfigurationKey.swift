@@ -92,6 +92,10 @@ extension ConfigurationKey {
               summary: "Size at which log/scanbridge.log is rotated, in KiB."),
         .init(section: scanBridgeSection, name: "LogMaxFiles", kind: .integer(1...100), defaultValue: "5",
               summary: "Rotated log files kept (scanbridge.1.log ... scanbridge.N.log); older ones are deleted."),
+        .init(section: scanBridgeSection, name: "BufferMemoryLimit", kind: .integer(0...1_048_576), defaultValue: "800",
+              summary: "Memory for buffered page content, in MB; past it the least recently used pages spill, encrypted, to cache/ and come back on demand (0 = spill every page)."),
+        .init(section: scanBridgeSection, name: "BufferMaxPages", kind: .integer(1...1_000_000), defaultValue: "10000",
+              summary: "Pages the image buffer holds at most (in memory and in cache/ together); a scan past it fails with a clear error and keeps the pages it has."),
     ]
 
     /// The key named `name` (case-insensitive), including numbered listener keys.

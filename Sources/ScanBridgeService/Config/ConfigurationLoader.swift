@@ -192,6 +192,8 @@ private struct Resolver {
             ioEngine: IOEngineChoice(rawValue: value("IOEngine")?.value ?? "auto") ?? .auto,
             logMaxFileSizeBytes: integer("LogMaxFileSizeKB") * 1024,
             logMaxFiles: integer("LogMaxFiles"),
+            bufferMemoryLimitBytes: integer("BufferMemoryLimit") << 20,
+            bufferMaxPages: integer("BufferMaxPages"),
             listeners: listeners)
         return (settings, shown)
     }

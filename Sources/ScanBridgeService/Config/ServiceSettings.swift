@@ -14,6 +14,10 @@ public struct ServiceSettings: Sendable, Equatable {
     public var ioEngine: IOEngineChoice
     public var logMaxFileSizeBytes: Int
     public var logMaxFiles: Int
+    /// `BufferMemoryLimit` in bytes (the key is in MB).
+    public var bufferMemoryLimitBytes: Int
+    /// `BufferMaxPages`.
+    public var bufferMaxPages: Int
     public var listeners: [Listener]
 }
 

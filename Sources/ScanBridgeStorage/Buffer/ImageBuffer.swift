@@ -1,0 +1,509 @@
+import Logging
+import ScanBridgeCore
+import ScanBridgeImaging
+
+/// Limits of an `ImageBuffer` (configuration keys `BufferMemoryLimit` and `BufferMaxPages`).
+public struct BufferLimits: Sendable, Equatable {
+    /// Bytes of page content kept in memory; past it, least recently used pages spill to disk.
+    public var memoryBytes: Int
+    /// Pages the buffer holds at most (in memory and on disk together).
+    public var maxPages: Int
+
+    public init(memoryBytes: Int, maxPages: Int) {
+        self.memoryBytes = max(0, memoryBytes)
+        self.maxPages = max(1, maxPages)
+    }
+
+    /// `BufferMemoryLimit` (MB) and `BufferMaxPages` defaults.
+    public static let defaults = BufferLimits(memoryBytes: 800 << 20, maxPages: 10_000)
+}
+
+/// What the API shows about one buffer page.
+public struct BufferPage: Sendable, Equatable {
+    /// Stable numeric id (DWT `imageId`): never reused while the buffer lives, kept by move,
+    /// swap and replace.
+    public var id: Int
+    /// Stable string id (DWT `imageuid`).
+    public var uid: String
+    /// Position in the buffer, 0-based.
+    public var index: Int
+    public var info: PageInfo
+    /// nil for raw pages.
+    public var mediaType: String?
+    public var byteCount: Int
+    public var tags: Set<String>
+    public var isSelected: Bool
+    /// False while the page's content is spilled to `cache/`.
+    public var isInMemory: Bool
+}
+
+/// Counters for tests, benchmarks and `GET /api/server`.
+public struct BufferStatistics: Sendable, Equatable {
+    public var pageCount: Int
+    public var memoryLimit: Int
+    /// Content bytes held in memory now, and the most ever held.
+    public var residentBytes: Int
+    public var peakResidentBytes: Int
+    public var pagesOnDisk: Int
+    /// Page files written to `cache/` and read back since the buffer opened.
+    public var spillWrites: Int
+    public var reloads: Int
+    /// Stale cache folders of crashed runs removed when this buffer opened.
+    public var staleFoldersRemoved: Int
+}
+
+/// The image buffer: ordered pages with stable ids, tags and a selection, held in memory up to a
+/// limit and spilled, least recently used first, to encrypted files in `cache/` past it.
+///
+/// Producers (scan jobs) `append` pages as they arrive; an append waits only for the spill writes
+/// needed to get back under the limit, never for a client. Spilled pages come back byte-exact on
+/// demand. Cache files are AES-256-GCM sealed under a random key that exists only in this
+/// process, and are removed by `removeAll()`, `close()` and, after a crash, the next `open`.
+/// File I/O runs on the buffer's own serial Dispatch queue.
+public actor ImageBuffer {
+    private enum Residence {
+        /// In memory; `file` is a clean copy already in the cache (dropping it costs no write).
+        case memory(Page, file: String?)
+        /// In memory while its cache file is being written (`ticket` matches the write).
+        case spilling(Page, ticket: Int)
+        case disk(file: String)
+    }
+
+    private struct Entry {
+        var id: Int
+        var uid: String
+        var info: PageInfo
+        var mediaType: String?
+        var byteCount: Int
+        var tags: Set<String> = []
+        var selected = false
+        var residence: Residence
+        var lastUse: UInt64
+    }
+
+    private enum State {
+        case open(CacheFolder)
+        case closed
+    }
+
+    private var state: State
+    private let limits: BufferLimits
+    private let queue: BlockingQueue
+    private let key: [UInt8]
+    private let logger: Logger
+
+    private var order: [Int] = []
+    private var entries: [Int: Entry] = [:]
+    private var idsByUID: [String: Int] = [:]
+    private var nextID = 1
+    private var clock: UInt64 = 0
+    private var nextTicket = 1
+    private var residentBytes = 0
+    private var spillingBytes = 0
+    private var statistics: BufferStatistics
+
+    private init(folder: CacheFolder, staleRemoved: Int, limits: BufferLimits, queue: BlockingQueue, key: [UInt8], logger: Logger) {
+        state = .open(folder)
+        self.limits = limits
+        self.queue = queue
+        self.key = key
+        self.logger = logger
+        statistics = BufferStatistics(pageCount: 0, memoryLimit: limits.memoryBytes, residentBytes: 0, peakResidentBytes: 0,
+                                      pagesOnDisk: 0, spillWrites: 0, reloads: 0, staleFoldersRemoved: staleRemoved)
+    }
+
+    /// Opens a buffer whose spilled pages live in a new folder under `cacheFolder` (the service's
+    /// `cache/`), first removing folders left there by runs that crashed.
+    public static func open(cacheFolder: String, limits: BufferLimits = .defaults,
+                            logger: Logger = Logger(label: "scanbridge.buffer")) async throws(ScanBridgeError) -> ImageBuffer {
+        let queue = BlockingQueue(label: "scanbridge.buffer.io")
+        let key: [UInt8]
+        do { key = try Crypto.randomBytes(Crypto.keyLength) } catch {
+            throw .storage(StorageErrorCode.writeFailed, "Cannot create the buffer's cache key.", cause: .init(code: 0, message: error.operation))
+        }
+        let result: Result<(CacheFolder, Int), ScanBridgeError>
+        do {
+            result = try await queue.run { () -> Result<(CacheFolder, Int), ScanBridgeError> in
+                do throws(ScanBridgeError) { return .success(try CacheFolder.create(in: cacheFolder)) } catch { return .failure(error) }
+            }
+        } catch {
+            throw .storage(StorageErrorCode.writeFailed, "Cannot prepare the cache folder \(cacheFolder).")
+        }
+        let (folder, removed) = try result.get()
+        if removed > 0 { logger.info("Removed \(removed) cache folder(s) left by a previous run", metadata: ["cache": "\(cacheFolder)"]) }
+        return ImageBuffer(folder: folder, staleRemoved: removed, limits: limits, queue: queue, key: key, logger: logger)
+    }
+
+    // MARK: Reading
+
+    public var count: Int { order.count }
+
+    public var stats: BufferStatistics {
+        var result = statistics
+        result.pageCount = order.count
+        result.residentBytes = residentBytes
+        result.pagesOnDisk = entries.values.filter { if case .disk = $0.residence { true } else { false } }.count
+        return result
+    }
+
+    /// Every page in order.
+    public func pages() -> [BufferPage] {
+        order.enumerated().map { describe(entries[$0.element]!, index: $0.offset) }
+    }
+
+    public func page(id: Int) throws(ScanBridgeError) -> BufferPage {
+        let entry = try entry(id)
+        return describe(entry, index: order.firstIndex(of: id)!)
+    }
+
+    public func page(uid: String) throws(ScanBridgeError) -> BufferPage {
+        try page(id: id(uid: uid))
+    }
+
+    public func page(at index: Int) throws(ScanBridgeError) -> BufferPage {
+        try checkIndex(index)
+        return describe(entries[order[index]]!, index: index)
+    }
+
+    /// The id of the page with this uid.
+    public func id(uid: String) throws(ScanBridgeError) -> Int {
+        guard let id = idsByUID[uid] else { throw Self.noSuchImage("uid \(uid.prefix(64))") }
+        return id
+    }
+
+    /// The id of the page at `index`.
+    public func id(at index: Int) throws(ScanBridgeError) -> Int {
+        try checkIndex(index)
+        return order[index]
+    }
+
+    /// The page's content, byte-exact as it was stored; read back from `cache/` when spilled.
+    public func content(id: Int) async throws(ScanBridgeError) -> Page {
+        try checkOpen()
+        var entry = try entry(id)
+        clock += 1
+        entry.lastUse = clock
+        entries[id] = entry
+        switch entry.residence {
+        case .memory(let page, _), .spilling(let page, _):
+            return page
+        case .disk(let file):
+            guard case .open(let folder) = state else { throw Self.closedError }
+            let path = folder.filePath(file), key = key, aad = Array(file.utf8)
+            let result = try await runIO { () throws(ScanBridgeError) -> Page in
+                let parts: (header: [UInt8], payload: [UInt8])
+                do throws(Container.Failure) { parts = try Container.read(path: path, key: key, aad: aad) } catch {
+                    throw .container(error, writing: false, what: "the cached page \(file)")
+                }
+                guard let page = Page(header: parts.header, payload: parts.payload) else {
+                    throw .storage(StorageErrorCode.readFailed, "The cached page \(file) is damaged.")
+                }
+                return page
+            }
+            statistics.reloads += 1
+            // Re-admit it as a clean page (its file stays), if nothing changed meanwhile.
+            if var current = entries[id], case .disk(let currentFile) = current.residence, currentFile == file {
+                current.residence = .memory(result, file: file)
+                entries[id] = current
+                addResident(result.byteCount)
+                try? await makeRoom()
+            }
+            return result
+        }
+    }
+
+    public func content(at index: Int) async throws(ScanBridgeError) -> Page {
+        try await content(id: id(at: index))
+    }
+
+    public func content(uid: String) async throws(ScanBridgeError) -> Page {
+        try await content(id: id(uid: uid))
+    }
+
+    // MARK: Adding and replacing
+
+    /// Adds a page at the end. Waits only for the spill writes that bring memory back under the
+    /// limit. Fails with `bufferFull` at the page limit, and with `writeFailed` (cause: the system
+    /// error) when spilling is impossible and memory is over the limit; the new page is then not
+    /// added and every page added before stays.
+    @discardableResult
+    public func append(_ page: Page, tags: Set<String> = []) async throws(ScanBridgeError) -> BufferPage {
+        try await insert(page, at: order.count, tags: tags)
+    }
+
+    /// Adds a page at `index` (0…count).
+    @discardableResult
+    public func insert(_ page: Page, at index: Int, tags: Set<String> = []) async throws(ScanBridgeError) -> BufferPage {
+        try checkOpen()
+        guard order.count < limits.maxPages else {
+            throw .storage(StorageErrorCode.bufferFull, "The buffer holds its maximum of \(limits.maxPages) pages (BufferMaxPages); remove pages first.")
+        }
+        guard index >= 0, index <= order.count else { throw Self.outOfRange(index, count: order.count + 1) }
+        let id = nextID
+        nextID += 1
+        var uid = Identifier.random()
+        while idsByUID[uid] != nil { uid = Identifier.random() }
+        clock += 1
+        entries[id] = Entry(id: id, uid: uid, info: page.info, mediaType: page.mediaType, byteCount: page.byteCount,
+                            tags: tags, residence: .memory(page, file: nil), lastUse: clock)
+        idsByUID[uid] = id
+        order.insert(id, at: index)
+        addResident(page.byteCount)
+        do {
+            try await makeRoom()
+        } catch {
+            // Over the limit and cannot spill: refuse this page, keep the others.
+            if entries[id] != nil, residentBytes - spillingBytes > limits.memoryBytes { drop(id) ; throw error }
+        }
+        guard let entry = entries[id], let position = order.firstIndex(of: id) else {
+            throw Self.noSuchImage("id \(id)")
+        }
+        return describe(entry, index: position)
+    }
+
+    /// Replaces a page's content (after an edit); id, uid, tags and selection stay.
+    @discardableResult
+    public func replace(id: Int, with page: Page) async throws(ScanBridgeError) -> BufferPage {
+        try checkOpen()
+        var entry = try entry(id)
+        releaseContent(of: entry)
+        clock += 1
+        entry.info = page.info
+        entry.mediaType = page.mediaType
+        entry.byteCount = page.byteCount
+        entry.residence = .memory(page, file: nil)
+        entry.lastUse = clock
+        entries[id] = entry
+        addResident(page.byteCount)
+        try? await makeRoom()
+        guard let current = entries[id], let position = order.firstIndex(of: id) else { throw Self.noSuchImage("id \(id)") }
+        return describe(current, index: position)
+    }
+
+    // MARK: Removing and reordering
+
+    public func remove(id: Int) throws(ScanBridgeError) {
+        _ = try entry(id)
+        drop(id)
+    }
+
+    public func remove(ids: [Int]) throws(ScanBridgeError) {
+        for id in ids { _ = try entry(id) }
+        for id in Set(ids) { drop(id) }
+    }
+
+    /// Removes every page and its cache file. Ids are not reused afterwards.
+    public func removeAll() {
+        for id in order { drop(id) }
+    }
+
+    /// Moves the page at `from` so that it ends up at index `to`.
+    public func move(from: Int, to: Int) throws(ScanBridgeError) {
+        try checkIndex(from)
+        try checkIndex(to)
+        let id = order.remove(at: from)
+        order.insert(id, at: to)
+    }
+
+    public func swap(_ first: Int, _ second: Int) throws(ScanBridgeError) {
+        try checkIndex(first)
+        try checkIndex(second)
+        order.swapAt(first, second)
+    }
+
+    // MARK: Tags and selection
+
+    public func addTag(_ tag: String, to ids: [Int]) throws(ScanBridgeError) {
+        for id in ids { _ = try entry(id) }
+        for id in ids { entries[id]!.tags.insert(tag) }
+    }
+
+    public func removeTag(_ tag: String, from ids: [Int]) throws(ScanBridgeError) {
+        for id in ids { _ = try entry(id) }
+        for id in ids { entries[id]!.tags.remove(tag) }
+    }
+
+    /// Ids of the pages carrying `tag`, in buffer order.
+    public func ids(taggedWith tag: String) -> [Int] {
+        order.filter { entries[$0]!.tags.contains(tag) }
+    }
+
+    /// Makes `ids` the selection (replacing the previous one).
+    public func select(_ ids: [Int]) throws(ScanBridgeError) {
+        for id in ids { _ = try entry(id) }
+        let chosen = Set(ids)
+        for id in order { entries[id]!.selected = chosen.contains(id) }
+    }
+
+    /// Selected ids in buffer order.
+    public var selection: [Int] { order.filter { entries[$0]!.selected } }
+
+    // MARK: Lifecycle
+
+    /// Removes every page and the buffer's cache folder. Idempotent; later calls fail with `closed`.
+    public func close() async {
+        guard case .open(let folder) = state else { return }
+        state = .closed
+        order.removeAll()
+        entries.removeAll()
+        idsByUID.removeAll()
+        residentBytes = 0
+        spillingBytes = 0
+        _ = try? await queue.run { folder.remove() }
+    }
+
+    // MARK: Memory limit
+
+    /// Spills least recently used pages until memory is back under the limit. Clean pages (their
+    /// file is already in the cache) are dropped without a write; dirty ones are written (in
+    /// parallel with the caller's other work, on the queue) and awaited.
+    private func makeRoom() async throws(ScanBridgeError) {
+        var writes: [(id: Int, ticket: Int, file: String, page: Page)] = []
+        while residentBytes - spillingBytes > limits.memoryBytes {
+            guard let victim = leastRecentlyUsedInMemory() else { break }
+            var entry = entries[victim]!
+            guard case .memory(let page, let file) = entry.residence else { break }
+            if let file {
+                entry.residence = .disk(file: file)
+                entries[victim] = entry
+                residentBytes -= entry.byteCount
+                continue
+            }
+            let ticket = nextTicket
+            nextTicket += 1
+            let name = "\(entry.id)-\(ticket).page"
+            entry.residence = .spilling(page, ticket: ticket)
+            entries[victim] = entry
+            spillingBytes += entry.byteCount
+            writes.append((victim, ticket, name, page))
+        }
+        guard !writes.isEmpty else { return }
+        guard case .open(let folder) = state else { throw Self.closedError }
+        var firstError: ScanBridgeError?
+        for write in writes {
+            let path = folder.filePath(write.file), key = key, page = write.page, aad = Array(write.file.utf8)
+            let outcome: ScanBridgeError?
+            do throws(ScanBridgeError) {
+                try await runIO { () throws(ScanBridgeError) in
+                    let form = page.fileForm()
+                    do throws(Container.Failure) {
+                        try Container.write(path: path, header: form.header, payload: form.payload, key: key, aad: aad, durable: false)
+                    } catch {
+                        throw .container(error, writing: true, what: "a page to the buffer cache")
+                    }
+                }
+                outcome = nil
+            } catch {
+                outcome = error
+            }
+            finishSpill(id: write.id, ticket: write.ticket, file: write.file, error: outcome)
+            if let outcome, firstError == nil { firstError = outcome }
+        }
+        if let firstError {
+            logger.error("Buffer spill failed: \(firstError)")
+            throw firstError
+        }
+    }
+
+    private func finishSpill(id: Int, ticket: Int, file: String, error: ScanBridgeError?) {
+        guard var entry = entries[id], case .spilling(let page, let current) = entry.residence, current == ticket else {
+            // Removed or replaced while the write ran: its file is garbage.
+            if error == nil { deleteCacheFile(file) }
+            return
+        }
+        spillingBytes -= entry.byteCount
+        if error != nil {
+            entry.residence = .memory(page, file: nil)
+        } else {
+            entry.residence = .disk(file: file)
+            residentBytes -= entry.byteCount
+            statistics.spillWrites += 1
+        }
+        entries[id] = entry
+    }
+
+    private func leastRecentlyUsedInMemory() -> Int? {
+        var best: (id: Int, use: UInt64)?
+        for (id, entry) in entries {
+            guard case .memory = entry.residence else { continue }
+            if best == nil || entry.lastUse < best!.use { best = (id, entry.lastUse) }
+        }
+        return best?.id
+    }
+
+    private func addResident(_ bytes: Int) {
+        residentBytes += bytes
+        statistics.peakResidentBytes = max(statistics.peakResidentBytes, residentBytes)
+    }
+
+    /// Forgets a page's content: memory accounting and its cache file.
+    private func releaseContent(of entry: Entry) {
+        switch entry.residence {
+        case .memory(_, let file):
+            residentBytes -= entry.byteCount
+            if let file { deleteCacheFile(file) }
+        case .spilling:
+            residentBytes -= entry.byteCount
+            spillingBytes -= entry.byteCount
+        case .disk(let file):
+            deleteCacheFile(file)
+        }
+    }
+
+    private func drop(_ id: Int) {
+        guard let entry = entries.removeValue(forKey: id) else { return }
+        releaseContent(of: entry)
+        idsByUID.removeValue(forKey: entry.uid)
+        order.removeAll { $0 == id }
+    }
+
+    private func deleteCacheFile(_ name: String) {
+        guard case .open(let folder) = state else { return }
+        let path = folder.filePath(name)
+        queue.submit { try? Posix.unlink(path) }
+    }
+
+    private func runIO<T: Sendable>(_ body: @escaping @Sendable () throws(ScanBridgeError) -> T) async throws(ScanBridgeError) -> T {
+        let result: Result<T, ScanBridgeError>
+        do {
+            result = try await queue.run { () -> Result<T, ScanBridgeError> in
+                do throws(ScanBridgeError) { return .success(try body()) } catch { return .failure(error) }
+            }
+        } catch {
+            throw .storage(StorageErrorCode.readFailed, "Buffer I/O failed: \(error)")
+        }
+        return try result.get()
+    }
+
+    // MARK: Helpers
+
+    private func describe(_ entry: Entry, index: Int) -> BufferPage {
+        let inMemory: Bool
+        if case .disk = entry.residence { inMemory = false } else { inMemory = true }
+        return BufferPage(id: entry.id, uid: entry.uid, index: index, info: entry.info, mediaType: entry.mediaType,
+                          byteCount: entry.byteCount, tags: entry.tags, isSelected: entry.selected, isInMemory: inMemory)
+    }
+
+    private func entry(_ id: Int) throws(ScanBridgeError) -> Entry {
+        guard let entry = entries[id] else { throw Self.noSuchImage("id \(id)") }
+        return entry
+    }
+
+    private func checkIndex(_ index: Int) throws(ScanBridgeError) {
+        guard index >= 0, index < order.count else { throw Self.outOfRange(index, count: order.count) }
+    }
+
+    private func checkOpen() throws(ScanBridgeError) {
+        guard case .open = state else { throw Self.closedError }
+    }
+
+    private static func noSuchImage(_ what: String) -> ScanBridgeError {
+        .storage(StorageErrorCode.imageNotFound, "No page in the buffer has \(what).")
+    }
+
+    private static func outOfRange(_ index: Int, count: Int) -> ScanBridgeError {
+        .storage(StorageErrorCode.indexOutOfRange, "Index \(index) is out of range: the buffer has \(count == 0 ? "no" : "0…\(count - 1)") positions.")
+    }
+
+    private static let closedError = ScanBridgeError.storage(StorageErrorCode.closed, "The buffer is closed.")
+}

@@ -1,0 +1,198 @@
+import Logging
+import ScanBridgeCore
+import ScanBridgeImaging
+
+/// One page of a stored document, as `GET /storage/documents/{uid}` lists it.
+public struct DocumentPage: Sendable, Equatable {
+    public var uid: String
+    public var info: PageInfo
+    /// nil for raw pages.
+    public var mediaType: String?
+    public var byteCount: Int
+}
+
+/// A stored document: its uid, whether it is password-protected, its pages in order.
+public struct DocumentInfo: Sendable, Equatable {
+    public var uid: String
+    public var isEncrypted: Bool
+    public var pages: [DocumentPage]
+}
+
+/// Which page of a document: by uid or by 0-based index.
+public enum PageReference: Sendable, Equatable {
+    case uid(String)
+    case index(Int)
+
+    /// The REST path segment `{pageUid or 0-based index}`: all digits is an index (page uids
+    /// always start with a letter), anything else a uid (validated when used).
+    public init(pathSegment: String) {
+        if !pathSegment.isEmpty, pathSegment.utf8.count <= 9, pathSegment.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+           let index = Int(pathSegment) {
+            self = .index(index)
+        } else {
+            self = .uid(pathSegment)
+        }
+    }
+
+    var files: DocumentFiles.PageReference {
+        switch self {
+        case .uid(let uid): .uid(uid)
+        case .index(let index): .index(index)
+        }
+    }
+}
+
+/// Persistent documents under the service's `storage/` folder.
+///
+/// Every change is crash-safe: files are written to temporary names, fsynced, renamed into place
+/// and their folder fsynced, and a document's manifest (its index) is replaced the same way as
+/// the commit point. When a call returns, what it did survives `kill -9` and power loss; an
+/// interrupted call leaves nothing visible, and its leftovers are removed by the next `open`.
+/// Password-protected documents (≤ 32 characters) are encrypted at rest with AES-256-GCM under a
+/// key derived with scrypt (N 2^15, r 8, p 1, random salt); a wrong password fails with -1043.
+/// Document and page uids from clients are validated before they become part of a path, so no
+/// name leaves `storage/`.
+///
+/// All file work and key derivation run on the store's serial Dispatch queue, one operation at a
+/// time (which also serialises concurrent changes to the same document).
+public actor DocumentStore {
+    private enum State {
+        case open
+        case closed
+    }
+
+    private var state = State.open
+    private let files: DocumentFiles
+    private let queue = BlockingQueue(label: "scanbridge.documents.io")
+    private let logger: Logger
+
+    /// What `open` found and cleaned.
+    public struct Recovery: Sendable, Equatable {
+        public var documents: Int
+        /// Half-created or half-deleted documents and unfinished files removed.
+        public var removedTemporary: Int
+        /// Page files no manifest named (written before a crash, never committed) removed.
+        public var removedOrphanPages: Int
+        /// Folders whose manifest could not be read; left untouched and not listed.
+        public var unreadableDocuments: [String]
+    }
+
+    public nonisolated let recovery: Recovery
+
+    private init(files: DocumentFiles, recovery: Recovery, logger: Logger) {
+        self.files = files
+        self.recovery = recovery
+        self.logger = logger
+    }
+
+    /// Opens the store in `folder` (the service's `storage/`), creating it if needed and removing
+    /// what a crash left half-done.
+    public static func open(folder: String, logger: Logger = Logger(label: "scanbridge.documents")) async throws(ScanBridgeError) -> DocumentStore {
+        let files = DocumentFiles(root: folder)
+        let queue = BlockingQueue(label: "scanbridge.documents.recovery")
+        let report = try await Self.run(queue) { () throws(ScanBridgeError) in try files.recover() }
+        let recovery = Recovery(documents: report.documents, removedTemporary: report.removedTemporary,
+                                removedOrphanPages: report.removedOrphanPages, unreadableDocuments: report.unreadableDocuments)
+        if report.removedTemporary + report.removedOrphanPages > 0 {
+            logger.info("Storage recovered after an interrupted run", metadata: [
+                "temporary": "\(report.removedTemporary)", "orphanPages": "\(report.removedOrphanPages)"])
+        }
+        if !report.unreadableDocuments.isEmpty {
+            logger.error("Storage folders with an unreadable manifest were left untouched", metadata: ["folders": "\(report.unreadableDocuments)"])
+        }
+        return DocumentStore(files: files, recovery: recovery, logger: logger)
+    }
+
+    /// Uids of every document.
+    public func documentUIDs() throws(ScanBridgeError) -> [String] {
+        try checkOpen()
+        return files.documentUIDs
+    }
+
+    /// Creates an empty document; with a password (≤ 32 characters; empty means none) its
+    /// content is encrypted at rest.
+    public func create(password: String? = nil) async throws(ScanBridgeError) -> DocumentInfo {
+        try await perform { (files) throws(ScanBridgeError) in Self.describe(try files.create(password: password)) }
+    }
+
+    public func info(uid: String, password: String? = nil) async throws(ScanBridgeError) -> DocumentInfo {
+        try await perform { (files) throws(ScanBridgeError) in Self.describe(try files.unlock(uid, password: password)) }
+    }
+
+    public func delete(uid: String, password: String? = nil) async throws(ScanBridgeError) {
+        try await perform { (files) throws(ScanBridgeError) in try files.delete(uid, password: password) }
+    }
+
+    /// Stores `pages` at `position` (0…count; nil: at the end), all or none.
+    public func insertPages(_ pages: [Page], into uid: String, at position: Int? = nil,
+                            password: String? = nil) async throws(ScanBridgeError) -> DocumentInfo {
+        try await perform { (files) throws(ScanBridgeError) in Self.describe(try files.insert(pages, into: uid, at: position, password: password)) }
+    }
+
+    public func deletePage(_ page: PageReference, from uid: String, password: String? = nil) async throws(ScanBridgeError) -> DocumentInfo {
+        try await perform { (files) throws(ScanBridgeError) in Self.describe(try files.deletePage(page.files, from: uid, password: password)) }
+    }
+
+    /// Puts the pages in the order given by their uids (each exactly once).
+    public func reorder(_ uid: String, pageUIDs: [String], password: String? = nil) async throws(ScanBridgeError) -> DocumentInfo {
+        try await perform { (files) throws(ScanBridgeError) in Self.describe(try files.reorder(uid, pageUIDs: pageUIDs, password: password)) }
+    }
+
+    /// Moves the page at `from` to index `to`.
+    public func movePage(_ uid: String, from: Int, to: Int, password: String? = nil) async throws(ScanBridgeError) -> DocumentInfo {
+        try await perform { (files) throws(ScanBridgeError) in
+            let document = try files.unlock(uid, password: password)
+            var order = document.manifest.pages.map(\.uid)
+            guard order.indices.contains(from), order.indices.contains(to) else {
+                throw .storage(StorageErrorCode.indexOutOfRange, "Page index out of range: the document has \(order.count) page(s).")
+            }
+            order.insert(order.remove(at: from), at: to)
+            return Self.describe(try files.reorder(uid, pageUIDs: order, password: password))
+        }
+    }
+
+    /// A page's content, byte-exact as stored.
+    public func readPage(_ page: PageReference, of uid: String, password: String? = nil) async throws(ScanBridgeError) -> Page {
+        try await perform { (files) throws(ScanBridgeError) in try files.readPage(page.files, of: uid, password: password) }
+    }
+
+    /// Refuses further calls. Nothing needs flushing: every acknowledged change is already durable.
+    public func close() {
+        state = .closed
+    }
+
+    // MARK: Helpers
+
+    private func checkOpen() throws(ScanBridgeError) {
+        guard case .open = state else { throw .storage(StorageErrorCode.closed, "The document store is closed.") }
+    }
+
+    private func perform<T: Sendable>(_ body: @escaping @Sendable (DocumentFiles) throws(ScanBridgeError) -> T) async throws(ScanBridgeError) -> T {
+        try checkOpen()
+        let files = files
+        return try await Self.run(queue) { () throws(ScanBridgeError) in try body(files) }
+    }
+
+    private static func run<T: Sendable>(_ queue: BlockingQueue, _ body: @escaping @Sendable () throws(ScanBridgeError) -> T) async throws(ScanBridgeError) -> T {
+        let result: Result<T, ScanBridgeError>
+        do {
+            result = try await queue.run { () -> Result<T, ScanBridgeError> in
+                do throws(ScanBridgeError) { return .success(try body()) } catch { return .failure(error) }
+            }
+        } catch {
+            throw .storage(StorageErrorCode.readFailed, "Storage I/O failed: \(error)")
+        }
+        return try result.get()
+    }
+
+    private static func describe(_ document: UnlockedDocument) -> DocumentInfo {
+        let pages = zip(document.manifest.pages, document.details).map { ref, details in
+            DocumentPage(uid: ref.uid,
+                         info: PageInfo(width: details.width, height: details.height,
+                                        format: PixelFormat(rawValue: details.format) ?? .rgb24,
+                                        xDPI: details.xDPI, yDPI: details.yDPI),
+                         mediaType: details.mediaType, byteCount: details.byteCount)
+        }
+        return DocumentInfo(uid: document.manifest.uid, isEncrypted: document.manifest.encryption != nil, pages: pages)
+    }
+}
