@@ -44,6 +44,7 @@ let package = Package(
         cLibrary("CLibCurl", pkgConfig: "libcurl", apt: "libcurl4-openssl-dev"),
         cLibrary("COpenSSL", pkgConfig: "openssl", apt: "libssl-dev"),
         cLibrary("CLibV4L2", pkgConfig: "libv4l2", apt: "libv4l-dev"),
+        cLibrary("CZlib", pkgConfig: "zlib", apt: "zlib1g-dev"),
 
         // Shared vocabulary: the error type and the product version.
         .target(name: "ScanBridgeCore", swiftSettings: strict),
@@ -61,7 +62,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .target(name: "ScanBridgeImaging", dependencies: [
-            "ScanBridgeCore", "CTurboJPEG", "CLibPNG", "CLibTIFF", "COpenSSL",
+            "ScanBridgeCore", "CTurboJPEG", "CLibPNG", "CLibTIFF", "COpenSSL", "CZlib",
         ], swiftSettings: strict),
         .target(name: "ScanBridgeDevices", dependencies: [
             "ScanBridgeCore", "ScanBridgeImaging", "CLibSANE", "CLibV4L2",
@@ -100,6 +101,7 @@ let package = Package(
                           path: "Tests/StorageCrashWriter", swiftSettings: strict),
         .testTarget(name: "ScanBridgeStorageTests", dependencies: ["ScanBridgeStorage", "ScanBridgeImaging", "storage-crash-writer"],
                     swiftSettings: strict),
+        .testTarget(name: "ScanBridgeImagingTests", dependencies: ["ScanBridgeImaging"], swiftSettings: strict),
         .testTarget(name: "CLibraryTests", dependencies: [
             "CLibURing", "CLibSANE", "CTurboJPEG", "CLibPNG", "CLibTIFF", "CLibCurl", "COpenSSL", "CLibV4L2",
         ], swiftSettings: strict),

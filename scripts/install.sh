@@ -8,6 +8,8 @@ APT_PACKAGES=(
   # C libraries behind the system-library targets (Package.swift)
   pkg-config liburing-dev libsane-dev libturbojpeg0-dev libpng-dev libtiff-dev
   libcurl4-openssl-dev libssl-dev libv4l-dev
+  # Imaging: zlib for the PDF writer's Flate streams; vips and img2pdf as benchmark references
+  zlib1g-dev libvips-tools img2pdf
   # The SANE test backend and its command-line tools
   libsane1 sane-utils
   # Tools the tests check outputs with, and the load generator of the benchmarks

@@ -13,4 +13,8 @@ static inline int sb_tiff_get_uint16(TIFF *tif, uint32_t tag, uint16_t *value) {
 static inline int sb_tiff_get_uint32(TIFF *tif, uint32_t tag, uint32_t *value) { return TIFFGetField(tif, tag, value); }
 static inline int sb_tiff_get_float(TIFF *tif, uint32_t tag, float *value) { return TIFFGetField(tif, tag, value); }
 static inline int sb_tiff_get_defaulted_uint16(TIFF *tif, uint32_t tag, uint16_t *value) { return TIFFGetFieldDefaulted(tif, tag, value); }
+// ScanBridgeImaging: reading uint16 pairs/arrays and float resolutions defaulted.
+static inline int sb_tiff_get_defaulted_float(TIFF *tif, uint32_t tag, float *value) { return TIFFGetFieldDefaulted(tif, tag, value); }
+static inline int sb_tiff_set_uint16_pair(TIFF *tif, uint32_t tag, uint16_t first, uint16_t second) { return TIFFSetField(tif, tag, first, second); }
+static inline int sb_tiff_get_int(TIFF *tif, uint32_t tag, int *value) { return TIFFGetField(tif, tag, value); }
 #endif
