@@ -7,11 +7,11 @@ enum Redaction {
         guard var components = URLComponents(string: string) else { return "<unparsable URL>" }
         components.user = nil
         components.password = nil
-        if let items = components.queryItems, !items.isEmpty {
-            components.percentEncodedQuery = items.map { "\($0.name)=…" }.joined(separator: "&")
-        }
+        let names = (components.queryItems ?? []).map(\.name)
+        components.query = nil
         components.fragment = nil
-        return components.string ?? "<unparsable URL>"
+        guard let base = components.string else { return "<unparsable URL>" }
+        return names.isEmpty ? base : base + "?" + names.map { "\($0)=…" }.joined(separator: "&")
     }
 
     /// `text` with every occurrence of each secret (and its percent-encoded form) replaced.
