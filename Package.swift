@@ -102,6 +102,10 @@ let package = Package(
         .testTarget(name: "ScanBridgeStorageTests", dependencies: ["ScanBridgeStorage", "ScanBridgeImaging", "storage-crash-writer"],
                     swiftSettings: strict),
         .testTarget(name: "ScanBridgeImagingTests", dependencies: ["ScanBridgeImaging"], swiftSettings: strict),
+        .testTarget(name: "ScanBridgeUploadTests", dependencies: [
+            "ScanBridgeUpload", "ScanBridgeCore", "COpenSSL",
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
         .testTarget(name: "CLibraryTests", dependencies: [
             "CLibURing", "CLibSANE", "CTurboJPEG", "CLibPNG", "CLibTIFF", "CLibCurl", "COpenSSL", "CLibV4L2",
         ], swiftSettings: strict),

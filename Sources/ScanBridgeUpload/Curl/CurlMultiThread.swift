@@ -1,0 +1,121 @@
+// libcurl's multi interface on one dedicated thread (never the cooperative pool). Other
+// threads hand it transfers through a locked inbox and wake it with curl_multi_wakeup;
+// completions are delivered from this thread with no lock held, each exactly once.
+import CLibCurl
+import Foundation
+import Synchronization
+
+final class CurlMultiThread: @unchecked Sendable {
+    private struct Inbox {
+        var pending: [CurlTransfer] = []
+        var stopping = false
+    }
+
+    /// curl_global_init runs once per process, before the first handle.
+    private static let globalInit: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
+
+    private let multi: UnsafeMutableRawPointer
+    private let inbox = Mutex(Inbox())
+    private let stopped = Mutex<CheckedContinuation<Void, Never>?>(nil)
+    private let thread: Thread
+    /// Upload-thread state: the transfers in the multi handle, by easy handle address.
+    private var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
+
+    init(name: String) {
+        _ = Self.globalInit
+        multi = curl_multi_init()
+        let box = ThreadBox()
+        thread = Thread { box.engine?.run() }
+        thread.name = name
+        box.engine = self
+        thread.start()
+    }
+
+    /// Runs `transfer` and returns its outcome. Task cancellation aborts it (outcome `canceled`).
+    func perform(_ transfer: CurlTransfer) async -> TransferOutcome {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<TransferOutcome, Never>) in
+                transfer.setCompletion { continuation.resume(returning: $0) }
+                let accepted = inbox.withLock { inbox -> Bool in
+                    guard !inbox.stopping else { return false }
+                    inbox.pending.append(transfer)
+                    return true
+                }
+                if accepted {
+                    curl_multi_wakeup(multi)
+                } else {
+                    transfer.finish(result: nil)
+                }
+            }
+        } onCancel: {
+            transfer.cancel()
+            curl_multi_wakeup(multi)
+        }
+    }
+
+    /// Cancels every transfer, ends the thread and waits for it.
+    func shutdown() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let first = inbox.withLock { inbox -> Bool in
+                defer { inbox.stopping = true }
+                return !inbox.stopping
+            }
+            if first {
+                stopped.withLock { $0 = continuation }
+                curl_multi_wakeup(multi)
+            } else {
+                continuation.resume()
+            }
+        }
+    }
+
+    private func run() {
+        while true {
+            let (pending, stopping) = inbox.withLock { inbox in
+                defer { inbox.pending.removeAll() }
+                return (inbox.pending, inbox.stopping)
+            }
+            for transfer in pending {
+                if transfer.isCanceled || stopping {
+                    transfer.finish(result: nil)
+                } else if let failure = transfer.prepare() {
+                    transfer.finish(result: nil, setupFailure: failure)
+                } else if let easy = transfer.easy {
+                    curl_multi_add_handle(multi, easy)
+                    active[easy] = transfer
+                }
+            }
+            for (easy, transfer) in active where transfer.isCanceled || stopping {
+                remove(easy)?.finish(result: nil)
+            }
+            if stopping { break }
+
+            var running: Int32 = 0
+            curl_multi_perform(multi, &running)
+            var left: Int32 = 0
+            while let message = curl_multi_info_read(multi, &left) {
+                guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
+                let result = message.pointee.data.result
+                remove(easy)?.finish(result: result)
+            }
+            var ready: Int32 = 0
+            curl_multi_poll(multi, nil, 0, 1000, &ready)
+        }
+        curl_multi_cleanup(multi)
+        let continuation = stopped.withLock { value in
+            defer { value = nil }
+            return value
+        }
+        continuation?.resume()
+    }
+
+    private func remove(_ easy: UnsafeMutableRawPointer) -> CurlTransfer? {
+        curl_multi_remove_handle(multi, easy)
+        return active.removeValue(forKey: easy)
+    }
+}
+
+/// Lets the thread's closure reach the engine before `init` finishes (the thread starts last).
+private final class ThreadBox: @unchecked Sendable {
+    var engine: CurlMultiThread?
+}

@@ -1,0 +1,114 @@
+// The staging folder (`upload/` in the service folder): every document is written there before
+// it is sent, removed after success, kept after a final failure so it can be sent again.
+// All file I/O runs on a serial Dispatch queue, never on the cooperative pool.
+import Dispatch
+import Foundation
+import ScanBridgeCore
+
+/// What is written next to a staged document (`<id>.json`): enough to list and resend it.
+/// Never holds credentials: the target is its redacted description.
+struct StagedRecord: Codable, Sendable, Equatable {
+    var id: UploadID
+    var fileName: String
+    var contentType: String
+    var byteCount: Int64
+    var target: String
+    var created: Date
+    var lastError: String?
+}
+
+final class StagingArea: Sendable {
+    let folder: String
+    private let queue = DispatchQueue(label: "scanbridge.upload.staging")
+
+    init(folder: String) {
+        self.folder = folder
+    }
+
+    func dataPath(_ id: UploadID) -> String { folder + "/" + id.rawValue + ".data" }
+    func recordPath(_ id: UploadID) -> String { folder + "/" + id.rawValue + ".json" }
+
+    /// Writes the document (to a temporary name, then renamed) and its record.
+    func stage(_ data: Data, record: StagedRecord) async throws(ScanBridgeError) {
+        let dataPath = dataPath(record.id)
+        let recordPath = recordPath(record.id)
+        let folder = self.folder
+        try await run {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try data.write(to: URL(fileURLWithPath: dataPath), options: .atomic)
+            try Self.encode(record).write(to: URL(fileURLWithPath: recordPath), options: .atomic)
+        }
+    }
+
+    /// Rewrites the record (after a failure, with its message).
+    func update(_ record: StagedRecord) async throws(ScanBridgeError) {
+        let recordPath = recordPath(record.id)
+        try await run { try Self.encode(record).write(to: URL(fileURLWithPath: recordPath), options: .atomic) }
+    }
+
+    /// Removes the staged document and its record (after success, or on request).
+    func remove(_ id: UploadID) async throws(ScanBridgeError) {
+        let paths = [dataPath(id), recordPath(id)]
+        try await run {
+            for path in paths where FileManager.default.fileExists(atPath: path) {
+                try FileManager.default.removeItem(atPath: path)
+            }
+        }
+    }
+
+    /// Size of the staged document, nil when it is gone.
+    func size(_ id: UploadID) async -> Int64? {
+        let path = dataPath(id)
+        return try? await run {
+            let attributes = try FileManager.default.attributesOfItem(atPath: path)
+            return (attributes[.size] as? NSNumber)?.int64Value ?? 0
+        }
+    }
+
+    /// Records of documents staged earlier (e.g. by a previous run) whose data file still exists.
+    func list() async -> [StagedRecord] {
+        let folder = self.folder
+        return (try? await run {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+            return names.filter { $0.hasSuffix(".json") }.sorted().compactMap { name -> StagedRecord? in
+                guard let data = FileManager.default.contents(atPath: folder + "/" + name),
+                      let record = try? Self.decoder.decode(StagedRecord.self, from: data),
+                      record.id.rawValue + ".json" == name,
+                      FileManager.default.fileExists(atPath: folder + "/" + record.id.rawValue + ".data")
+                else { return nil }
+                return record
+            }
+        }) ?? []
+    }
+
+    private static func encode(_ record: StagedRecord) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        return try encoder.encode(record)
+    }
+
+    private static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }()
+
+    private func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws(ScanBridgeError) -> T {
+        let folder = self.folder
+        let result: Result<T, ScanBridgeError> = await withCheckedContinuation { continuation in
+            queue.async {
+                do {
+                    continuation.resume(returning: .success(try work()))
+                } catch {
+                    let cause = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
+                    continuation.resume(returning: .failure(ScanBridgeError(
+                        code: UploadErrorCode.stagingFailed,
+                        message: "staging folder \(folder): \(error.localizedDescription)",
+                        cause: cause.map { .init(code: $0.code, message: $0.localizedDescription) })))
+                }
+            }
+        }
+        return try result.get()
+    }
+}

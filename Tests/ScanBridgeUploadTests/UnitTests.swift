@@ -1,0 +1,91 @@
+// Pure parts of ScanBridgeUpload: validation, redaction, S3 URLs and XML, the limiter.
+import Foundation
+import Synchronization
+import ScanBridgeCore
+import Testing
+@testable import ScanBridgeUpload
+
+@Suite("Upload building blocks")
+struct UnitTests {
+    @Test func targetsAreValidated() {
+        let bad: [UploadTarget] = [
+            .httpPost(HTTPPostTarget(url: "ftp://127.0.0.1/x")),
+            .httpPost(HTTPPostTarget(url: "not a url")),
+            .httpPost(HTTPPostTarget(url: "http://127.0.0.1/", fieldName: "a\"b")),
+            .httpPut(HTTPPutTarget(url: "http://127.0.0.1/", headers: [HeaderField("X-A", "1\r\nX-B: 2")])),
+            .httpPut(HTTPPutTarget(url: "http://127.0.0.1/", cookies: [NameValue("a;b", "1")])),
+            .ftp(FTPTarget(host: "127.0.0.1", path: "../etc/passwd")),
+            .ftp(FTPTarget(host: "127.0.0.1", path: "dir/")),
+            .ftp(FTPTarget(host: "127.0.0.1", port: 70000, path: "a.pdf")),
+            .ftp(FTPTarget(host: "bad host", path: "a.pdf")),
+            .s3(S3Target(endpoint: "http://127.0.0.1:9000", bucket: "b", key: "k", accessKeyID: "a", secretAccessKey: "")),
+            .s3(S3Target(endpoint: "http://127.0.0.1:9000", bucket: "b/c", key: "k", accessKeyID: "a", secretAccessKey: "s")),
+            .s3(S3Target(endpoint: "http://127.0.0.1:9000", bucket: "b", key: "k", accessKeyID: "a", secretAccessKey: "s", partSize: 1 << 20)),
+        ]
+        for target in bad {
+            #expect(throws: ScanBridgeError.self, "\(target.redactedDescription)") { try target.validate() }
+        }
+        #expect(throws: Never.self) {
+            try UploadTarget.s3(S3Target(endpoint: "https://s3.eu-west-1.amazonaws.com", region: "eu-west-1", bucket: "my.bucket-1",
+                                         key: "a/b c.pdf", accessKeyID: "a", secretAccessKey: "s")).validate()
+        }
+    }
+
+    @Test func badDocumentsAreRefusedAndNothingIsStaged() async throws {
+        let harness = try Harness()
+        let target = UploadTarget.httpPost(HTTPPostTarget(url: "http://127.0.0.1:1/"))
+        for name in ["", "../x.pdf", "a/b.pdf", "a\"b.pdf", "line\nbreak"] {
+            await #expect(throws: ScanBridgeError.self) {
+                try await harness.uploader.start(UploadDocument(data: Data([1]), fileName: name), to: target)
+            }
+        }
+        #expect(harness.stagedFiles().isEmpty)
+        await #expect(throws: ScanBridgeError.self) { try await harness.uploader.wait(UploadID("abc")!) }
+        #expect(UploadID("../../etc") == nil)
+        #expect(UploadID("ABC") == nil)
+        await harness.close()
+    }
+
+    @Test func redaction() {
+        #expect(Redaction.url("https://u:p@example.com:8443/a/b?token=xyz&x=1#f") == "https://example.com:8443/a/b?token=…&x=…")
+        #expect(Redaction.scrub("login p@ss/1 failed for p%40ss%2F1", secrets: ["p@ss/1"]) == "login *** failed for ***")
+    }
+
+    @Test func s3URLsAndXML() {
+        var target = S3Target(endpoint: "http://127.0.0.1:9000/", bucket: "scans", key: "a b/c+d~é.pdf",
+                              accessKeyID: "a", secretAccessKey: "s")
+        #expect(TransferBuilders.s3URL(target) == "http://127.0.0.1:9000/scans/a%20b/c%2Bd~%C3%A9.pdf")
+        target.pathStyle = false
+        target.endpoint = "https://s3.amazonaws.com"
+        #expect(TransferBuilders.s3URL(target) == "https://scans.s3.amazonaws.com/a%20b/c%2Bd~%C3%A9.pdf")
+        let answer = "<?xml version=\"1.0\"?><InitiateMultipartUploadResult><UploadId>a&amp;b/c+=</UploadId></InitiateMultipartUploadResult>"
+        #expect(S3XML.text(of: "UploadId", in: answer) == "a&b/c+=")
+        #expect(S3XML.text(of: "Missing", in: answer) == nil)
+        #expect(String(decoding: S3XML.completeBody(etags: ["\"e1\"", "\"e2\""]), as: UTF8.self)
+            .contains("<Part><PartNumber>2</PartNumber><ETag>&quot;e2&quot;</ETag></Part>"))
+        #expect(TransferBuilders.sigV4Encode("a+b/c=") == "a%2Bb%2Fc%3D")
+    }
+
+    @Test func limiterServesWaitersInOrderAndDropsCanceledOnes() async throws {
+        let limiter = AsyncLimiter(limit: 1)
+        #expect(await limiter.acquire())
+        let order = OrderLog()
+        let canceled = Task { await limiter.acquire() }
+        try await Task.sleep(for: .milliseconds(50))
+        let waiter = Task { let got = await limiter.acquire(); order.add("waiter \(got)") }
+        try await Task.sleep(for: .milliseconds(50))
+        canceled.cancel()
+        #expect(await canceled.value == false)
+        limiter.release()
+        await waiter.value
+        #expect(order.entries == ["waiter true"])
+        limiter.release()
+        #expect(await limiter.acquire())
+    }
+}
+
+final class OrderLog: Sendable {
+    private let storage = Synchronization.Mutex<[String]>([])
+    func add(_ entry: String) { storage.withLock { $0.append(entry) } }
+    var entries: [String] { storage.withLock { $0 } }
+}
