@@ -96,6 +96,7 @@ let package = Package(
         ], swiftSettings: strict),
         .testTarget(name: "ScanBridgeIOTests", dependencies: ["ScanBridgeIO"], swiftSettings: strict),
         .testTarget(name: "ScanBridgeDevicesTests", dependencies: ["ScanBridgeDevices", "ScanBridgeImaging", "scanbridge"],
+                    swiftSettings: strict),
         // A real process for the storage crash, disk-full and permission tests.
         .executableTarget(name: "storage-crash-writer", dependencies: ["ScanBridgeStorage", "ScanBridgeImaging", "ScanBridgeCore"],
                           path: "Tests/StorageCrashWriter", swiftSettings: strict),
