@@ -89,6 +89,8 @@ final class URingLoop: @unchecked Sendable {
         }
     }
 
+    /// Connections a listener takes from the kernel ahead of accept() calls.
+    static let acceptBacklogLimit = 64
     private static let ignoredTag: UInt64 = 0
     private static let wakeTag: UInt64 = 1
 
@@ -391,6 +393,13 @@ final class URingLoop: @unchecked Sendable {
                 } else {
                     Socket.configureStream(result)
                     listener.backlog.append(result)
+                    // Nobody is accepting: stop the multishot accept so that further clients
+                    // wait in the kernel's backlog; the next accept() re-arms it.
+                    if listener.backlog.count >= Self.acceptBacklogLimit, !final, listener.armed == tag,
+                       operation.cancelReason == nil {
+                        operation.cancelReason = .cancelled
+                        requestCancel(tag)
+                    }
                 }
             } else if !listener.closed && -result != ECANCELED && -result != ECONNABORTED {
                 // EMFILE and friends: the waiting accept reports it; the next accept re-arms.
