@@ -521,3 +521,4 @@ extension URingLoop {
         return stream
     }
 }
+

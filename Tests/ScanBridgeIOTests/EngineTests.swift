@@ -5,7 +5,7 @@ import Testing
 @testable import ScanBridgeIO
 
 /// The same suite on every engine this machine runs (see `engineKinds`).
-@Suite("Socket engines")
+@Suite("Socket engines", .timeLimit(.minutes(1)))
 struct EngineTests {
     @Test("echo over loopback (IPv4 and IPv6)", arguments: engineKinds)
     func echo(kind: IOEngineKind) async throws {
@@ -300,6 +300,50 @@ struct EngineTests {
         await listener.close()
     }
 
+    @Test("cancelling a pending send and a pending connect", arguments: engineKinds)
+    func cancelSendAndConnect(kind: IOEngineKind) async throws {
+        let engine = try engine(kind)
+        let listener = try engine.listen(address: "127.0.0.1", port: 0)
+        async let accepted = listener.accept()
+        let client = try await engine.connect(address: "127.0.0.1", port: listener.port, timeout: .seconds(5))
+        let server = try await accepted
+        // A send that blocks on a peer that never reads.
+        let sending = Task { try await client.send([UInt8](repeating: 7, count: 64 << 20), timeout: nil) }
+        // Bytes arriving prove the send runs; then give it time to fill the socket buffers.
+        let firstBytes = try await server.receive(maxLength: 1000, timeout: .seconds(5))
+        #expect(!firstBytes.isEmpty && firstBytes.allSatisfy { $0 == 7 })
+        try await Task.sleep(for: .milliseconds(50))
+        sending.cancel()
+        await expectIOError(.cancelled) { try await sending.value }
+        // The engine is healthy: the same peers still talk the other way.
+        try await server.send([1, 2], timeout: .seconds(5))
+        #expect(try await client.receive(maxLength: 10, timeout: .seconds(5)) == [1, 2])
+        await client.close()
+        await server.close()
+
+        await listener.close()
+
+        // Fill the accept queue (backlog 0, never accepted) until connects hang, then cancel one.
+        let full = try engine.listen(address: "127.0.0.1", port: 0, backlog: 0)
+        var clients: [any ByteStream] = []
+        var hanging = false
+        for _ in 0..<8 {
+            do {
+                clients.append(try await engine.connect(address: "127.0.0.1", port: full.port, timeout: .milliseconds(150)))
+            } catch {
+                hanging = true
+                break
+            }
+        }
+        #expect(hanging)
+        let connecting = Task { try await engine.connect(address: "127.0.0.1", port: full.port, timeout: nil) }
+        try await Task.sleep(for: .milliseconds(50))
+        connecting.cancel()
+        await expectIOError(.cancelled) { try await connecting.value }
+        for client in clients { await client.close() }
+        await full.close()
+    }
+
     func expectConnectRefused(_ engine: IOEngine, port: Int) async {
         do {
             let stream = try await engine.connect(address: "127.0.0.1", port: port, timeout: .seconds(5))
@@ -314,7 +358,7 @@ struct EngineTests {
     }
 }
 
-@Suite("Socket engines under races")
+@Suite("Socket engines under races", .timeLimit(.minutes(1)))
 struct EngineRaceTests {
     @Test("cancellations and tiny timeouts racing with arriving data lose no byte", arguments: engineKinds)
     func noLossUnderCancellation(kind: IOEngineKind) async throws {
