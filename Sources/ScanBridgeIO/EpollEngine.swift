@@ -96,7 +96,7 @@ final class EpollLoop: @unchecked Sendable {
 
     func makeHandle(fd: Int32) -> SocketHandle {
         let inbox = self.inbox
-        return SocketHandle(fd: fd) { fd in inbox.push(.close(fd: fd, continuation: nil)) }
+        return SocketHandle(fd: fd) { fd, _ in inbox.push(.close(fd: fd, continuation: nil)) }
     }
 
     // MARK: Loop thread

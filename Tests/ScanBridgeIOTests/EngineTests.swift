@@ -5,7 +5,7 @@ import Testing
 @testable import ScanBridgeIO
 
 /// The same suite on every engine this machine runs (see `engineKinds`).
-@Suite("Socket engines")
+@Suite("Socket engines", .timeLimit(.minutes(1)))
 struct EngineTests {
     @Test("echo over loopback (IPv4 and IPv6)", arguments: engineKinds)
     func echo(kind: IOEngineKind) async throws {
@@ -300,6 +300,50 @@ struct EngineTests {
         await listener.close()
     }
 
+    @Test("cancelling a pending send and a pending connect", arguments: engineKinds)
+    func cancelSendAndConnect(kind: IOEngineKind) async throws {
+        let engine = try engine(kind)
+        let listener = try engine.listen(address: "127.0.0.1", port: 0)
+        async let accepted = listener.accept()
+        let client = try await engine.connect(address: "127.0.0.1", port: listener.port, timeout: .seconds(5))
+        let server = try await accepted
+        // A send that blocks on a peer that never reads.
+        let sending = Task { try await client.send([UInt8](repeating: 7, count: 64 << 20), timeout: nil) }
+        // Bytes arriving prove the send runs; then give it time to fill the socket buffers.
+        let firstBytes = try await server.receive(maxLength: 1000, timeout: .seconds(5))
+        #expect(!firstBytes.isEmpty && firstBytes.allSatisfy { $0 == 7 })
+        try await Task.sleep(for: .milliseconds(50))
+        sending.cancel()
+        await expectIOError(.cancelled) { try await sending.value }
+        // The engine is healthy: the same peers still talk the other way.
+        try await server.send([1, 2], timeout: .seconds(5))
+        #expect(try await client.receive(maxLength: 10, timeout: .seconds(5)) == [1, 2])
+        await client.close()
+        await server.close()
+
+        await listener.close()
+
+        // Fill the accept queue (backlog 0, never accepted) until connects hang, then cancel one.
+        let full = try engine.listen(address: "127.0.0.1", port: 0, backlog: 0)
+        var clients: [any ByteStream] = []
+        var hanging = false
+        for _ in 0..<8 {
+            do {
+                clients.append(try await engine.connect(address: "127.0.0.1", port: full.port, timeout: .milliseconds(150)))
+            } catch {
+                hanging = true
+                break
+            }
+        }
+        #expect(hanging)
+        let connecting = Task { try await engine.connect(address: "127.0.0.1", port: full.port, timeout: nil) }
+        try await Task.sleep(for: .milliseconds(50))
+        connecting.cancel()
+        await expectIOError(.cancelled) { try await connecting.value }
+        for client in clients { await client.close() }
+        await full.close()
+    }
+
     func expectConnectRefused(_ engine: IOEngine, port: Int) async {
         do {
             let stream = try await engine.connect(address: "127.0.0.1", port: port, timeout: .seconds(5))
@@ -311,5 +355,103 @@ struct EngineTests {
             #expect(error.operation.contains("127.0.0.1:\(port)"))
             #expect(error.systemMessage == "Connection refused")
         }
+    }
+}
+
+@Suite("Socket engines under races", .timeLimit(.minutes(1)))
+struct EngineRaceTests {
+    @Test("cancellations and tiny timeouts racing with arriving data lose no byte", arguments: engineKinds)
+    func noLossUnderCancellation(kind: IOEngineKind) async throws {
+        let engine = try engine(kind)
+        let listener = try engine.listen(address: "127.0.0.1", port: 0)
+        async let accepted = listener.accept()
+        let client = try await engine.connect(address: "127.0.0.1", port: listener.port, timeout: .seconds(5))
+        let server = try await accepted
+        let payload = pattern(1 << 20, seed: 99)
+        let sender = Task {
+            var offset = 0
+            while offset < payload.count {
+                let end = min(payload.count, offset + 1500)
+                try await server.send(Array(payload[offset..<end]), timeout: .seconds(10))
+                offset = end
+                if offset % 30_000 < 1500 { try await Task.sleep(for: .microseconds(200)) }
+            }
+        }
+        var received: [UInt8] = []
+        var round = 0
+        var cancelled = 0, timedOut = 0
+        while received.count < payload.count {
+            round += 1
+            switch round % 3 {
+            case 0:
+                let task = Task { try await client.receive(maxLength: 4000, timeout: nil) }
+                if round % 2 == 0 { await Task.yield() }
+                task.cancel()
+                do { received += try await task.value } catch let error as IOError {
+                    #expect(error.kind == .cancelled, "\(error)")
+                    cancelled += 1
+                }
+            case 1:
+                do { received += try await client.receive(maxLength: 4000, timeout: .microseconds(50)) } catch {
+                    #expect(error.kind == .timedOut, "\(error)")
+                    timedOut += 1
+                }
+            default:
+                let part = try await client.receive(maxLength: 4000, timeout: .seconds(5))
+                #expect(!part.isEmpty)
+                received += part
+            }
+        }
+        try await sender.value
+        #expect(received == payload)
+        #expect(cancelled + timedOut > 0)
+        await server.close()
+        await client.close()
+        await listener.close()
+    }
+
+    @Test("a stream dropped without close() still closes its socket", arguments: engineKinds)
+    func droppedStreamCloses(kind: IOEngineKind) async throws {
+        let engine = try engine(kind)
+        let listener = try engine.listen(address: "127.0.0.1", port: 0)
+        async let accepted = listener.accept()
+        var client: (any ByteStream)? = try await engine.connect(address: "127.0.0.1", port: listener.port, timeout: .seconds(5))
+        let server = try await accepted
+        let fd = descriptor(of: client!)
+        let identity = try #require(socketIdentity(fd))
+        client = nil
+        // The peer sees the close once the loop closed the descriptor.
+        #expect(try await server.receive(maxLength: 10, timeout: .seconds(5)) == [])
+        #expect(socketIdentity(fd) != identity)
+        await server.close()
+        await listener.close()
+    }
+
+    @Test("connections arriving with nobody accepting wait, then are all accepted", arguments: engineKinds)
+    func burstBeforeAccept(kind: IOEngineKind) async throws {
+        let engine = try engine(kind)
+        let listener = try engine.listen(address: "127.0.0.1", port: 0, backlog: 512)
+        // Arm the listener, then let 150 clients connect while no accept is pending.
+        let first = Task { try await listener.accept() }
+        let opener = try await engine.connect(address: "127.0.0.1", port: listener.port, timeout: .seconds(5))
+        let firstServer = try await first.value
+        var clients: [any ByteStream] = []
+        for index in 0..<150 {
+            let client = try await engine.connect(address: "127.0.0.1", port: listener.port, timeout: .seconds(5))
+            try await client.send([UInt8(index)], timeout: .seconds(5))
+            clients.append(client)
+        }
+        var seen = Set<UInt8>()
+        for _ in 0..<150 {
+            let server = try await listener.accept()
+            let byte = try await server.receive(maxLength: 1, timeout: .seconds(5))
+            seen.insert(byte[0])
+            await server.close()
+        }
+        #expect(seen.count == 150)
+        for client in clients { await client.close() }
+        await opener.close()
+        await firstServer.close()
+        await listener.close()
     }
 }
