@@ -91,7 +91,7 @@ let package = Package(
         .testTarget(name: "ScanBridgeServiceTests", dependencies: ["ScanBridgeService", "scanbridge"],
                     resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "ScanBridgeHTTPTests", dependencies: [
-            "ScanBridgeHTTP", "ScanBridgeIO",
+            "ScanBridgeHTTP", "ScanBridgeIO", "ScanBridgeService", "scanbridge",
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], swiftSettings: strict),
         .testTarget(name: "ScanBridgeIOTests", dependencies: ["ScanBridgeIO"], swiftSettings: strict),

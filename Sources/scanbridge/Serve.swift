@@ -23,7 +23,7 @@ struct Serve: ParsableCommand {
         }
         let configuration = try options.loadConfiguration()
         let settings = configuration.settings
-        let (_, logFile) = try ServiceLogging.bootstrap(folder: folder, settings: settings)
+        let (logLevel, logFile) = try ServiceLogging.bootstrap(folder: folder, settings: settings)
         let logger = Logger(label: "scanbridge")
 
         logger.info("ScanBridge \(ProductVersion.semantic) starting", metadata: [
@@ -34,10 +34,21 @@ struct Serve: ParsableCommand {
         logger.info("Configured listeners", metadata: [
             "bind": "\(settings.bindAddress)",
             "listeners": "\(settings.listeners.map(\.description).joined(separator: ", "))"])
+        let server: ServiceServer
+        do {
+            server = try runBlocking { () async throws(ServiceServer.StartError) -> ServiceServer in
+                try await ServiceServer.start(configuration: configuration, folder: folder, logLevel: logLevel)
+            }
+        } catch {
+            logger.error("Cannot start: \(error)")
+            logFile.flush()
+            throw ExitCode(69)
+        }
         logger.info("Ready; stop with SIGINT or SIGTERM")
 
         let signal = ShutdownSignal.wait()
         logger.info("Received \(signal); stopping")
+        runBlocking { await server.stop() }
         logger.info("Stopped cleanly")
         logFile.flush()
     }

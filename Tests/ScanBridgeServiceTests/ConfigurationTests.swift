@@ -43,7 +43,7 @@ struct ConfigurationTests {
 
     @Test("a bad value names the file, the line and the key", arguments: [
         ("[DS]\nLogLevel = loud\n", "/srv/DSConfiguration.ini:2: key LogLevel: expected an integer, got \"loud\""),
-        ("[DS]\nPort=2\nPort_mp_1 = 70000 // too big\n", "/srv/DSConfiguration.ini:3: key Port_mp_1: 70000 is out of range 1…65535"),
+        ("[DS]\nPort=2\nPort_mp_1 = 70000 // too big\n", "/srv/DSConfiguration.ini:3: key Port_mp_1: 70000 is out of range 0…65535"),
         ("[ScanBridge]\nIOEngine = kqueue\n", "/srv/DSConfiguration.ini:2: key IOEngine: expected one of auto, io_uring, epoll, got \"kqueue\""),
         ("[DS]\nPort_mn_0 = web\n", "/srv/DSConfiguration.ini:2: key Port_mn_0: expected one of dwt, dcp, got \"web\""),
     ])

@@ -25,7 +25,9 @@ public struct Response: Sendable {
     /// `value` encoded as JSON (`Content-Type: application/json`).
     public static func json<Value: Encodable>(_ value: Value, status: HTTPResponse.Status = .ok,
                                               headerFields: HTTPFields = [:]) throws -> Response {
-        let data = try JSONEncoder().encode(value)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(value)
         return json(raw: [UInt8](data), status: status, headerFields: headerFields)
     }
 

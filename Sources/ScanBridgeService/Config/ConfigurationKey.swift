@@ -96,6 +96,23 @@ extension ConfigurationKey {
               summary: "Memory for buffered page content, in MB; past it the least recently used pages spill, encrypted, to cache/ and come back on demand (0 = spill every page)."),
         .init(section: scanBridgeSection, name: "BufferMaxPages", kind: .integer(1...1_000_000), defaultValue: "10000",
               summary: "Pages the image buffer holds at most (in memory and in cache/ together); a scan past it fails with a clear error and keeps the pages it has."),
+        // HTTP limits (ScanBridgeHTTP.HTTPLimits): each guards against one kind of abusive or broken client.
+        .init(section: scanBridgeSection, name: "HTTPMaxLineBytes", kind: .integer(256...1_048_576), defaultValue: "8192",
+              summary: "Longest HTTP request line (method, target, version) in bytes; longer gets 414."),
+        .init(section: scanBridgeSection, name: "HTTPMaxHeadBytes", kind: .integer(1024...4_194_304), defaultValue: "32768",
+              summary: "Largest HTTP request head (request line and header fields) in bytes; larger gets 431."),
+        .init(section: scanBridgeSection, name: "HTTPMaxHeaders", kind: .integer(8...10_000), defaultValue: "100",
+              summary: "Most header fields in one HTTP request; more gets 431."),
+        .init(section: scanBridgeSection, name: "HTTPMaxBodyMB", kind: .integer(1...65_536), defaultValue: "256",
+              summary: "Largest HTTP request body in MiB; larger gets 413."),
+        .init(section: scanBridgeSection, name: "HTTPIdleTimeout", kind: .integer(1...86_400), defaultValue: "60",
+              summary: "Seconds a keep-alive connection may wait for its next request, or a request body may stall, before it is closed."),
+        .init(section: scanBridgeSection, name: "HTTPHeadTimeout", kind: .integer(1...3_600), defaultValue: "10",
+              summary: "Seconds a client has to send a whole request head once it has started (slowloris defence); then 408 and close."),
+        .init(section: scanBridgeSection, name: "HTTPSendTimeout", kind: .integer(1...86_400), defaultValue: "60",
+              summary: "Seconds one write may wait for a client that does not read before the connection is dropped."),
+        .init(section: scanBridgeSection, name: "MaxConnections", kind: .integer(1...100_000), defaultValue: "1024",
+              summary: "Most open connections per listener; one more is answered 503 and closed."),
     ]
 
     /// The key named `name` (case-insensitive), including numbered listener keys.
@@ -130,9 +147,9 @@ public enum ListenerKeys {
                                             defaultValue: fallback?.role.rawValue ?? "",
                                             summary: "Role of \(secure ? "HTTPS" : "HTTP") listener \(index): dwt (core API) or dcp (service page).")
                 }
-                return ConfigurationKey(section: ConfigurationKey.dsSection, name: canonical, kind: .integer(1...65535),
+                return ConfigurationKey(section: ConfigurationKey.dsSection, name: canonical, kind: .integer(0...65535),
                                         defaultValue: fallback.map { String($0.port) } ?? "",
-                                        summary: "TCP port of \(secure ? "HTTPS" : "HTTP") listener \(index).")
+                                        summary: "TCP port of \(secure ? "HTTPS" : "HTTP") listener \(index) (0: any free port, logged at start).")
             }
         }
         return nil

@@ -179,7 +179,7 @@ private struct Resolver {
                 shown += [role, port]
                 let listener = ServiceSettings.Listener(role: ListenerRole(rawValue: role.value) ?? .dwt,
                                                         port: Int(port.value) ?? 0, secure: secure)
-                if let clash = listeners.first(where: { $0.port == listener.port }) {
+                if listener.port != 0, let clash = listeners.first(where: { $0.port == listener.port }) {
                     throw ConfigurationError("\(portKey) (\(port.source)): port \(listener.port) is already used by the \(clash.secure ? "HTTPS" : "HTTP") \(clash.role.rawValue) listener")
                 }
                 listeners.append(listener)

@@ -1,0 +1,119 @@
+import Foundation
+import Logging
+import ScanBridgeHTTP
+import ScanBridgeIO
+
+extension HTTPLimits {
+    /// The limits from the `HTTP…` keys of the configuration.
+    public init(configuration: LoadedConfiguration) {
+        func value(_ name: String) -> Int? {
+            configuration.values.first { $0.key.name == name }.flatMap { Int($0.value) }
+        }
+        self.init()
+        if let bytes = value("HTTPMaxLineBytes") { maxRequestLineLength = bytes }
+        if let bytes = value("HTTPMaxHeadBytes") { maxHeaderBytes = bytes }
+        if let count = value("HTTPMaxHeaders") { maxHeaderCount = count }
+        if let megabytes = value("HTTPMaxBodyMB") { maxBodySize = megabytes << 20 }
+        if let seconds = value("HTTPIdleTimeout") { idleTimeout = .seconds(seconds) }
+        if let seconds = value("HTTPHeadTimeout") { headerReadTimeout = .seconds(seconds) }
+        if let seconds = value("HTTPSendTimeout") { sendTimeout = .seconds(seconds) }
+        if let count = value("MaxConnections") { maxConnections = count }
+    }
+}
+
+/// Every listener of the service, running: core (`dwt`) ports serve `/api`, service (`dcp`)
+/// ports the welcome page; the SSL ports the same over TLS.
+public final class ServiceServer: Sendable {
+    public struct Running: Sendable {
+        public var listener: ServiceSettings.Listener
+        /// The bound port (differs from `listener.port` when that is 0).
+        public var port: Int
+        let server: HTTPServer
+        let task: Task<Void, Never>
+    }
+
+    public struct StartError: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    public let engine: IOEngine
+    public let status: ServiceStatus
+    public let running: [Running]
+    private let logger: Logger
+
+    private init(engine: IOEngine, status: ServiceStatus, running: [Running], logger: Logger) {
+        self.engine = engine
+        self.status = status
+        self.running = running
+        self.logger = logger
+    }
+
+    /// Starts the engine the configuration asks for and every configured listener. On failure
+    /// nothing is left running.
+    public static func start(configuration: LoadedConfiguration, folder: ServiceFolder, logLevel: ServiceLogLevel,
+                             logger: Logger = Logger(label: "scanbridge.server")) async throws(StartError) -> ServiceServer {
+        let settings = configuration.settings
+        let engine: IOEngine
+        do {
+            engine = try IOEngine.start(IOEnginePreference(rawValue: settings.ioEngine.rawValue) ?? .auto,
+                                        logger: Logger(label: "scanbridge.io"))
+        } catch {
+            throw StartError(description: "cannot start the \(settings.ioEngine.rawValue) I/O engine: \(error)")
+        }
+        let status = ServiceStatus(logLevel: logLevel, ioEngine: engine.kind.rawValue)
+        let limits = HTTPLimits(configuration: configuration)
+
+        var tls: TLSContext?
+        if settings.listeners.contains(where: \.secure) {
+            let certificates = ServerCertificates(folder: folder)
+            do {
+                switch try certificates.ensure() {
+                case .existing: logger.info("HTTPS certificate: \(certificates.certificate)")
+                case .generated(let newAuthority):
+                    logger.info("Generated an HTTPS certificate for 127.0.0.1, ::1 and localhost", metadata: [
+                        "certificate": "\(certificates.certificate)",
+                        "ca": "\(certificates.authorityCertificate)\(newAuthority ? " (new)" : "")"])
+                }
+                tls = try certificates.tlsContext()
+            } catch {
+                throw StartError(description: "HTTPS: \(error)")
+            }
+        }
+
+        let routers: [ListenerRole: Router] = [
+            .dwt: CoreRoutes.router(status: status),
+            .dcp: ServicePageRoutes.router(status: status),
+        ]
+        var started: [(ServiceSettings.Listener, HTTPServer)] = []
+        for listener in settings.listeners {
+            do {
+                let socket = try engine.listen(address: settings.bindAddress, port: listener.port)
+                let server = HTTPServer(listener: socket, responder: routers[listener.role]!,
+                                        configuration: .init(limits: limits, tls: listener.secure ? tls : nil),
+                                        logger: Logger(label: "scanbridge.http"))
+                started.append((listener, server))
+            } catch {
+                for (_, server) in started { await server.listener.close() }
+                throw StartError(description: "cannot listen on \(settings.bindAddress) port \(listener.port) (\(listener)): \(error.systemMessage.isEmpty ? "\(error)" : error.systemMessage)")
+            }
+        }
+        let running = started.map { listener, server in
+            Running(listener: listener, port: server.port, server: server, task: Task { await server.run() })
+        }
+        for item in running {
+            let scheme = item.listener.secure ? "https" : "http"
+            let host = settings.bindAddress.contains(":") ? "[\(settings.bindAddress)]" : settings.bindAddress
+            logger.info("Listening on \(scheme)://\(host):\(item.port)/ (\(item.listener.role.rawValue))")
+        }
+        return ServiceServer(engine: engine, status: status, running: running, logger: logger)
+    }
+
+    /// Closes the listeners, lets responses in progress finish (up to `gracePeriod`), and
+    /// returns when every connection has ended.
+    public func stop(gracePeriod: Duration = .seconds(5)) async {
+        await withTaskGroup(of: Void.self) { group in
+            for item in running { group.addTask { await item.server.shutdown(gracePeriod: gracePeriod) } }
+        }
+        for item in running { await item.task.value }
+    }
+}
