@@ -63,7 +63,8 @@ public struct ScannedPage: Sendable {
 
 /// Netpbm output for raw pages (until the imaging codecs exist): P4 for bw1, P5 for gray, P6 for
 /// RGB, 16-bit samples big-endian as Netpbm requires. The header matches `scanimage`'s, so the
-/// files of both compare byte for byte.
+/// files of both compare byte for byte (except the padding bits at the end of PBM rows, which
+/// SANE leaves undefined and this writer clears).
 public enum PNMWriter {
     public static func data(for image: Image) -> [UInt8] {
         let magic: String
@@ -94,6 +95,9 @@ public enum PNMWriter {
                     }
                 } else {
                     output.append(contentsOf: pixels[start..<(start + row)])
+                    if image.format == .bw1 && image.width % 8 != 0 {
+                        output[output.count - 1] &= UInt8(truncatingIfNeeded: 0xFF << (8 - image.width % 8))
+                    }
                 }
             }
         }
