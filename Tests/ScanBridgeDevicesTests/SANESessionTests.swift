@@ -86,6 +86,11 @@ struct SANESessionTests {
                                                 "--resolution", "60", "-l", "0", "-t", "0", "-x", "70", "-y", "50"])
         #expect(reference.count > 100)
         #expect(samePNM(PNMWriter.data(for: image), reference), "\(mode) \(depth) \(picture)")
+        // The file writer produces the same bytes as the in-memory one.
+        let folder = try Paths.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try PNMWriter.write(image, toFile: folder + "/page.pnm")
+        #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: folder + "/page.pnm"))) == PNMWriter.data(for: image))
     }
 
     @Test func gridPixelsAreTenMillimetreSquares() async throws {
