@@ -38,6 +38,8 @@ clean:
 # Benchmark executables of Benchmarks/Package.swift, in the order `make bench` runs them.
 # Each area appends its own: BENCHMARKS += name
 BENCHMARKS :=
+# Devices: SANE test backend acquisition vs scanimage --batch (uses .build/release/scanbridge when built).
+BENCHMARKS += device-bench
 
 ## bench: build and run every benchmark in Benchmarks/ (release), printing Markdown tables
 bench: install

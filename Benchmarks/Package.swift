@@ -15,5 +15,11 @@ let package = Package(
     targets: [
         // Timing, statistics, machine description and table output shared by every benchmark.
         .target(name: "BenchmarkSupport", swiftSettings: strict),
+        // Raw page acquisition from the SANE test backend vs `scanimage --batch` (Devices).
+        .executableTarget(name: "device-bench", dependencies: [
+            "BenchmarkSupport",
+            .product(name: "ScanBridgeDevices", package: "ScanBridge"),
+            .product(name: "ScanBridgeImaging", package: "ScanBridge"),
+        ], swiftSettings: strict),
     ]
 )

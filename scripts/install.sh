@@ -14,6 +14,8 @@ APT_PACKAGES=(
   libsane1 sane-utils
   # Tools the tests check outputs with, and the load generator of the benchmarks
   qpdf poppler-utils libtiff-tools openssl curl wrk util-linux
+  # Devices tests: netpbm's pnmfile and yuy2topam check scanned pages and camera conversion
+  netpbm
   # The test virtualenv
   python3 python3-venv
 )

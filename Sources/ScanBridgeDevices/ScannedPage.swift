@@ -1,3 +1,5 @@
+import Glibc
+import ScanBridgeCore
 import ScanBridgeImaging
 
 /// One page (or camera frame) as it leaves a device: pixels, format, resolution, number, source.
@@ -63,9 +65,40 @@ public struct ScannedPage: Sendable {
 
 /// Netpbm output for raw pages (until the imaging codecs exist): P4 for bw1, P5 for gray, P6 for
 /// RGB, 16-bit samples big-endian as Netpbm requires. The header matches `scanimage`'s, so the
-/// files of both compare byte for byte.
+/// files of both compare byte for byte (except the padding bits at the end of PBM rows, which
+/// SANE leaves undefined and this writer clears).
 public enum PNMWriter {
-    public static func data(for image: Image) -> [UInt8] {
+    /// Writes `image` as a PNM file (blocking: call it off the cooperative pool). Rows that need
+    /// no change are written straight from the image's pixels.
+    public static func write(_ image: Image, toFile path: String) throws {
+        let row = image.format.minimumStride(width: image.width)
+        let direct = image.stride == row && image.format.bitsPerSample == 8
+        let header = direct ? Self.header(for: image) : []
+        let body = direct ? nil : data(for: image)
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw ScanBridgeError(code: DeviceErrorCode.generalFailure, message: "Cannot create \(path)", cause: .errno(errno)) }
+        defer { close(fd) }
+        func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw ScanBridgeError(code: DeviceErrorCode.generalFailure, message: "Cannot write \(path)", cause: .errno(errno))
+                }
+                offset += written
+            }
+        }
+        if let body {
+            try body.withUnsafeBytes(writeAll)
+        } else {
+            try header.withUnsafeBytes(writeAll)
+            try image.pixels.withUnsafeBytes { try writeAll(UnsafeRawBufferPointer(rebasing: $0[0..<(row * image.height)])) }
+        }
+    }
+
+    /// The PNM header for `image`, as scanimage writes it.
+    public static func header(for image: Image) -> [UInt8] {
         let magic: String
         switch image.format {
         case .bw1: magic = "P4"
@@ -78,8 +111,12 @@ public enum PNMWriter {
         case .gray8, .rgb24: header += "255\n"
         case .gray16, .rgb48: header += "65535\n"
         }
+        return Array(header.utf8)
+    }
+
+    public static func data(for image: Image) -> [UInt8] {
         let row = image.format.minimumStride(width: image.width)
-        var output = Array(header.utf8)
+        var output = header(for: image)
         output.reserveCapacity(output.count + row * image.height)
         let swap = image.format.bitsPerSample == 16 && UInt16(1).littleEndian == 1
         image.pixels.withUnsafeBufferPointer { pixels in
@@ -94,6 +131,9 @@ public enum PNMWriter {
                     }
                 } else {
                     output.append(contentsOf: pixels[start..<(start + row)])
+                    if image.format == .bw1 && image.width % 8 != 0 {
+                        output[output.count - 1] &= UInt8(truncatingIfNeeded: 0xFF << (8 - image.width % 8))
+                    }
                 }
             }
         }

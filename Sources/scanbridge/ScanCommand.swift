@@ -81,8 +81,7 @@ struct ScanCommand: AsyncParsableCommand {
             for try await page in try await session.scan() {
                 guard let image = page.image else { continue }
                 let path = URL(fileURLWithPath: output).appendingPathComponent(String(format: "page-%04d.pnm", page.pageNumber)).path
-                let data = PNMWriter.data(for: image)
-                try await Self.inBackground { try Data(data).write(to: URL(fileURLWithPath: path)) }
+                try await Self.inBackground { try PNMWriter.write(image, toFile: path) }
                 written += 1
                 print("\(path) \(image.width)x\(image.height) \(image.format.rawValue) \(Int(page.xDPI)) dpi \(page.origin.rawValue)")
             }

@@ -169,8 +169,33 @@ struct SANEAcquisition {
     /// Reads one frame until EOF. Handles short reads, zero-length reads (slow devices) and
     /// unknown heights (lines == -1: the buffer grows until EOF).
     private func readFrame(_ parameters: FrameParameters, page: Int) -> Result<[UInt8], Error> {
-        var data: [UInt8] = []
-        if parameters.lines > 0 { data.reserveCapacity(parameters.lines * parameters.bytesPerLine) }
+        var failure: Error?
+        var ended = false
+        // Known height: read straight into the page's own storage (no intermediate copy).
+        let expected = parameters.lines > 0 ? parameters.lines * parameters.bytesPerLine : 0
+        var data = [UInt8](unsafeUninitializedCapacity: expected) { storage, count in
+            var filled = 0
+            while filled < expected {
+                if buffer.isCancelRequested || watch.hasFired {
+                    failure = CancellationError()
+                    break
+                }
+                let (status, length) = call { handle.read(into: UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: storage[filled..<expected]))) }
+                filled += length
+                if status == .eof {
+                    ended = true
+                    break
+                }
+                guard status == .good else {
+                    failure = status.error(device: device, during: "reading page \(page)")
+                    break
+                }
+            }
+            count = filled
+        }
+        if let failure { return .failure(failure) }
+        if ended { return .success(data) }
+        // Unknown height (lines == -1), or more data than announced: grow until EOF.
         var chunk = [UInt8](repeating: 0, count: Self.chunkSize)
         while true {
             if buffer.isCancelRequested || watch.hasFired { return .failure(CancellationError()) }

@@ -109,6 +109,11 @@ public actor SANEContext {
         }
         do {
             let list = try await withTimeout(timeout) { try await task.value }
+            // Re-check after the await: a newer refresh may have replaced this one meanwhile.
+            if refresh == task {
+                cache = (list, Date())
+                refresh = nil
+            }
             return Discovery(scanners: list, refreshedAt: cache?.at ?? Date(), stale: false)
         } catch let error as TimeoutReached {
             _ = error
