@@ -15,5 +15,10 @@ let package = Package(
     targets: [
         // Timing, statistics, machine description and table output shared by every benchmark.
         .target(name: "BenchmarkSupport", swiftSettings: strict),
+        // Imaging: codecs vs the raw library calls, resize/thumbnail vs vips, pipeline pages/s,
+        // 100-page PDF vs img2pdf.
+        .executableTarget(name: "imaging-bench", dependencies: [
+            "BenchmarkSupport", .product(name: "ScanBridgeImaging", package: "ScanBridge"),
+        ], swiftSettings: strict),
     ]
 )
