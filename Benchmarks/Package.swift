@@ -20,6 +20,10 @@ let package = Package(
             "BenchmarkSupport",
             .product(name: "ScanBridgeDevices", package: "ScanBridge"),
             .product(name: "ScanBridgeImaging", package: "ScanBridge"),
+        // Imaging: codecs vs the raw library calls, resize/thumbnail vs vips, pipeline pages/s,
+        // 100-page PDF vs img2pdf.
+        .executableTarget(name: "imaging-bench", dependencies: [
+            "BenchmarkSupport", .product(name: "ScanBridgeImaging", package: "ScanBridge"),
         ], swiftSettings: strict),
     ]
 )

@@ -1,0 +1,262 @@
+// imaging-bench: ScanBridgeImaging against references in the same run (see README "Imaging").
+import BenchmarkSupport
+import Foundation
+@_spi(Benchmarks) import ScanBridgeImaging
+
+// MARK: Realistic A4 pages (text-like detail, paper noise, a photo)
+
+struct Random {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func int(_ range: Range<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
+}
+
+func makePage(dpi: Int = 300, seed: UInt64 = 1) -> Image {
+    let width = 210 * dpi * 10 / 254, height = 297 * dpi * 10 / 254
+    var rng = Random(state: seed)
+    var pixels = [UInt8](repeating: 0, count: width * height * 3)
+    pixels.withUnsafeMutableBufferPointer { p in
+        for i in 0..<width * height {
+            let v = UInt8(240 + Int(rng.next() & 15))
+            p[3 * i] = v; p[3 * i + 1] = v; p[3 * i + 2] = v &- 6
+        }
+        let margin = width / 12, lineHeight = height / 60, glyph = lineHeight / 2
+        var y = margin
+        while y < height * 6 / 10 {
+            var x = margin
+            while x < width - margin - rng.int(0..<(width / 5)) {
+                for _ in 0..<rng.int(2..<5) {
+                    let x0 = x + rng.int(0..<glyph), y0 = y + rng.int(0..<glyph), ink = UInt8(rng.int(10..<70))
+                    let vertical = rng.int(0..<2) == 0
+                    for t in 0..<glyph {
+                        for w in 0..<3 {
+                            let px = vertical ? x0 + w : x0 + t / 2, py = vertical ? y0 + t / 2 : y0 + w
+                            if px < width && py < height { let i = 3 * (py * width + px); p[i] = ink; p[i + 1] = ink; p[i + 2] = ink }
+                        }
+                    }
+                }
+                x += glyph + 3
+                if rng.int(0..<7) == 0 { x += glyph }
+            }
+            y += lineHeight
+        }
+        for py in height * 65 / 100..<(height - margin) {
+            for px in margin..<(width - margin) {
+                let i = 3 * (py * width + px)
+                p[i] = UInt8(truncatingIfNeeded: px * 255 / width + rng.int(0..<24))
+                p[i + 1] = UInt8(truncatingIfNeeded: py * 255 / height + rng.int(0..<24))
+                p[i + 2] = UInt8(truncatingIfNeeded: (px + py) % 200 + rng.int(0..<24))
+            }
+        }
+    }
+    return Image(width: width, height: height, format: .rgb24, xDPI: Double(dpi), yDPI: Double(dpi), pixels: pixels)
+}
+
+func megapixels(_ image: Image) -> Double { Double(image.width * image.height) / 1e6 }
+
+func loadAverage() -> String {
+    (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+}
+
+@discardableResult
+func runProcess(_ tool: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Double {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = environment.map { "\($0.key)=\($0.value)" } + [tool] + arguments
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    let start = DispatchTime.now().uptimeNanoseconds
+    try process.run()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { throw ScanBridgeBenchError.tool("\(tool) \(arguments.joined(separator: " ")) exited \(process.terminationStatus)") }
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+enum ScanBridgeBenchError: Error { case tool(String) }
+
+func bestOf(_ runs: Int, _ body: () throws -> Double) rethrows -> Double {
+    var best = Double.infinity
+    for _ in 0..<runs { best = min(best, try body()) }
+    return best
+}
+
+let folder = FileManager.default.temporaryDirectory.appendingPathComponent("imaging-bench-\(getpid())")
+try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(at: folder) }
+@MainActor func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+
+let cores = ProcessInfo.processInfo.activeProcessorCount
+print("Machine: \(MachineDescription.current()); load average at start: \(loadAverage())")
+print("Pages: A4 at 300 dpi (2480×3508, 8.7 MP), generated text-like detail + noise + photo\n")
+
+let colour = makePage()
+let gray = colour.converted(to: .gray8)
+let bw = gray.thresholded()
+let raw = RawLibraryCalls(maxBytes: colour.pixels.count * 2)
+
+// MARK: 1. Codecs vs raw library calls
+
+var codecs = ResultTable(title: "Codecs vs raw library calls (single thread, best of 5)",
+                         columns: ["operation", "ScanBridge MP/s", "raw call MP/s", "overhead"])
+@MainActor func codecRow(_ name: String, _ image: Image, ours: () throws -> Void, raw rawCall: (() -> Void)?) rethrows {
+    let mine = try Measurement.run(runs: 5, ours).best
+    let mp = megapixels(image)
+    if let rawCall {
+        let reference = Measurement.run(runs: 5, rawCall).best
+        codecs.add([name, format(mp / mine), format(mp / reference), format((mine / reference - 1) * 100, digits: 1) + " %"])
+    } else {
+        codecs.add([name, format(mp / mine), "—", "—"])
+    }
+}
+let colourJPEG = try JPEGCodec.encode(colour, quality: 85)
+let grayJPEG = try JPEGCodec.encode(gray, quality: 85)
+let grayPNG = try PNGCodec.encode(gray, compressionLevel: 1)
+let colourPNG = try PNGCodec.encode(colour, compressionLevel: 1)
+try codecRow("JPEG encode colour q85 4:2:0", colour, ours: { _ = try JPEGCodec.encode(colour, quality: 85) },
+             raw: { _ = raw.jpegEncode(colour, quality: 85, subsampling: .s420) })
+try codecRow("JPEG encode gray q85", gray, ours: { _ = try JPEGCodec.encode(gray, quality: 85) },
+             raw: { _ = raw.jpegEncode(gray, quality: 85, subsampling: .gray) })
+try codecRow("JPEG decode colour", colour, ours: { _ = try JPEGCodec.decode(colourJPEG) },
+             raw: { raw.jpegDecode(colourJPEG, width: colour.width, height: colour.height, gray: false) })
+try codecRow("JPEG decode colour at 1/8 (DCT-scaled)", colour, ours: { _ = try JPEGCodec.decode(colourJPEG, scaleDenominator: 8) },
+             raw: { raw.jpegDecode(colourJPEG, width: (colour.width + 7) / 8, height: (colour.height + 7) / 8, gray: false) })
+try codecRow("PNG encode gray level 1, fast filters", gray, ours: { _ = try PNGCodec.encode(gray, compressionLevel: 1) },
+             raw: { _ = raw.pngEncode(gray, level: 1, filters: .fast) })
+try codecRow("PNG encode colour level 1, fast filters", colour, ours: { _ = try PNGCodec.encode(colour, compressionLevel: 1) },
+             raw: { _ = raw.pngEncode(colour, level: 1, filters: .fast) })
+try codecRow("PNG encode bw1 level 6", bw, ours: { _ = try PNGCodec.encode(bw, compressionLevel: 6) },
+             raw: { _ = raw.pngEncode(bw, level: 6, filters: .none) })
+try codecRow("PNG decode gray", gray, ours: { _ = try PNGCodec.decode(grayPNG) }, raw: { raw.pngDecode(grayPNG, color: false) })
+try codecRow("PNG decode colour", colour, ours: { _ = try PNGCodec.decode(colourPNG) }, raw: { raw.pngDecode(colourPNG, color: true) })
+var grayCopy = gray, bwCopy = bw
+try codecRow("TIFF LZW encode gray", gray, ours: { _ = try TIFFCodec.encode(gray, compression: .lzw) },
+             raw: { _ = raw.tiffEncode(&grayCopy, compression: .lzw) })
+try codecRow("TIFF CCITT G4 encode bw1", bw, ours: { _ = try TIFFCodec.encode(bw, compression: .ccittG4) },
+             raw: { _ = raw.tiffEncode(&bwCopy, compression: .ccittG4) })
+let grayTIFF = try TIFFCodec.encode(gray, compression: .lzw)
+try codecRow("TIFF LZW decode gray", gray, ours: { _ = try TIFFCodec.decode(grayTIFF) }, raw: nil)
+let colourBMP = try BMPCodec.encode(colour)
+try codecRow("BMP encode colour (own code)", colour, ours: { _ = try BMPCodec.encode(colour) }, raw: nil)
+try codecRow("BMP decode colour (own code)", colour, ours: { _ = try BMPCodec.decode(colourBMP) }, raw: nil)
+print(codecs.render())
+
+// MARK: 2. Resize and thumbnail vs vips
+
+try PNGCodec.encode(gray, compressionLevel: 1).withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: path("gray.png"))) }
+try PNGCodec.encode(colour, compressionLevel: 1).withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: path("colour.png"))) }
+try Data(colourJPEG).write(to: URL(fileURLWithPath: path("colour.jpg")))
+try runProcess("vips", ["copy", path("gray.png"), path("gray.v")])
+try runProcess("vips", ["copy", path("colour.png"), path("colour.v")])
+try runProcess("vips", ["black", path("tiny.v"), "1", "1"])
+let vipsStartup = try bestOf(5) { try runProcess("vips", ["copy", path("tiny.v"), path("tiny2.v")]) }
+
+var resize = ResultTable(title: "Resize and thumbnail vs vips \(cores > 1 ? "" : "")(best of 5; vips times are whole processes, startup \(format(vipsStartup * 1000, digits: 0)) ms measured with a 1×1 copy and subtracted)",
+                         columns: ["operation", "ScanBridge MP/s (1 thread)", "vips MP/s (1 thread)", "vips MP/s (all cores)"])
+for (name, image, file) in [("gray", gray, "gray.v"), ("colour", colour, "colour.v")] {
+    for scale in [0.25, 0.5] {
+        let w = Int(Double(image.width) * scale), h = Int(Double(image.height) * scale)
+        let mine = Measurement.run(runs: 5) { _ = image.resized(width: w, height: h) }.best
+        let vipsOne = try bestOf(5) { try runProcess("vips", ["resize", path(file), path("out.v"), String(scale)], environment: ["VIPS_CONCURRENCY": "1"]) }
+        let vipsAll = try bestOf(5) { try runProcess("vips", ["resize", path(file), path("out.v"), String(scale)]) }
+        let mp = megapixels(image)
+        resize.add(["resize \(name) ×\(scale) (area average / vips default)", format(mp / mine),
+                    format(mp / max(1e-4, vipsOne - vipsStartup)), format(mp / max(1e-4, vipsAll - vipsStartup))])
+    }
+}
+do {
+    let mine = try Measurement.run(runs: 5) {
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path("colour.jpg"))))
+        let small = try JPEGCodec.decode(bytes, atLeastWidth: 200, height: 200).fitted(maxWidth: 200, maxHeight: 200)
+        try Data(try JPEGCodec.encode(small, quality: 75)).write(to: URL(fileURLWithPath: path("thumb.jpg")))
+    }.best
+    let vipsOne = try bestOf(5) { try runProcess("vipsthumbnail", [path("colour.jpg"), "-s", "200", "-o", path("vthumb.jpg")], environment: ["VIPS_CONCURRENCY": "1"]) }
+    let vipsAll = try bestOf(5) { try runProcess("vipsthumbnail", [path("colour.jpg"), "-s", "200", "-o", path("vthumb.jpg")]) }
+    let mp = megapixels(colour)
+    resize.add(["thumbnail 200 px from the JPEG file (decode, fit, encode)", format(mp / mine),
+                format(mp / max(1e-4, vipsOne - vipsStartup)), format(mp / max(1e-4, vipsAll - vipsStartup))])
+}
+print(resize.render())
+
+// MARK: 3. Pipeline pages/s
+
+let pageCount = 4 * cores
+var pipeline = ResultTable(title: "Pipeline: \(pageCount) A4 300 dpi pages through parallelMap on the compute pool (\(cores) threads)",
+                           columns: ["pages", "stored form", "pipeline pages/s", "reference pages/s", "ratio"])
+@MainActor func pagesStream(_ page: Image, _ count: Int) -> AsyncStream<Image> {
+    AsyncStream { continuation in
+        for _ in 0..<count { continuation.yield(page) }
+        continuation.finish()
+    }
+}
+@MainActor func pipelineRate(_ page: Image, _ encode: @escaping @Sendable (Image) throws -> Int) async throws -> Double {
+    var best = Double.infinity
+    for _ in 0..<3 {
+        let start = DispatchTime.now().uptimeNanoseconds
+        var total = 0
+        for try await size in pagesStream(page, pageCount).parallelMap(encode) { total += size }
+        precondition(total > 0)
+        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+    return Double(pageCount) / best
+}
+for (name, page) in [("colour", colour), ("gray", gray)] {
+    let single = Measurement.run(runs: 5) { _ = raw.jpegEncode(page, quality: 85, subsampling: .s420) }.best
+    let reference = Double(cores) / single
+    let rate = try await pipelineRate(page) { try JPEGCodec.encode($0, quality: 85).count }
+    pipeline.add([name, "JPEG q85", format(rate, digits: 2), format(reference, digits: 2) + " (raw TurboJPEG × \(cores))", format(rate / reference * 100, digits: 0) + " %"])
+}
+do {
+    let single = try Measurement.run(runs: 5) { _ = try PageEncoder.encode(bw, as: .automatic) }.best
+    let reference = Double(cores) / single
+    let rate = try await pipelineRate(bw) { try PageEncoder.encode($0, as: .automatic).bytes.count }
+    pipeline.add(["BW", "PNG 1-bit", format(rate, digits: 2), format(reference, digits: 2) + " (same encoder, 1 thread × \(cores))", format(rate / reference * 100, digits: 0) + " %"])
+    let g4single = try Measurement.run(runs: 5) { _ = try TIFFCodec.encode(bw, compression: .ccittG4) }.best
+    let g4rate = try await pipelineRate(bw) { try TIFFCodec.encode($0, compression: .ccittG4).count }
+    pipeline.add(["BW", "TIFF G4", format(g4rate, digits: 2), format(Double(cores) / g4single, digits: 2) + " (same encoder, 1 thread × \(cores))", format(g4rate / (Double(cores) / g4single) * 100, digits: 0) + " %"])
+}
+do {
+    var time = Double.infinity
+    for _ in 0..<3 {
+        let start = DispatchTime.now().uptimeNanoseconds
+        for try await r in pagesStream(colour, pageCount).renditions() { precondition(!r.thumbnail.bytes.isEmpty) }
+        time = min(time, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+    pipeline.add(["colour", "JPEG q85 + thumbnail 200 + preview 1024", format(Double(pageCount) / time, digits: 2), "—", "—"])
+}
+print(pipeline.render())
+
+// MARK: 4. 100-page PDF from JPEG pages vs img2pdf
+
+let pdfPages = 100
+var jpegFiles: [String] = []
+for i in 0..<4 {
+    let page = makePage(dpi: 200, seed: UInt64(10 + i))
+    try Data(try JPEGCodec.encode(page, quality: 85)).write(to: URL(fileURLWithPath: path("p\(i).jpg")))
+}
+for i in 0..<pdfPages {
+    let file = path(String(format: "page%03d.jpg", i))
+    try? FileManager.default.removeItem(atPath: file)
+    try FileManager.default.copyItem(atPath: path("p\(i % 4).jpg"), toPath: file)
+    jpegFiles.append(file)
+}
+let ours = try Measurement.run(runs: 3) {
+    let writer = try PDFWriter(path: path("ours.pdf"))
+    for file in jpegFiles { try writer.addPage(jpeg: [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))) }
+    try writer.finish()
+}.best
+let img2pdf = try bestOf(3) { try runProcess("img2pdf", jpegFiles + ["-o", path("img2pdf.pdf")]) }
+try runProcess("qpdf", ["--check", path("ours.pdf")])
+let size = (try FileManager.default.attributesOfItem(atPath: path("ours.pdf"))[.size] as? Int) ?? 0
+var pdf = ResultTable(title: "100-page PDF from A4 200 dpi JPEG files (best of 3, files in page cache)",
+                      columns: ["writer", "seconds", "pages/s", "output MB"])
+pdf.add(["ScanBridge PDFWriter (qpdf --check passes)", format(ours, digits: 3), format(Double(pdfPages) / ours, digits: 0), format(Double(size) / 1e6)])
+let size2 = (try FileManager.default.attributesOfItem(atPath: path("img2pdf.pdf"))[.size] as? Int) ?? 0
+pdf.add(["img2pdf \(String((try? String(contentsOfFile: "/usr/lib/python3/dist-packages/img2pdf.py", encoding: .utf8)) != nil ? "(Debian package)" : ""))", format(img2pdf, digits: 3), format(Double(pdfPages) / img2pdf, digits: 0), format(Double(size2) / 1e6)])
+print(pdf.render())
+print("Load average at end: \(loadAverage())")

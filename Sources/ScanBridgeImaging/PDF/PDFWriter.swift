@@ -1,0 +1,231 @@
+import Foundation
+
+/// A PDF written incrementally: each page's objects go to the sink as soon as the page is
+/// added, so memory holds one page and a table of object offsets, however long the document.
+/// JPEG pages are embedded as they are (DCTDecode), other pages as Flate or CCITT G4. `finish()`
+/// writes the page tree, catalog, Info, optional AES-256 Encrypt dictionary, xref and trailer.
+///
+/// Not thread-safe and blocking (it writes to its sink): use it from one thread off the
+/// cooperative pool, or through `AsyncPDFWriter`.
+public final class PDFWriter {
+    public struct Options: Sendable, Hashable {
+        public var version: PDFVersion
+        public var metadata: PDFMetadata
+        public var pageSize: PDFPageSize
+        public var encryption: PDFEncryption?
+        /// zlib level (1...9) of Flate images.
+        public var flateLevel: Int
+
+        public init(version: PDFVersion = .v1_7, metadata: PDFMetadata = PDFMetadata(), pageSize: PDFPageSize = .fromResolution,
+                    encryption: PDFEncryption? = nil, flateLevel: Int = 6) {
+            self.version = version; self.metadata = metadata; self.pageSize = pageSize
+            self.encryption = encryption; self.flateLevel = flateLevel
+        }
+    }
+
+    private let sink: ByteSink
+    private let options: Options
+    private let security: PDFSecurityHandler?
+    private let documentID: [UInt8]
+    private var offset = 0
+    private var objectOffsets: [Int] = [0]
+    private var pageIDs: [Int] = []
+    private var finished = false
+    private let catalogID: Int, pagesID: Int, infoID: Int, encryptID: Int?
+    private let headerVersion: PDFVersion
+
+    public var pageCount: Int { pageIDs.count }
+    /// Bytes written so far.
+    public var bytesWritten: Int { offset }
+
+    /// A writer into `sink`; the header is written at once.
+    public init(sink: ByteSink, options: Options = Options()) throws {
+        guard (1...9).contains(options.flateLevel) else { throw ImagingError.invalid("Flate level \(options.flateLevel) is outside 1...9") }
+        self.sink = sink
+        self.options = options
+        security = try options.encryption.map(PDFSecurityHandler.init)
+        documentID = try Crypto.random(16)
+        // AES-256 (R6) needs PDF 2.0, or 1.7 with Adobe extension level 8.
+        headerVersion = options.encryption != nil && options.version != .v2_0 ? .v1_7 : options.version
+        catalogID = 1; pagesID = 2; infoID = 3
+        objectOffsets += [0, 0, 0]
+        if options.encryption != nil { encryptID = 4; objectOffsets.append(0) } else { encryptID = nil }
+        try emit("%PDF-\(headerVersion.rawValue)\n")
+        try emit([0x25, 0xE2, 0xE3, 0xCF, 0xD3, 0x0A])
+    }
+
+    /// A writer into a new file at `path`.
+    public convenience init(path: String, options: Options = Options()) throws {
+        try self.init(sink: try FileByteSink(path: path), options: options)
+    }
+
+    /// Adds a page showing a JPEG file's image, embedded without re-encoding. Its dpi comes from
+    /// the JFIF header (72 when absent) unless given.
+    public func addPage(jpeg bytes: [UInt8], xDPI: Double? = nil, yDPI: Double? = nil, pageSize: PDFPageSize? = nil) throws {
+        try checkOpen()
+        let info = try JPEGInfo(bytes)
+        guard info.bitsPerComponent == 8 else { throw ImagingError.invalid("PDF needs 8-bit JPEG, not \(info.bitsPerComponent)-bit") }
+        var colour = switch info.components {
+        case 1: "/ColorSpace /DeviceGray"
+        case 3: "/ColorSpace /DeviceRGB"
+        default: "/ColorSpace /DeviceCMYK"
+        }
+        if info.components == 4 && info.hasAdobeMarker { colour += " /Decode [1 0 1 0 1 0 1 0]" }
+        let x = xDPI ?? info.xDPI ?? 72, y = yDPI ?? info.yDPI ?? x
+        try addImagePage(width: info.width, height: info.height, xDPI: x, yDPI: y, pageSize: pageSize,
+                         imageDictionary: "\(colour) /BitsPerComponent 8 /Filter /DCTDecode", data: bytes)
+    }
+
+    /// Adds a page showing `image`, stored as `compression` says.
+    public func addPage(_ image: Image, compression: PDFImageCompression = .automatic, pageSize: PDFPageSize? = nil) throws {
+        try checkOpen()
+        guard image.width > 0, image.height > 0 else { throw ImagingError.invalid("cannot add an empty image to a PDF") }
+        let effective = compression == .automatic ? (image.format == .bw1 ? .ccittG4 : .flate) : compression
+        switch effective {
+        case .jpeg(let quality):
+            try addPage(jpeg: try JPEGCodec.encode(image, quality: quality), xDPI: image.xDPI, yDPI: image.yDPI, pageSize: pageSize)
+        case .ccittG4:
+            guard image.format == .bw1 else { throw ImagingError.invalid("CCITT G4 needs a bw1 image, not \(image.format.rawValue)") }
+            let data = try TIFFCodec.ccittG4Data(image)
+            try addImagePage(width: image.width, height: image.height, xDPI: image.xDPI, yDPI: image.yDPI, pageSize: pageSize,
+                             imageDictionary: "/ColorSpace /DeviceGray /BitsPerComponent 1 /Filter /CCITTFaxDecode /DecodeParms << /K -1 /Columns \(image.width) /Rows \(image.height) /BlackIs1 false >>",
+                             data: data)
+        case .flate, .automatic:
+            var rows = image.packed().pixels
+            if image.isSixteenBit && hostIsLittleEndian {
+                for i in Swift.stride(from: 0, to: rows.count - 1, by: 2) { rows.swapAt(i, i + 1) }   // PDF samples are big-endian
+            }
+            let data = try Deflate.compress(rows, level: options.flateLevel)
+            var dictionary = "/ColorSpace /\(image.format.channels == 3 ? "DeviceRGB" : "DeviceGray") /BitsPerComponent \(image.format.bitsPerSample) /Filter /FlateDecode"
+            if image.format == .bw1 { dictionary += " /Decode [1 0]" }   // bw1: 1 = black
+            try addImagePage(width: image.width, height: image.height, xDPI: image.xDPI, yDPI: image.yDPI, pageSize: pageSize,
+                             imageDictionary: dictionary, data: data)
+        }
+    }
+
+    /// Writes the document's closing objects and closes the sink. At least one page is needed.
+    public func finish() throws {
+        try checkOpen()
+        guard !pageIDs.isEmpty else { throw ImagingError.invalid("a PDF needs at least one page") }
+        finished = true
+        try beginObject(pagesID)
+        try emit("<< /Type /Pages /Count \(pageIDs.count) /Kids [")
+        for (index, id) in pageIDs.enumerated() { try emit((index % 16 == 0 ? "\n" : " ") + "\(id) 0 R") }
+        try emit(" ] >>\nendobj\n")
+        try beginObject(catalogID)
+        let extensions = security != nil && headerVersion == .v1_7 ? " /Extensions << /ADBE << /BaseVersion /1.7 /ExtensionLevel 8 >> >>" : ""
+        try emit("<< /Type /Catalog /Pages \(pagesID) 0 R\(extensions) >>\nendobj\n")
+        try beginObject(infoID)
+        try emit("<<" + (try infoEntries()) + " >>\nendobj\n")
+        if let security, let encryptID {
+            try beginObject(encryptID)
+            try emit(security.dictionary + "\nendobj\n")
+        }
+        let xref = offset
+        var table = "xref\n0 \(objectOffsets.count)\n0000000000 65535 f \n"
+        for id in 1..<objectOffsets.count { table += String(format: "%010d 00000 n \n", objectOffsets[id]) }
+        try emit(table)
+        let idHex = hex(documentID)
+        let encrypt = encryptID.map { " /Encrypt \($0) 0 R" } ?? ""
+        try emit("trailer\n<< /Size \(objectOffsets.count) /Root \(catalogID) 0 R /Info \(infoID) 0 R /ID [<\(idHex)> <\(idHex)>]\(encrypt) >>\nstartxref\n\(xref)\n%%EOF\n")
+        try sink.close()
+    }
+
+    // MARK: Pages
+
+    private func addImagePage(width: Int, height: Int, xDPI: Double, yDPI: Double, pageSize: PDFPageSize?,
+                              imageDictionary: String, data: [UInt8]) throws {
+        let dpiX = xDPI > 0 ? xDPI : 72, dpiY = yDPI > 0 ? yDPI : dpiX
+        let imageWidth = Double(width) * 72 / dpiX, imageHeight = Double(height) * 72 / dpiY
+        var pageWidth = imageWidth, pageHeight = imageHeight
+        var drawWidth = imageWidth, drawHeight = imageHeight, x = 0.0, y = 0.0
+        if case .paper(let paper) = pageSize ?? options.pageSize {
+            let landscape = imageWidth > imageHeight
+            pageWidth = landscape ? max(paper.width, paper.height) : min(paper.width, paper.height)
+            pageHeight = landscape ? min(paper.width, paper.height) : max(paper.width, paper.height)
+            let scale = min(1, pageWidth / imageWidth, pageHeight / imageHeight)
+            drawWidth = imageWidth * scale; drawHeight = imageHeight * scale
+            x = (pageWidth - drawWidth) / 2; y = (pageHeight - drawHeight) / 2
+        }
+        let pageID = allocate(), imageID = allocate(), contentID = allocate()
+        try writeStream(imageID, dictionary: "/Type /XObject /Subtype /Image /Width \(width) /Height \(height) \(imageDictionary)", data: data)
+        let content = "q\n\(number(drawWidth)) 0 0 \(number(drawHeight)) \(number(x)) \(number(y)) cm\n/Im0 Do\nQ\n"
+        try writeStream(contentID, dictionary: "", data: Array(content.utf8))
+        try beginObject(pageID)
+        try emit("<< /Type /Page /Parent \(pagesID) 0 R /MediaBox [0 0 \(number(pageWidth)) \(number(pageHeight))] "
+                 + "/Resources << /XObject << /Im0 \(imageID) 0 R >> >> /Contents \(contentID) 0 R >>\nendobj\n")
+        pageIDs.append(pageID)
+    }
+
+    // MARK: Objects
+
+    private func checkOpen() throws { if finished { throw ImagingError.invalid("the PDF is already finished") } }
+
+    private func allocate() -> Int {
+        objectOffsets.append(0)
+        return objectOffsets.count - 1
+    }
+
+    private func beginObject(_ id: Int) throws {
+        objectOffsets[id] = offset
+        try emit("\(id) 0 obj\n")
+    }
+
+    private func writeStream(_ id: Int, dictionary: String, data: [UInt8]) throws {
+        let body = try security?.encrypt(data) ?? data
+        try beginObject(id)
+        try emit("<< \(dictionary) /Length \(body.count) >>\nstream\n")
+        try emit(body)
+        try emit("\nendstream\nendobj\n")
+    }
+
+    private func emit(_ text: String) throws { try emit(Array(text.utf8)) }
+
+    private func emit(_ bytes: [UInt8]) throws {
+        try sink.write(bytes)
+        offset += bytes.count
+    }
+
+    private func infoEntries() throws -> String {
+        let m = options.metadata
+        var entries: [(String, String)] = []
+        if let v = m.title { entries.append(("Title", v)) }
+        if let v = m.author { entries.append(("Author", v)) }
+        if let v = m.subject { entries.append(("Subject", v)) }
+        if !m.keywords.isEmpty { entries.append(("Keywords", m.keywords.joined(separator: ", "))) }
+        if let v = m.creator { entries.append(("Creator", v)) }
+        if let v = m.producer { entries.append(("Producer", v)) }
+        if let v = m.creationDate { entries.append(("CreationDate", pdfDate(v))) }
+        if let v = m.modificationDate { entries.append(("ModDate", pdfDate(v))) }
+        var out = ""
+        for (key, value) in entries { out += " /\(key) <\(hex(try stringBytes(value)))>" }
+        return out
+    }
+
+    /// A text string: PDFDocEncoding-compatible ASCII as it is, anything else UTF-16BE with BOM;
+    /// encrypted when the document is.
+    private func stringBytes(_ text: String) throws -> [UInt8] {
+        var bytes: [UInt8]
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
+            bytes = Array(text.utf8)
+        } else {
+            bytes = [0xFE, 0xFF]
+            for unit in text.utf16 { bytes += [UInt8(unit >> 8), UInt8(unit & 0xFF)] }
+        }
+        return try security?.encrypt(bytes) ?? bytes
+    }
+
+    private func pdfDate(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        return String(format: "D:%04d%02d%02d%02d%02d%02dZ", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
+    }
+
+    private func number(_ value: Double) -> String {
+        var text = String(format: "%.4f", value)
+        while text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+        return text == "-0" ? "0" : text
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+
+/// A fixed set of dedicated threads for CPU-heavy imaging work (codecs, resampling), so that it
+/// never occupies Swift's cooperative pool: async callers `await run { … }` and are resumed when
+/// the work is done. FIFO; the continuation is resumed on the pool thread, outside the lock.
+public final class ComputePool: Sendable {
+    /// One thread per core.
+    public static let shared = ComputePool(threads: ProcessInfo.processInfo.activeProcessorCount, name: "sb-compute")
+
+    public let threadCount: Int
+    public let name: String
+    private let queue: JobQueue
+
+    public init(threads: Int, name: String = "sb-compute") {
+        threadCount = max(1, threads)
+        self.name = name
+        queue = JobQueue()
+        for index in 0..<threadCount {
+            let queue = queue
+            let threadName = "\(name)-\(index)"
+            let thread = Thread {
+                // Named from inside: on Linux a name set before start() is not applied.
+                Thread.current.name = threadName
+                queue.runWorker()
+            }
+            thread.stackSize = 4 << 20
+            thread.start()
+        }
+    }
+
+    /// Runs `work` on a pool thread and returns its result. Cancellation is checked before the
+    /// work starts (running codec calls are not interrupted).
+    public func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try Task.checkCancellation()
+        return try await withCheckedThrowingContinuation { continuation in
+            queue.enqueue {
+                let result = Result { try work() }
+                continuation.resume(with: result)
+            }
+        }
+    }
+
+    /// Lets the threads exit once the queued work is done (pools other than `shared`).
+    public func shutdown() { queue.stop() }
+
+    /// True on one of this pool's threads.
+    public var isCurrentThreadInPool: Bool { Thread.current.name?.hasPrefix(name + "-") ?? false }
+}
+
+/// The pool's queue: a lock-protected FIFO of jobs and a condition the workers wait on.
+private final class JobQueue: @unchecked Sendable {
+    // All state is guarded by `condition`.
+    private let condition = NSCondition()
+    private var jobs: [@Sendable () -> Void] = []
+    private var head = 0
+    private var stopped = false
+
+    func enqueue(_ job: @escaping @Sendable () -> Void) {
+        condition.lock()
+        jobs.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    func stop() {
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func runWorker() {
+        while true {
+            condition.lock()
+            while head == jobs.count && !stopped { condition.wait() }
+            if head == jobs.count {
+                condition.unlock()
+                return
+            }
+            let job = jobs[head]
+            head += 1
+            if head > 64 && head * 2 > jobs.count {
+                jobs.removeFirst(head)
+                head = 0
+            }
+            condition.unlock()
+            job()
+        }
+    }
+}

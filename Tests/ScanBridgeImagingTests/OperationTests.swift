@@ -1,0 +1,168 @@
+import Foundation
+import Testing
+@testable import ScanBridgeImaging
+
+@Suite("Operations")
+struct OperationTests {
+    static let formats = PixelFormat.allCases
+
+    static func page(_ format: PixelFormat, width: Int = 97, height: Int = 61) -> Image {
+        format.bitsPerSample == 16 ? TestPage.make16(format: format, width: width, height: height)
+            : TestPage.make(width: width, height: height, format: format, dpi: 200)
+    }
+
+    @Test(arguments: formats)
+    func quarterTurnsFlipsAndMirrors(format: PixelFormat) {
+        var image = Self.page(format)
+        image.xDPI = 200
+        image.yDPI = 100
+        let once = image.rotated(quarterTurns: 1)
+        #expect(once.width == image.width && once.height == image.width || (once.width == image.height && once.height == image.width))
+        #expect(once.xDPI == 100 && once.yDPI == 200)
+        #expect(Bool(samePixels(once.rotated(quarterTurns: 1).rotated(quarterTurns: 1).rotated(quarterTurns: 1), image)))
+        #expect(Bool(samePixels(image.rotated(quarterTurns: 2), image.flipped().mirrored())))
+        #expect(Bool(samePixels(image.rotated(quarterTurns: -1), image.rotated(quarterTurns: 3))))
+        #expect(Bool(samePixels(image.flipped().flipped(), image)))
+        #expect(Bool(samePixels(image.mirrored().mirrored(), image)))
+        #expect(Bool(samePixels(image.rotated(degrees: 90), once)))
+    }
+
+    @Test func quarterTurnMovesCornersClockwise() {
+        // 3×2 gray image with distinct values: rotating clockwise puts the left column on top.
+        let image = Image(width: 3, height: 2, format: .gray8, pixels: [1, 2, 3, 4, 5, 6])
+        #expect(image.rotated(quarterTurns: 1).pixels == [4, 1, 5, 2, 6, 3])
+        #expect(image.rotated(quarterTurns: 3).pixels == [3, 6, 2, 5, 1, 4])
+        #expect(image.mirrored().pixels == [3, 2, 1, 6, 5, 4])
+        #expect(image.flipped().pixels == [4, 5, 6, 1, 2, 3])
+    }
+
+    @Test(arguments: formats)
+    func cropClipsAndKeepsPixels(format: PixelFormat) {
+        let image = Self.page(format)
+        let crop = image.cropped(to: PixelRect(x: 13, y: 7, width: 41, height: 30))
+        #expect(crop.width == 41 && crop.height == 30)
+        let expected = image.remapped(width: 41, height: 30) { x, y in (x + 13, y + 7) }
+        #expect(Bool(samePixels(crop, expected)))
+        let clipped = image.cropped(to: PixelRect(x: 90, y: 50, width: 100, height: 100))
+        #expect(clipped.width == 7 && clipped.height == 11)
+    }
+
+    @Test func areaAveragingIsExactForWholeBlocks() {
+        let image = Image(width: 4, height: 2, format: .gray8, pixels: [0, 100, 10, 20, 50, 250, 30, 40])
+        let half = image.resized(width: 2, height: 1)
+        #expect(half.pixels == [100, 25])   // (0+100+50+250)/4, (10+20+30+40)/4
+        let page = TestPage.make(width: 600, height: 800, format: .gray8)
+        let small = page.resized(width: 150, height: 200)
+        let mean = { (i: Image) in Double(i.pixels.reduce(0) { $0 + Int($1) }) / Double(i.pixels.count) }
+        #expect(abs(mean(small) - mean(page)) < 0.6)
+        #expect(small.xDPI == page.xDPI / 4)
+        // Non-integer factors keep the mean too.
+        #expect(abs(mean(page.resized(width: 237, height: 311)) - mean(page)) < 0.6)
+    }
+
+    @Test(arguments: formats)
+    func resizeEveryFormatBothWays(format: PixelFormat) {
+        let image = Self.page(format)
+        let down = image.resized(width: 40, height: 25)
+        let up = image.resized(width: 250, height: 160)
+        #expect(down.width == 40 && down.height == 25 && up.width == 250 && up.height == 160)
+        #expect(down.format == (format == .bw1 ? .gray8 : format))
+        // Up then down again returns close to the original (good-quality upsampling).
+        if format == .gray8 || format == .rgb24 {
+            let back = Self.page(format, width: 200, height: 120).resized(width: 400, height: 240).resized(width: 200, height: 120)
+            #expect(psnr(back, Self.page(format, width: 200, height: 120)) > 28)
+        }
+    }
+
+    @Test func fitIntoBoxKeepsAspect() {
+        let image = TestPage.make(width: 2480 / 4, height: 3508 / 4)
+        let fitted = image.fitted(maxWidth: 200, maxHeight: 200)
+        #expect(fitted.height == 200 && fitted.width == 141)
+        #expect(image.fitted(maxWidth: 5000, maxHeight: 5000).width == image.width)
+        #expect(image.fitted(maxWidth: 1240, maxHeight: 5000, allowUpscale: true).width == 1240)
+    }
+
+    @Test func conversionsRoundTrip() {
+        let rgb = TestPage.make(width: 120, height: 80)
+        #expect(rgb.converted(to: .rgb48).converted(to: .rgb24) == rgb)
+        let gray = rgb.grayscale()
+        #expect(gray.format == .gray8)
+        #expect(gray.converted(to: .gray16).converted(to: .gray8) == gray)
+        let bw = gray.thresholded()
+        #expect(bw.converted(to: .gray8).converted(to: .bw1, threshold: 127) == bw)
+        #expect(rgb.converted(to: .rgb48).grayscale().format == .gray16)
+        let pixel = Image(width: 1, height: 1, format: .rgb24, pixels: [200, 100, 50])
+        let luma: Int = (77 * 200 + 150 * 100 + 29 * 50 + 128) >> 8
+        #expect(pixel.grayscale().pixels == [UInt8(luma)])
+    }
+
+    @Test func otsuSplitsTwoModes() {
+        var rng = SplitMix64(state: 3)
+        var pixels = [UInt8]()
+        for _ in 0..<5000 { pixels.append(UInt8(40 + rng.int(0..<30))) }
+        for _ in 0..<15000 { pixels.append(UInt8(190 + rng.int(0..<40))) }
+        let image = Image(width: 100, height: 200, format: .gray8, pixels: pixels)
+        let t = image.otsuThreshold()
+        #expect(t >= 69 && t < 190)
+        let bw = image.thresholded()
+        let black = bw.pixels.reduce(0) { $0 + $1.nonzeroBitCount }
+        #expect(black == 5000)
+    }
+
+    @Test func brightnessContrastAndInvert() {
+        let gray = TestPage.make(width: 200, height: 150, format: .gray8)
+        let mean = { (i: Image) in Double(i.pixels.reduce(0) { $0 + Int($1) }) / Double(i.pixels.count) }
+        #expect(gray.adjusted() == gray)
+        let darker = gray.adjusted(brightness: -0.2)
+        #expect(abs(mean(darker) - (mean(gray) - 51)) < 2)
+        let stddev = { (i: Image) -> Double in let m = mean(i); return (i.pixels.reduce(0.0) { $0 + (Double($1) - m) * (Double($1) - m) } / Double(i.pixels.count)).squareRoot() }
+        #expect(stddev(gray.adjusted(contrast: 0.3)) > stddev(gray))
+        #expect(stddev(gray.adjusted(contrast: -0.5)) < stddev(gray))
+        for format in PixelFormat.allCases {
+            let image = Self.page(format)
+            #expect(image.inverted().inverted() == image.packed())
+        }
+        #expect(Image(width: 2, height: 1, format: .gray16, pixels: [0, 0, 0xFF, 0xFF]).inverted().pixels == [0xFF, 0xFF, 0, 0])
+        #expect(TestPage.make16(format: .gray16).adjusted(brightness: 0.1) != TestPage.make16(format: .gray16))
+    }
+
+    @Test func blankPageDetection() {
+        // Paper with noise, scanner-edge shadow and a few dust specks: blank.
+        var rng = SplitMix64(state: 5)
+        var paper = [UInt8](repeating: 0, count: 850 * 1100)
+        for i in 0..<paper.count { paper[i] = UInt8(225 + rng.int(0..<31)) }
+        for y in 0..<1100 { for x in 0..<12 { paper[y * 850 + x] = 40 } }   // dark edge, inside the margin
+        for _ in 0..<40 { paper[rng.int(100..<1000) * 850 + rng.int(100..<750)] = 20 }   // isolated specks
+        let blank = Image(width: 850, height: 1100, format: .gray8, xDPI: 100, yDPI: 100, pixels: paper)
+        #expect(blank.isBlankPage)
+        #expect(blank.converted(to: .rgb24).isBlankPage)
+        let text = TestPage.make(width: 850, height: 1100, format: .gray8)
+        let analysis = text.blankPageAnalysis()
+        #expect(!analysis.isBlank && analysis.inkFraction > 0.01)
+        #expect(!TestPage.make(width: 850, height: 1100, format: .bw1).isBlankPage)
+    }
+
+    @Test(arguments: [3.0, -2.0, 0.0])
+    func deskewEstimateFindsTheSkew(angle: Double) {
+        var page = TestPage.make(width: 800, height: 1000, format: .gray8, seed: 9, skewDegrees: angle)
+        page = page.cropped(to: PixelRect(x: 0, y: 0, width: 800, height: 600))   // text part
+        let estimate = page.estimatedSkewAngle()
+        #expect(abs(estimate - angle) <= 0.3, "estimated \(estimate) for \(angle)")
+        let straightened = page.rotated(degrees: -estimate, expand: false)
+        #expect(abs(straightened.estimatedSkewAngle()) <= 0.3)
+    }
+
+    @Test func arbitraryRotationExpandsAndReverses() {
+        let image = TestPage.make(width: 300, height: 200, format: .rgb24)
+        let rotated = image.rotated(degrees: 30)
+        #expect(rotated.width == Int((300 * cos(Double.pi / 6) + 200 * 0.5).rounded()))
+        let back = rotated.rotated(degrees: -30, expand: false)
+        let center = PixelRect(x: (back.width - 200) / 2, y: (back.height - 120) / 2, width: 200, height: 120)
+        let original = image.cropped(to: PixelRect(x: 50, y: 40, width: 200, height: 120))
+        // Two bilinear passes blur pixel noise and sub-pixel centring differs by up to half a
+        // pixel: compare at quarter size.
+        #expect(psnr(back.cropped(to: center).resized(width: 50, height: 30), original.resized(width: 50, height: 30)) > 25)
+        #expect(image.converted(to: .bw1).rotated(degrees: 5).format == .bw1)
+        #expect(image.converted(to: .gray16).rotated(degrees: 5).format == .gray16)
+    }
+}

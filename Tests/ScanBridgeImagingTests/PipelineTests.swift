@@ -1,0 +1,121 @@
+import Foundation
+import ScanBridgeCore
+import Synchronization
+import Testing
+@testable import ScanBridgeImaging
+
+/// Counts work in flight and remembers the peak and the threads it ran on.
+final class Concurrency: Sendable {
+    private let state = Mutex<(current: Int, peak: Int, threads: Set<String>)>((0, 0, []))
+    func enter() {
+        let name = Thread.current.name ?? "?"
+        state.withLock { $0.current += 1; $0.peak = Swift.max($0.peak, $0.current); $0.threads.insert(name) }
+    }
+    func leave() { state.withLock { $0.current -= 1 } }
+    var peak: Int { state.withLock { $0.peak } }
+    var threads: Set<String> { state.withLock { $0.threads } }
+}
+
+struct Boom: Error, Equatable { let index: Int }
+
+@Suite("Pipeline")
+struct PipelineTests {
+    static func numbers(_ count: Int) -> AsyncStream<Int> {
+        AsyncStream { continuation in
+            for i in 0..<count { continuation.yield(i) }
+            continuation.finish()
+        }
+    }
+
+    @Test func parallelMapKeepsOrderBoundsConcurrencyAndUsesThePool() async throws {
+        let pool = ComputePool(threads: 4, name: "sb-test-pool")
+        defer { pool.shutdown() }
+        let tracker = Concurrency()
+        var results: [Int] = []
+        for try await value in Self.numbers(40).parallelMap(limit: 3, pool: pool, { (i: Int) -> Int in
+            tracker.enter()
+            defer { tracker.leave() }
+            usleep(UInt32((i * 7919) % 13) * 1000)   // uneven work: later items often finish first
+            return i * i
+        }) {
+            results.append(value)
+        }
+        #expect(results == (0..<40).map { $0 * $0 })
+        #expect(tracker.peak <= 3)
+        #expect(tracker.peak >= 2, "work really ran in parallel")
+        #expect(!tracker.threads.isEmpty && tracker.threads.allSatisfy { $0.hasPrefix("sb-test-pool-") }, "\(tracker.threads)")
+    }
+
+    @Test func errorsArriveInOrderAndStopTheSequence() async throws {
+        var received: [Int] = []
+        do {
+            for try await value in Self.numbers(20).parallelMap(limit: 4, { (i: Int) -> Int in
+                if i == 5 { throw Boom(index: i) }
+                return i
+            }) {
+                received.append(value)
+            }
+            Issue.record("no error")
+        } catch let error as Boom {
+            #expect(error == Boom(index: 5))
+        }
+        #expect(received == [0, 1, 2, 3, 4])
+    }
+
+    @Test func computePoolRunsOffTheCooperativePool() async throws {
+        let name = try await ComputePool.shared.run { Thread.current.name ?? "" }
+        #expect(name.hasPrefix("sb-compute-"))
+        #expect(ComputePool.shared.threadCount == ProcessInfo.processInfo.activeProcessorCount)
+        await #expect(throws: Boom.self) { try await ComputePool.shared.run { () throws -> Int in throw Boom(index: 0) } }
+    }
+
+    @Test func renditionsForEachPageInOrder() async throws {
+        let pages = [TestPage.make(width: 1240, height: 1754, format: .rgb24, dpi: 150, seed: 1),
+                     TestPage.make(width: 1240, height: 1754, format: .gray8, dpi: 150, seed: 2),
+                     TestPage.make(width: 1754, height: 1240, format: .bw1, dpi: 150, seed: 3)]
+        let stream = AsyncStream<Image> { continuation in
+            for page in pages { continuation.yield(page) }
+            continuation.finish()
+        }
+        var index = 0
+        for try await rendition in stream.renditions(settings: RenditionSettings(thumbnailSize: 160, previewSize: 800)) {
+            let page = pages[index]
+            let stored = try ImageDecoder.decode(rendition.stored.bytes)
+            #expect(stored.width == page.width && stored.height == page.height)
+            if page.format == .bw1 {
+                #expect(rendition.stored.format == .png)
+                #expect(Bool(samePixels(stored, page)))
+            } else {
+                #expect(rendition.stored.format == .jpeg)
+                #expect(psnr(stored, page) > 28)
+            }
+            let thumbnail = try JPEGCodec.decode(rendition.thumbnail.bytes)
+            #expect(Swift.max(thumbnail.width, thumbnail.height) == 160)
+            let preview = try JPEGCodec.decode(rendition.preview.bytes)
+            #expect(Swift.max(preview.width, preview.height) == 800)
+            #expect(rendition.preview.width == preview.width)
+            index += 1
+        }
+        #expect(index == 3)
+    }
+
+    @Test func scannedPagesToPDFThroughThePipeline() async throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("pipeline.pdf").path
+        let count = 8
+        // Pages of different widths so that the order can be checked in the result.
+        let pages = AsyncStream<Image> { continuation in
+            for i in 0..<count { continuation.yield(TestPage.make(width: 300 + 20 * i, height: 400, format: .rgb24, dpi: 72, seed: UInt64(i))) }
+            continuation.finish()
+        }
+        let writer = try AsyncPDFWriter(path: path, options: .init(metadata: PDFMetadata(title: "Pipeline")))
+        for try await jpeg in pages.parallelMap({ try JPEGCodec.encode($0, quality: 80) }) {
+            try await writer.addPage(jpeg: jpeg)
+        }
+        try await writer.finish()
+        try PDFTests.expectQpdfCheck(path)
+        let info = squeezed(String(decoding: try runTool("pdfinfo", ["-f", "1", "-l", String(count), path]).output, as: UTF8.self))
+        for i in 0..<count { #expect(info.contains("Page \(i + 1) size: \(300 + 20 * i) x 400 pts")) }
+    }
+}
