@@ -15,5 +15,12 @@ let package = Package(
     targets: [
         // Timing, statistics, machine description and table output shared by every benchmark.
         .target(name: "BenchmarkSupport", swiftSettings: strict),
+        // The image buffer's memory bound: peak RSS while A4 300 dpi colour pages stream through a
+        // small BufferMemoryLimit, against a plain write of the same bytes.
+        .executableTarget(name: "storage-bench", dependencies: [
+            "BenchmarkSupport",
+            .product(name: "ScanBridgeStorage", package: "ScanBridge"),
+            .product(name: "ScanBridgeImaging", package: "ScanBridge"),
+        ], swiftSettings: strict),
     ]
 )
