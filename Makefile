@@ -41,6 +41,7 @@ BENCHMARKS :=
 # Devices: SANE test backend acquisition vs scanimage --batch (uses .build/release/scanbridge when built).
 BENCHMARKS += device-bench
 BENCHMARKS += imaging-bench
+BENCHMARKS += storage-bench
 
 ## bench: build and run every benchmark in Benchmarks/ (release), printing Markdown tables
 bench: install

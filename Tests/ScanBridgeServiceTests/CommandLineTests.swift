@@ -23,7 +23,10 @@ struct CommandLineTests {
 
         let text = try ChildProcess.scanbridge(["config", "show", "--home", home])
         #expect(text.status == 0, "\(text.stderr)")
-        #expect(text.stdout.contains("LogLevel         = 1    (\(home)/DSConfiguration.ini:13)"))
+        // Key names are padded to the longest key, so match the line whatever the padding.
+        #expect(text.stdout.split(separator: "\n").contains {
+            $0.hasPrefix("  LogLevel ") && $0.hasSuffix(" = 1    (\(home)/DSConfiguration.ini:13)")
+        })
         #expect(text.stdout.contains("dwt  http   127.0.0.1:18622"))
         #expect(text.stdout.contains("dwt  https  127.0.0.1:18623"))
         #expect(text.stdout.contains("dcp  http   127.0.0.1:18625"))

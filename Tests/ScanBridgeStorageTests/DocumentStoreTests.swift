@@ -146,6 +146,20 @@ struct DocumentStoreTests {
         #expect(FileManager.default.fileExists(atPath: folder + "/victim/manifest"))
         #expect(try await store.info(uid: document.uid).pages.count == 1)
 
+        // A planted manifest whose page file points outside its folder is not trusted.
+        let evil = storage + "/evildoc"
+        try FileManager.default.createDirectory(atPath: evil, withIntermediateDirectories: true)
+        let json = Array(#"{"format":1,"uid":"evildoc","created":0,"pages":[{"uid":"x","file":"../../victim/manifest"}],"details":[{"uid":"x","width":1,"height":1,"format":"gray8","xDPI":1,"yDPI":1,"byteCount":1}]}"#.utf8)
+        let length = UInt32(json.count)
+        let container = Array("SBPLAIN1".utf8) + [UInt8(length & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length >> 16 & 0xFF), UInt8(length >> 24)] + json
+        try Data(container).write(to: URL(fileURLWithPath: evil + "/manifest"))
+        let reopened = try await DocumentStore.open(folder: storage)
+        #expect(reopened.recovery.unreadableDocuments == ["evildoc"])
+        #expect(await code { _ = try await reopened.readPage(.index(0), of: "evildoc") } == StorageErrorCode.documentNotFound)
+        #expect(await code { try await reopened.delete(uid: "evildoc") } == StorageErrorCode.documentNotFound)
+        #expect(FileManager.default.fileExists(atPath: folder + "/victim/manifest"))
+        #expect(try await reopened.documentUIDs() == [document.uid])
+
         #expect(PageReference(pathSegment: "0") == .index(0))
         #expect(PageReference(pathSegment: "12") == .index(12))
         #expect(PageReference(pathSegment: "-1") == .uid("-1"))

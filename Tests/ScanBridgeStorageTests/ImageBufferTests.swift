@@ -132,7 +132,6 @@ struct ImageBufferTests {
         // Removing pages removes their cache files; removeAll removes the rest; close the folder.
         try await buffer.remove(id: 1)
         await buffer.removeAll()
-        try await Task.sleep(for: .milliseconds(200))
         #expect(Support.allFileBytes(below: cache).filter { $0.path.hasSuffix(".page") }.isEmpty)
         #expect(try FileManager.default.contentsOfDirectory(atPath: cache).count == 1)
         await buffer.close()

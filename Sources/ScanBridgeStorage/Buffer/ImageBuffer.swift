@@ -116,6 +116,7 @@ public actor ImageBuffer {
     /// `cache/`), first removing folders left there by runs that crashed.
     public static func open(cacheFolder: String, limits: BufferLimits = .defaults,
                             logger: Logger = Logger(label: "scanbridge.buffer")) async throws(ScanBridgeError) -> ImageBuffer {
+        MemoryPolicy.returnLargeAllocationsToSystem()
         let queue = BlockingQueue(label: "scanbridge.buffer.io")
         let key: [UInt8]
         do { key = try Crypto.randomBytes(Crypto.keyLength) } catch {
@@ -292,9 +293,11 @@ public actor ImageBuffer {
         for id in Set(ids) { drop(id) }
     }
 
-    /// Removes every page and its cache file. Ids are not reused afterwards.
-    public func removeAll() {
+    /// Removes every page and its cache file; returns once the files are gone. Ids are not
+    /// reused afterwards.
+    public func removeAll() async {
         for id in order { drop(id) }
+        _ = try? await queue.run {}   // the serial queue has run every deletion queued before
     }
 
     /// Moves the page at `from` so that it ends up at index `to`.

@@ -123,7 +123,9 @@ final class DocumentFiles: Sendable {
                 continue
             }
             guard Identifier.isValid(name), (try? Posix.kind(path)) == .directory else { continue }
-            guard let manifest = try? readManifest(folder: path), manifest.uid == name else {
+            // A manifest is trusted only if every file it names is a plain name inside the folder.
+            guard let manifest = try? readManifest(folder: path), manifest.uid == name,
+                  manifest.pages.allSatisfy({ $0.file == $0.uid + ".page" && Identifier.isValid($0.uid) }) else {
                 report.unreadableDocuments.append(name)
                 continue
             }

@@ -180,6 +180,30 @@ enum Posix {
     static func errorText(_ code: Int32) -> String { String(cString: strerror(code)) }
 }
 
+// MARK: - Memory
+
+public enum MemoryPolicy {
+    /// Makes glibc serve every allocation of 1 MiB or more with its own mmap and return it to the
+    /// system when freed. Page buffers are tens of MB and are allocated on one thread (the scanner,
+    /// the buffer's I/O queue) and freed on another; with glibc's default dynamic threshold they
+    /// land in per-thread heap arenas that keep freed memory, and the process's resident size
+    /// grows to a multiple of `BufferMemoryLimit`. Idempotent; `ImageBuffer.open` calls it.
+    public static func returnLargeAllocationsToSystem() {
+        #if canImport(Glibc)
+        _ = glibcMallopt(mmapThreshold, 1 << 20)
+        #endif
+    }
+
+    /// `M_MMAP_THRESHOLD` from <malloc.h> (not exported by the Glibc module).
+    private static let mmapThreshold: Int32 = -3
+}
+
+#if canImport(Glibc)
+/// glibc's `int mallopt(int param, int value)`; <malloc.h> is not part of the Glibc module.
+@_silgen_name("mallopt")
+private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+#endif
+
 // MARK: - OpenSSL
 
 enum Crypto {
