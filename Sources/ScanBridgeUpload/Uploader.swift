@@ -34,9 +34,14 @@ public actor Uploader {
     ///   - maxConcurrentUploads: uploads on the wire at once; the rest wait, in order (default 4).
     public init(stagingFolder: String, maxConcurrentUploads: Int = 4, logger: Logger = Logger(label: "scanbridge.upload")) {
         staging = StagingArea(folder: stagingFolder)
-        engine = CurlMultiThread(name: "scanbridge-upload")
+        engine = CurlMultiThread(name: "sb-upload")
         limiter = AsyncLimiter(limit: maxConcurrentUploads)
         self.logger = logger
+    }
+
+    deinit {
+        // Without `shutdown()` the upload thread would outlive its uploader.
+        engine.requestStop()
     }
 
     // MARK: starting

@@ -89,3 +89,39 @@ final class OrderLog: Sendable {
     func add(_ entry: String) { storage.withLock { $0.append(entry) } }
     var entries: [String] { storage.withLock { $0 } }
 }
+
+@Suite("Upload thread")
+struct UploadThreadTests {
+    /// libcurl's callbacks (and so every blocking read of the staged file) run on the one
+    /// dedicated upload thread, never on a thread of Swift's cooperative pool.
+    @Test func callbacksRunOnTheDedicatedThread() async throws {
+        let server = try await TestServer("http_receiver.py")
+        let folder = try Paths.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        #expect(FileManager.default.createFile(atPath: folder + "/body", contents: randomBytes(200_000)))
+        let engine = CurlMultiThread(name: "sb-upload-test")
+        let names = OrderLog()
+        var spec = TransferSpec(url: "http://127.0.0.1:\(server.port)/t")
+        spec.method = .put
+        spec.body = .file(path: folder + "/body", offset: 0, length: 200_000)
+        let request = spec
+        let outcomes = await withTaskGroup(of: TransferOutcome.self) { group in
+            for _ in 0..<3 {
+                group.addTask {
+                    await engine.perform(CurlTransfer(spec: request) { _ in names.add(currentThreadName()) })
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(outcomes.map(\.responseCode) == [200, 200, 200])
+        #expect(!names.entries.isEmpty)
+        #expect(Set(names.entries) == ["sb-upload-test"])
+        await engine.shutdown()
+    }
+}
+
+/// The kernel's name of the calling thread (pthread names are cut to 15 bytes).
+func currentThreadName() -> String {
+    ((try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "?")
+        .trimmingCharacters(in: .whitespacesAndNewlines)
+}

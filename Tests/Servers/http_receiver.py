@@ -150,7 +150,13 @@ exit_with_parent()
 if args.mode == "silent":
     serve_silent()
 else:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        def server_bind(self):
+            if args.slow:  # small receive buffer: the client really waits on this reader
+                self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
+            super().server_bind()
+
+    server = Server(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     if args.tls:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -25,8 +25,10 @@ final class CurlMultiThread: @unchecked Sendable {
         _ = Self.globalInit
         multi = curl_multi_init()
         let box = ThreadBox()
-        thread = Thread { box.engine?.run() }
-        thread.name = name
+        thread = Thread {
+            Thread.current.name = name  // also the kernel's thread name (top, gdb): at most 15 bytes
+            box.engine?.run()
+        }
         box.engine = self
         thread.start()
     }
@@ -69,6 +71,12 @@ final class CurlMultiThread: @unchecked Sendable {
         }
     }
 
+    /// Asks the thread to cancel everything and end, without waiting (for `deinit` paths).
+    func requestStop() {
+        inbox.withLock { $0.stopping = true }
+        curl_multi_wakeup(multi)
+    }
+
     private func run() {
         while true {
             let (pending, stopping) = inbox.withLock { inbox in
@@ -98,8 +106,9 @@ final class CurlMultiThread: @unchecked Sendable {
                 let result = message.pointee.data.result
                 remove(easy)?.finish(result: result)
             }
+            // curl_multi_poll also returns at libcurl's own timers, and at once on a wakeup.
             var ready: Int32 = 0
-            curl_multi_poll(multi, nil, 0, 1000, &ready)
+            curl_multi_poll(multi, nil, 0, active.isEmpty ? 60_000 : 1000, &ready)
         }
         curl_multi_cleanup(multi)
         let continuation = stopped.withLock { value in
