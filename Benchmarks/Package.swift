@@ -20,10 +20,12 @@ let package = Package(
             "BenchmarkSupport",
             .product(name: "ScanBridgeDevices", package: "ScanBridge"),
             .product(name: "ScanBridgeImaging", package: "ScanBridge"),
+        ], swiftSettings: strict),
         // Imaging: codecs vs the raw library calls, resize/thumbnail vs vips, pipeline pages/s,
         // 100-page PDF vs img2pdf.
         .executableTarget(name: "imaging-bench", dependencies: [
             "BenchmarkSupport", .product(name: "ScanBridgeImaging", package: "ScanBridge"),
+        ], swiftSettings: strict),
         // The image buffer's memory bound: peak RSS while A4 300 dpi colour pages stream through a
         // small BufferMemoryLimit, against a plain write of the same bytes.
         .executableTarget(name: "storage-bench", dependencies: [
