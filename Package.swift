@@ -45,6 +45,7 @@ let package = Package(
         cLibrary("COpenSSL", pkgConfig: "openssl", apt: "libssl-dev"),
         cLibrary("CLibV4L2", pkgConfig: "libv4l2", apt: "libv4l-dev"),
         cLibrary("CZlib", pkgConfig: "zlib", apt: "zlib1g-dev"),
+        cLibrary("CLibZBar", pkgConfig: "zbar", apt: "libzbar-dev"),
 
         // Shared vocabulary: the error type and the product version.
         .target(name: "ScanBridgeCore", swiftSettings: strict),
@@ -62,7 +63,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .target(name: "ScanBridgeImaging", dependencies: [
-            "ScanBridgeCore", "CTurboJPEG", "CLibPNG", "CLibTIFF", "COpenSSL", "CZlib",
+            "ScanBridgeCore", "CTurboJPEG", "CLibPNG", "CLibTIFF", "COpenSSL", "CZlib", "CLibZBar",
         ], swiftSettings: strict),
         .target(name: "ScanBridgeDevices", dependencies: [
             "ScanBridgeCore", "ScanBridgeImaging", "CLibSANE", "CLibV4L2",

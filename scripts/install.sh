@@ -10,6 +10,8 @@ APT_PACKAGES=(
   libcurl4-openssl-dev libssl-dev libv4l-dev
   # Imaging: zlib for the PDF writer's Flate streams; vips and img2pdf as benchmark references
   zlib1g-dev libvips-tools img2pdf
+  # Barcode reading (POST /api/process/read-barcode)
+  libzbar-dev
   # The SANE test backend and its command-line tools
   libsane1 sane-utils
   # Tools the tests check outputs with, and the load generator of the benchmarks

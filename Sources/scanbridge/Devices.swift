@@ -2,8 +2,9 @@ import ArgumentParser
 import Foundation
 import ScanBridgeCore
 import ScanBridgeDevices
+import ScanBridgeService
 
-struct Devices: AsyncParsableCommand {
+struct Devices: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List scanners (SANE) and cameras (V4L2) with their capabilities.",
         discussion: "Scanners are read from SANE (SANE_CONFIG_DIR picks the configuration, /etc/sane.d by default). The ID column is the stable device identity to pass to `scan --device` and to DWT clients.")
@@ -48,7 +49,13 @@ struct Devices: AsyncParsableCommand {
         var scannerError: String?
     }
 
-    func run() async throws {
+    func run() throws {
+        // The root command stays synchronous so that `serve` can block its signals before the
+        // concurrency runtime starts any thread; async work runs through `runBlocking`.
+        try runBlocking { () async throws -> Void in try await self.runAsync() }
+    }
+
+    func runAsync() async throws {
         var listing = Listing(sane: nil, scanners: [], stale: false, cameras: [], scannerError: nil)
         do {
             listing.sane = try await SANEContext.shared.version()

@@ -2,9 +2,10 @@ import ArgumentParser
 import Foundation
 import ScanBridgeCore
 import ScanBridgeDevices
+import ScanBridgeService
 import ScanBridgeImaging
 
-struct ScanCommand: AsyncParsableCommand {
+struct ScanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scan",
         abstract: "Scan pages from a scanner into a folder (PNM files).",
@@ -27,7 +28,13 @@ struct ScanCommand: AsyncParsableCommand {
     @Option(help: "Seconds a single scanner call may take (scannerFailureTimeout).") var timeout: Double = 15
     @Option(help: "Folder for the pages (created if missing).") var output: String
 
-    func run() async throws {
+    func run() throws {
+        // The root command stays synchronous so that `serve` can block its signals before the
+        // concurrency runtime starts any thread; async work runs through `runBlocking`.
+        try runBlocking { () async throws -> Void in try await self.runAsync() }
+    }
+
+    func runAsync() async throws {
         var config = DeviceConfiguration()
         switch source?.lowercased() {
         case nil: break

@@ -96,6 +96,8 @@ extension ConfigurationKey {
               summary: "Memory for buffered page content, in MB; past it the least recently used pages spill, encrypted, to cache/ and come back on demand (0 = spill every page)."),
         .init(section: scanBridgeSection, name: "BufferMaxPages", kind: .integer(1...1_000_000), defaultValue: "10000",
               summary: "Pages the image buffer holds at most (in memory and in cache/ together); a scan past it fails with a clear error and keeps the pages it has."),
+        .init(section: scanBridgeSection, name: "ProductKeys", kind: .list, defaultValue: "",
+              summary: "Product keys (DWT-PRODUCT-KEY / X-DICS-LICENSE-KEY headers) allowed to create scan jobs, comma-separated; empty accepts any key. An administrator's way to say which applications may scan."),
         // HTTP limits (ScanBridgeHTTP.HTTPLimits): each guards against one kind of abusive or broken client.
         .init(section: scanBridgeSection, name: "HTTPMaxLineBytes", kind: .integer(256...1_048_576), defaultValue: "8192",
               summary: "Longest HTTP request line (method, target, version) in bytes; longer gets 414."),

@@ -22,9 +22,13 @@ public struct ServiceStatus: Sendable {
 /// The DWT REST API on the core (`dwt`) listeners, rooted at `/api`. Each area of the API adds
 /// its routes in its own `register…` function here (see README, "HTTP server").
 public enum CoreRoutes {
-    public static func router(status: ServiceStatus) -> Router {
+    public static func router(status: ServiceStatus, service: ScanningService, folder: ServiceFolder) -> Router {
         var router = Router()
         registerServer(on: &router, status: status)
+        ScanRoutes.register(on: &router, service: service)
+        DocumentRoutes.register(on: &router, service: service, folder: folder)
+        ProcessRoutes.register(on: &router, service: service)
+        SeedRoutes.register(on: &router, service: service)
         return router
     }
 

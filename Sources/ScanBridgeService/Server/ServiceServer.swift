@@ -38,12 +38,14 @@ public final class ServiceServer: Sendable {
 
     public let engine: IOEngine
     public let status: ServiceStatus
+    public let service: ScanningService
     public let running: [Running]
     private let logger: Logger
 
-    private init(engine: IOEngine, status: ServiceStatus, running: [Running], logger: Logger) {
+    private init(engine: IOEngine, status: ServiceStatus, service: ScanningService, running: [Running], logger: Logger) {
         self.engine = engine
         self.status = status
+        self.service = service
         self.running = running
         self.logger = logger
     }
@@ -80,8 +82,14 @@ public final class ServiceServer: Sendable {
             }
         }
 
+        let service: ScanningService
+        do {
+            service = try await ScanningService.open(folder: folder, configuration: configuration)
+        } catch {
+            throw StartError(description: "cannot open the image buffer or the documents: \(error)")
+        }
         let routers: [ListenerRole: Router] = [
-            .dwt: CoreRoutes.router(status: status),
+            .dwt: CoreRoutes.router(status: status, service: service, folder: folder),
             .dcp: ServicePageRoutes.router(status: status),
         ]
         var started: [(ServiceSettings.Listener, HTTPServer)] = []
@@ -94,6 +102,7 @@ public final class ServiceServer: Sendable {
                 started.append((listener, server))
             } catch {
                 for (_, server) in started { await server.listener.close() }
+                await service.close()
                 throw StartError(description: "cannot listen on \(settings.bindAddress) port \(listener.port) (\(listener)): \(error.systemMessage.isEmpty ? "\(error)" : error.systemMessage)")
             }
         }
@@ -105,7 +114,7 @@ public final class ServiceServer: Sendable {
             let host = settings.bindAddress.contains(":") ? "[\(settings.bindAddress)]" : settings.bindAddress
             logger.info("Listening on \(scheme)://\(host):\(item.port)/ (\(item.listener.role.rawValue))")
         }
-        return ServiceServer(engine: engine, status: status, running: running, logger: logger)
+        return ServiceServer(engine: engine, status: status, service: service, running: running, logger: logger)
     }
 
     /// Closes the listeners, lets responses in progress finish (up to `gracePeriod`), and
@@ -115,5 +124,6 @@ public final class ServiceServer: Sendable {
             for item in running { group.addTask { await item.server.shutdown(gracePeriod: gracePeriod) } }
         }
         for item in running { await item.task.value }
+        await service.close()
     }
 }

@@ -1,0 +1,157 @@
+import ScanBridgeDevices
+import ScanBridgeStorage
+
+/// JSON shapes of the DWT Service REST API (field names as the public reference spells them).
+
+/// An entry of `GET /api/device/scanners`.
+struct ScannerEntry: Codable, Sendable {
+    var name: String
+    var type: Int
+    /// Opaque to clients: ScanBridge's stable device identity, passed back unchanged.
+    var device: String
+
+    static let saneType = 0x100
+
+    init(_ info: ScannerInfo) {
+        name = info.displayName
+        type = Self.saneType
+        device = info.id
+    }
+}
+
+/// The body of `POST /api/device/scanners/jobs`.
+struct CreateScanJobOptions: Decodable, Sendable {
+    var device: String?
+    var autoRun: Bool?
+    var jobTimeout: Int?
+    var scannerFailureTimeout: Int?
+    var checkFeederLoaded: Bool?
+    var config: DeviceConfiguration?
+    var caps: CapabilitySettings?
+    var settings: String?
+}
+
+/// `caps` of a job: TWAIN capabilities by number.
+struct CapabilitySettings: Decodable, Sendable {
+    struct Setting: Decodable, Sendable {
+        var capability: Int
+        var curValue: JSONNumberOrBool
+    }
+
+    /// "ignore" (default) reports capabilities it cannot set; "fail" refuses the job.
+    var exception: String?
+    var capabilities: [Setting]
+}
+
+/// A capability value: TWAIN sends numbers, and booleans for the flags.
+enum JSONNumberOrBool: Decodable, Sendable {
+    case number(Double)
+    case bool(Bool)
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let bool = try? container.decode(Bool.self) {
+            self = .bool(bool)
+        } else {
+            self = .number(try container.decode(Double.self))
+        }
+    }
+
+    var number: Double {
+        switch self {
+        case .number(let value): value
+        case .bool(let value): value ? 1 : 0
+        }
+    }
+}
+
+struct ScannerJobResponse: Encodable, Sendable {
+    var jobuid: String
+    var status: String
+    var scanner: ScannerEntry
+    /// ScanBridge addition: every requested value the device could not honour exactly.
+    var adjustments: [String]
+}
+
+struct JobInfoResponse: Encodable, Sendable {
+    var status: String
+    var code: Int
+    var message: String
+}
+
+struct JobStatusPatch: Decodable, Sendable {
+    var status: String
+}
+
+/// One element of `next-page-info`'s array.
+struct OutputInfo: Encodable, Sendable {
+    struct Frame: Encodable, Sendable {
+        var Left: Double, Top: Double, Right: Double, Bottom: Double
+    }
+
+    struct ImageLayout: Encodable, Sendable {
+        var PageNumber: Int
+        var DocumentNumber: Int
+        var FrameNumber: Int
+        var Frame: Frame
+    }
+
+    struct ImageInfo: Encodable, Sendable {
+        var ImageWidth: Int
+        var ImageLength: Int
+        var BitsPerPixel: Int
+        var BitsPerSample: [Int]
+        var SamplesPerPixel: Int
+        var PixelType: Int
+        var XResolution: Double
+        var YResolution: Double
+        var Compression: Int
+        var Planar: Bool
+        var ImageLayout: ImageLayout
+    }
+
+    var imageId: Int
+    var imageuid: String
+    var imageInfo: ImageInfo
+    var extendedImageInfo: [String: String]
+    var url: String
+}
+
+struct DocumentInfoResponse: Encodable, Sendable {
+    struct PageEntry: Encodable, Sendable { var uid: String }
+    var uid: String
+    var pages: [PageEntry]
+
+    init(_ info: DocumentInfo) {
+        uid = info.uid
+        pages = info.pages.map { PageEntry(uid: $0.uid) }
+    }
+}
+
+struct CreateDocumentOptions: Decodable, Sendable {
+    var password: String?
+}
+
+struct InsertPageOptions: Decodable, Sendable {
+    var source: String
+    var insertPos: Int?
+    var password: String?
+}
+
+struct CheckBlankRequest: Decodable, Sendable {
+    struct Settings: Decodable, Sendable {
+        var minBlockHeight: Int?
+        var maxBlockHeight: Int?
+    }
+    var source: String
+    var settings: Settings?
+}
+
+struct ReadBarcodeRequest: Decodable, Sendable {
+    var source: String
+    var settings: String?
+}
+
+struct OperationResult: Encodable, Sendable {
+    var result: Bool
+}

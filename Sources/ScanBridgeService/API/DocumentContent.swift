@@ -1,0 +1,225 @@
+import Foundation
+import ScanBridgeCore
+import ScanBridgeHTTP
+import ScanBridgeImaging
+import ScanBridgeStorage
+
+/// `GET /api/storage/documents/{uid}/content`: a stored document as PDF, TIFF, JPEG or PNG.
+///
+/// PDF and TIFF are written to a temporary file in the service folder's `upload/` (so memory
+/// stays bounded for long documents) and streamed from it; all codec work runs on the
+/// compute pool.
+enum DocumentContent {
+    struct Request: Sendable {
+        var type: String
+        var pages: [PageReference]?
+        var quality: Int
+        var compression: Int
+        var pageType: String?
+        var metadata: PDFMetadata
+        var version: PDFVersion
+        var outputPassword: String?
+    }
+
+    static func parse(_ query: QueryParameters) throws(HTTPError) -> Request {
+        let type = (query["type"] ?? "application/pdf").lowercased()
+        guard ["application/pdf", "image/tiff", "image/jpeg", "image/png"].contains(type) else {
+            throw DWTErrors.invalidParameter("type must be application/pdf, image/tiff, image/jpeg or image/png; got \(type)")
+        }
+        var quality = 80
+        if let text = query["quality"] {
+            guard let value = Int(text), (1...100).contains(value) else { throw DWTErrors.invalidParameter("quality must be 1…100, got \(text)") }
+            quality = value
+        }
+        var compression = 0
+        if let text = query["compression"] {
+            guard let value = Int(text) else { throw DWTErrors.invalidParameter("compression must be a number, got \(text)") }
+            compression = value
+        }
+        var version = PDFVersion.v1_5
+        if let text = query["version"] {
+            guard let value = PDFVersion(rawValue: text) else {
+                throw DWTErrors.invalidParameter("version must be one of \(PDFVersion.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            version = value
+        }
+        if let pageType = query["pageType"], !pageType.isEmpty, PaperSize.named(pageType) == nil, Int(pageType) == nil {
+            throw DWTErrors.invalidParameter("pageType must be a paper name (\(PaperSize.all.map(\.name).joined(separator: ", "))), got \(pageType)")
+        }
+        let pages = query["pages"].flatMap { $0.isEmpty ? nil : $0.split(separator: ",").map { PageReference(pathSegment: String($0).trimmingCharacters(in: .whitespaces)) } }
+        let metadata = PDFMetadata(title: query["title"], author: query["author"], subject: query["subject"],
+                                   keywords: query["keyWords"].map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } } ?? [],
+                                   creator: query["creator"] ?? "ScanBridge", producer: query["producer"] ?? "ScanBridge",
+                                   creationDate: query["creationDate"].flatMap(parseDate) ?? Date(),
+                                   modificationDate: query["modifiedDate"].flatMap(parseDate))
+        let password = query["password"].flatMap { $0.isEmpty ? nil : $0 }
+        return Request(type: type, pages: pages, quality: quality, compression: compression, pageType: query["pageType"],
+                       metadata: metadata, version: version, outputPassword: password)
+    }
+
+    /// Dates as DWT clients send them: ISO 8601, or PDF's D:YYYYMMDDHHmmSS.
+    static func parseDate(_ text: String) -> Date? {
+        if let date = ISO8601DateFormatter().date(from: text) { return date }
+        let digits = text.hasPrefix("D:") ? String(text.dropFirst(2).prefix(14)) : String(text.prefix(14))
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = String("yyyyMMddHHmmss".prefix(digits.count))
+        return digits.count >= 8 ? formatter.date(from: digits) : nil
+    }
+
+    static func respond(uid: String, password: String?, request: Request, service: ScanningService,
+                        stagingFolder: String) async throws -> Response {
+        let info = try await service.documents.info(uid: uid, password: password)
+        let references: [PageReference]
+        if let pages = request.pages {
+            references = pages
+        } else if request.type.hasPrefix("image/") && request.type != "image/tiff" {
+            references = info.pages.isEmpty ? [] : [.index(0)]
+        } else {
+            references = info.pages.map { .uid($0.uid) }
+        }
+        guard !references.isEmpty else { throw DWTErrors.invalidParameter("Document \(uid) has no pages to output") }
+        if request.type == "image/jpeg" || request.type == "image/png" {
+            guard references.count == 1 else { throw DWTErrors.invalidParameter("\(request.type) holds one page; name one in pages") }
+            let page = try await service.documents.readPage(references[0], of: uid, password: password)
+            return .binary(try await PageRendering.encode(page, as: request.type, quality: request.quality), contentType: request.type)
+        }
+
+        let path = (stagingFolder as NSString).appendingPathComponent("content-\(UUID().uuidString).tmp")
+        do {
+            if request.type == "application/pdf" {
+                try await writePDF(references, uid: uid, password: password, request: request, service: service, path: path)
+            } else {
+                try await writeTIFF(references, uid: uid, password: password, request: request, service: service, path: path)
+            }
+        } catch {
+            unlink(path)
+            throw error
+        }
+        return try await FileResponse.streaming(path: path, contentType: request.type, removeAfterwards: true)
+    }
+
+    private static func writePDF(_ references: [PageReference], uid: String, password: String?, request: Request,
+                                 service: ScanningService, path: String) async throws {
+        let pageSize: PDFPageSize = request.pageType.flatMap(PaperSize.named).map(PDFPageSize.paper) ?? .fromResolution
+        let options = PDFWriter.Options(version: request.version, metadata: request.metadata, pageSize: pageSize,
+                                        encryption: request.outputPassword.map { PDFEncryption(userPassword: $0) })
+        let compression = try pdfCompression(request)
+        let writer = try await PageRendering.pool.run { try PDFWriterBox(path: path, options: options) }
+        for reference in references {
+            let page = try await service.documents.readPage(reference, of: uid, password: password)
+            try await PageRendering.pool.run {
+                if case .encoded("image/jpeg", let bytes) = page.content, compression.passesJPEGThrough {
+                    try writer.writer.addPage(jpeg: bytes, xDPI: page.info.xDPI, yDPI: page.info.yDPI)
+                } else {
+                    let image: Image = switch page.content {
+                    case .raw(let image): image
+                    case .encoded(_, let bytes): try ImageDecoder.decode(bytes)
+                    }
+                    try writer.writer.addPage(compression.prepare(image), compression: compression.pdf)
+                }
+            }
+        }
+        try await PageRendering.pool.run { try writer.writer.finish() }
+    }
+
+    private static func writeTIFF(_ references: [PageReference], uid: String, password: String?, request: Request,
+                                  service: ScanningService, path: String) async throws {
+        var images: [Image] = []
+        // TIFF's compression is per file here; auto picks G4 when every page is black and white.
+        for reference in references {
+            let page = try await service.documents.readPage(reference, of: uid, password: password)
+            images.append(try await PageRendering.image(of: page))
+        }
+        let compression = try tiffCompression(request, allBlackAndWhite: images.allSatisfy { $0.format == .bw1 })
+        let pages = images
+        let bytes = try await PageRendering.pool.run { () throws -> [UInt8] in
+            let writer = try TIFFWriter(compression: compression.tiff)
+            for image in pages { try writer.add(compression.prepare(image)) }
+            return try writer.finish()
+        }
+        guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
+            throw ScanBridgeError(code: -1022, message: "Cannot write the TIFF to \(path)")
+        }
+    }
+
+    struct PDFChoice: Sendable {
+        var pdf: PDFImageCompression
+        var passesJPEGThrough: Bool
+        var toBlackAndWhite: Bool
+
+        func prepare(_ image: Image) -> Image { toBlackAndWhite && image.format != .bw1 ? image.thresholded() : image }
+    }
+
+    /// DWT's PDF compression codes: 0 auto, 2 CCITT G4, 3 LZW (lossless: Flate here),
+    /// 5 JPEG, 6 JPEG2000 and 7 JBIG2 (not offered: refused clearly).
+    static func pdfCompression(_ request: Request) throws(HTTPError) -> PDFChoice {
+        switch request.compression {
+        case 0: PDFChoice(pdf: .automatic, passesJPEGThrough: true, toBlackAndWhite: false)
+        case 2: PDFChoice(pdf: .ccittG4, passesJPEGThrough: false, toBlackAndWhite: true)
+        case 3: PDFChoice(pdf: .flate, passesJPEGThrough: false, toBlackAndWhite: false)
+        case 5: PDFChoice(pdf: .jpeg(quality: request.quality), passesJPEGThrough: false, toBlackAndWhite: false)
+        case 6, 7: throw DWTErrors.invalidParameter("PDF compression \(request.compression) (\(request.compression == 6 ? "JPEG2000" : "JBIG2")) is not supported; use 0, 2, 3 or 5")
+        default: throw DWTErrors.invalidParameter("PDF compression must be 0, 2, 3 or 5; got \(request.compression)")
+        }
+    }
+
+    struct TIFFChoice: Sendable {
+        var tiff: TIFFCompression
+        var toBlackAndWhite: Bool
+        var toEightBit: Bool
+
+        func prepare(_ image: Image) -> Image {
+            if toBlackAndWhite, image.format != .bw1 { return image.thresholded() }
+            if toEightBit { return PageRendering.eightBit(image) }
+            return image
+        }
+    }
+
+    /// DWT's TIFF compression codes: 0 auto, 1 none, 3 G3, 4 G4, 5 LZW, 7 JPEG, 8 Deflate,
+    /// 32773 PackBits (2, CCITT RLE, is not offered).
+    static func tiffCompression(_ request: Request, allBlackAndWhite: Bool) throws(HTTPError) -> TIFFChoice {
+        switch request.compression {
+        case 0: allBlackAndWhite ? TIFFChoice(tiff: .ccittG4, toBlackAndWhite: true, toEightBit: false)
+                                 : TIFFChoice(tiff: .lzw, toBlackAndWhite: false, toEightBit: false)
+        case 1: TIFFChoice(tiff: .none, toBlackAndWhite: false, toEightBit: false)
+        case 3: TIFFChoice(tiff: .ccittG3, toBlackAndWhite: true, toEightBit: false)
+        case 4: TIFFChoice(tiff: .ccittG4, toBlackAndWhite: true, toEightBit: false)
+        case 5: TIFFChoice(tiff: .lzw, toBlackAndWhite: false, toEightBit: false)
+        case 7: TIFFChoice(tiff: .jpeg(quality: request.quality), toBlackAndWhite: false, toEightBit: true)
+        case 8: TIFFChoice(tiff: .deflate(level: 6), toBlackAndWhite: false, toEightBit: false)
+        case 32773: TIFFChoice(tiff: .packBits, toBlackAndWhite: false, toEightBit: false)
+        default: throw DWTErrors.invalidParameter("TIFF compression must be 0, 1, 3, 4, 5, 7, 8 or 32773; got \(request.compression)")
+        }
+    }
+}
+
+/// The PDF writer is a class that is used from one pool job at a time.
+final class PDFWriterBox: @unchecked Sendable {
+    let writer: PDFWriter
+    init(path: String, options: PDFWriter.Options) throws { writer = try PDFWriter(path: path, options: options) }
+}
+
+/// Streams a file as a response body, reading it in pieces on the compute pool.
+enum FileResponse {
+    static func streaming(path: String, contentType: String, removeAfterwards: Bool) async throws -> Response {
+        let size = try await PageRendering.pool.run { () throws -> Int in
+            let attributes = try FileManager.default.attributesOfItem(atPath: path)
+            return (attributes[.size] as? Int) ?? 0
+        }
+        return .stream(headerFields: [.contentType: contentType], length: size) { writer in
+            defer { if removeAfterwards { unlink(path) } }
+            let handle = try await PageRendering.pool.run { try FileHandle(forReadingFrom: URL(fileURLWithPath: path)) }
+            defer { try? handle.close() }
+            let piece = 256 << 10
+            var sent = 0
+            while sent < size {
+                let data = try await PageRendering.pool.run { try handle.read(upToCount: piece) ?? Data() }
+                if data.isEmpty { break }
+                try await writer.write([UInt8](data))
+                sent += data.count
+            }
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import ScanBridgeCore
+import ScanBridgeHTTP
+import ScanBridgeImaging
+import ScanBridgeStorage
+
+/// Turning stored pages into what clients asked for. Every codec call runs on the compute pool,
+/// never on the cooperative pool.
+enum PageRendering {
+    static let pool = ComputePool.shared
+
+    /// The page's pixels (decoding an encoded page).
+    static func image(of page: Page) async throws -> Image {
+        switch page.content {
+        case .raw(let image): return image
+        case .encoded(_, let bytes): return try await pool.run { try ImageDecoder.decode(bytes) }
+        }
+    }
+
+    /// The page as `mediaType` (`image/png` or `image/jpeg`); an encoded page already in that
+    /// type is returned unchanged.
+    static func encode(_ page: Page, as mediaType: String, quality: Int = 85) async throws -> [UInt8] {
+        if case .encoded(let type, let bytes) = page.content, type == mediaType { return bytes }
+        let source = try await image(of: page)
+        return try await pool.run { try encode(source, as: mediaType, quality: quality) }
+    }
+
+    /// Synchronous encode for work already on the pool.
+    static func encode(_ image: Image, as mediaType: String, quality: Int) throws -> [UInt8] {
+        switch mediaType {
+        case "image/png": return try PNGCodec.encode(image)
+        case "image/jpeg": return try JPEGCodec.encode(eightBit(image), quality: quality)
+        case "image/tiff": return try TIFFCodec.encode(image)
+        case "image/bmp": return try BMPCodec.encode(eightBit(image))
+        default: throw DWTErrors.invalidParameter("Unsupported image type \(mediaType)")
+        }
+    }
+
+    /// JPEG and BMP hold 8-bit gray or colour only.
+    static func eightBit(_ image: Image) -> Image {
+        switch image.format {
+        case .bw1, .gray16: image.converted(to: .gray8)
+        case .rgb48: image.converted(to: .rgb24)
+        case .gray8, .rgb24: image
+        }
+    }
+
+    /// The `type` query of page requests: `image/png` (default) or `image/jpeg`.
+    static func requestedImageType(_ value: String?) throws(HTTPError) -> String {
+        switch value?.lowercased() {
+        case nil, "", "image/png", "png": return "image/png"
+        case "image/jpeg", "image/jpg", "jpeg", "jpg": return "image/jpeg"
+        case let other?: throw DWTErrors.invalidParameter("type must be image/png or image/jpeg, not \(other)")
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import HTTPTypes
+import ScanBridgeHTTP
+
+extension HTTPField.Name {
+    static let origin = HTTPField.Name("Origin")!
+    static let productKey = HTTPField.Name("DWT-PRODUCT-KEY")!
+    static let legacyProductKey = HTTPField.Name("X-DICS-LICENSE-KEY")!
+    static let documentPassword = HTTPField.Name("DWT-DOC-PASSWORD")!
+    static let legacyDocumentPassword = HTTPField.Name("X-DICS-DOC-PASSWORD")!
+}
+
+extension Request {
+    /// The page origin a browser sent (nil for local programs).
+    var origin: String? { headerFields[.origin] }
+
+    /// The product key from either header DWT clients send.
+    var productKey: String? { headerFields[.productKey] ?? headerFields[.legacyProductKey] }
+
+    /// The document password from either header.
+    var documentPassword: String? {
+        let value = headerFields[.documentPassword] ?? headerFields[.legacyDocumentPassword]
+        return value?.isEmpty == false ? value : nil
+    }
+
+    /// The JSON body decoded as `T`; an absent body decodes as `{}` when `T` allows it.
+    /// Bad JSON is a 400 (-2113) that says what was wrong.
+    func decodeJSON<T: Decodable>(_ type: T.Type, maxBytes: Int = 1 << 20, allowEmpty: Bool = true) async throws -> T {
+        var bytes = try await body.collect(upTo: maxBytes)
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+            guard allowEmpty else { throw DWTErrors.invalidParameter("A JSON body is required") }
+            bytes = Array("{}".utf8)
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(bytes))
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw DWTErrors.invalidParameter("The body lacks the field \"\(key.stringValue)\"")
+        } catch let DecodingError.typeMismatch(_, context) {
+            throw DWTErrors.invalidParameter("The field \"\(context.codingPath.map(\.stringValue).joined(separator: "."))\" has the wrong type")
+        } catch {
+            throw DWTErrors.invalidParameter("The body is not valid JSON for this request")
+        }
+    }
+
+    /// `scheme://host:port` of this request as the client addressed it (for absolute page URLs).
+    var baseURL: String {
+        let scheme = connection.isSecure ? "https" : "http"
+        let host = headerFields[.hostField] ?? "127.0.0.1:\(connection.localPort)"
+        return "\(scheme)://\(host)"
+    }
+}

@@ -1,0 +1,211 @@
+import Foundation
+import HTTPTypes
+import ScanBridgeCore
+import ScanBridgeDevices
+import ScanBridgeHTTP
+import ScanBridgeStorage
+
+/// `/api/device/scanners…`: listing scanners and the whole life of a scan job.
+enum ScanRoutes {
+    static func register(on router: inout Router, service: ScanningService) {
+        router.get("/api/device/scanners") { request in
+            let mask: Int
+            if let text = request.query["type"], !text.isEmpty {
+                guard let value = Int(text) ?? (text.hasPrefix("0x") ? Int(text.dropFirst(2), radix: 16) : nil), value >= 0 else {
+                    throw DWTErrors.invalidParameter("type must be a device-type bit mask such as 256 (SANE)")
+                }
+                mask = value
+            } else {
+                mask = ScannerEntry.saneType
+            }
+            // Only SANE scanners exist here; any mask without the SANE bit lists none.
+            guard mask & ScannerEntry.saneType != 0 else { return try .json([ScannerEntry]()) }
+            let refresh = request.query["refresh"] == "true"
+            let scanners = try await service.sane.scanners(refresh: refresh)
+            return try .json(scanners.map(ScannerEntry.init))
+        }
+
+        router.post("/api/device/scanners/jobs") { request in
+            if !service.productKeys.isEmpty {
+                guard let key = request.productKey, service.productKeys.contains(key) else { throw DWTErrors.invalidProductKey }
+            }
+            let options = try await request.decodeJSON(CreateScanJobOptions.self)
+            let job = try await service.jobs.create(options, origin: request.origin)
+            let response = ScannerJobResponse(jobuid: job.uid, status: await job.status.rawValue,
+                                              scanner: ScannerEntry(job.scanner), adjustments: job.adjustments)
+            return try .json(response, status: .created)
+        }
+
+        router.get("/api/device/scanners/jobs/{jobuid}") { request in
+            let job = try await service.jobs.job(try request.parameters.require("jobuid"), origin: request.origin)
+            return try .json(JobInfoResponse(status: await job.status.rawValue, code: await job.code, message: await job.message))
+        }
+
+        router.patch("/api/device/scanners/jobs/{jobuid}") { request in
+            let job = try await service.jobs.job(try request.parameters.require("jobuid"), origin: request.origin)
+            let patch = try await request.decodeJSON(JobStatusPatch.self, allowEmpty: false)
+            do {
+                switch patch.status {
+                case "running": try await job.start()
+                case "canceled", "cancelled": try await job.cancel()
+                default: throw DWTErrors.invalidParameter("status must be \"running\" or \"canceled\", not \"\(patch.status)\"")
+                }
+            } catch let error as ScanBridgeError where error.code == -1011 {
+                throw DWTErrors.outOfSequence(error.message)
+            }
+            return try .json(["status": await job.status.rawValue])
+        }
+
+        router.delete("/api/device/scanners/jobs/{jobuid}") { request in
+            try await service.jobs.delete(try request.parameters.require("jobuid"), origin: request.origin)
+            return .noContent
+        }
+
+        router.get("/api/device/scanners/jobs/{jobuid}/scanner/capabilities") { request in
+            let job = try await service.jobs.job(try request.parameters.require("jobuid"), origin: request.origin)
+            let session = try await pending(job)
+            let wanted = try capabilityFilter(request.query["caps"])
+            let described = CapabilityDescription.describe(await session.capabilities)
+            return try .json(wanted.map { filter in described.filter { filter.contains($0.capability) } } ?? described)
+        }
+
+        router.get("/api/device/scanners/jobs/{jobuid}/scanner/settings") { request in
+            let job = try await service.jobs.job(try request.parameters.require("jobuid"), origin: request.origin)
+            let session = try await pending(job)
+            return try .json(["settings": await ScannerSettingsBlob.make(from: session)])
+        }
+
+        router.get("/api/device/scanners/jobs/{jobuid}/next-page-info") { request in
+            let uid = try request.parameters.require("jobuid")
+            let job = try await service.jobs.job(uid, origin: request.origin)
+            guard let page = try await nextPage(job, .info) else { return .noContent }
+            return try .json([outputInfo(page, job: uid, base: request.baseURL)])
+        }
+
+        router.get("/api/device/scanners/jobs/{jobuid}/next-page") { request in
+            let uid = try request.parameters.require("jobuid")
+            let job = try await service.jobs.job(uid, origin: request.origin)
+            let type = try PageRendering.requestedImageType(request.query["type"])
+            let page: ScanJob.JobPage
+            if let pageUID = request.query["page"] {
+                // The `url` of next-page-info: that very page, without advancing.
+                guard let found = await job.page(uid: pageUID) else {
+                    throw HTTPError(.notFound, code: -2847, message: "Job \(uid) has no page \(pageUID)")
+                }
+                page = found
+            } else {
+                guard let next = try await nextPage(job, .page) else { return .noContent }
+                page = next
+            }
+            let content = try await service.buffer.content(id: page.bufferID)
+            return .binary(try await PageRendering.encode(content, as: type), contentType: type)
+        }
+    }
+
+    private static func pending(_ job: ScanJob) async throws -> ScannerSession {
+        do {
+            return try await job.pendingSession()
+        } catch {
+            throw DWTErrors.outOfSequence(error.message)
+        }
+    }
+
+    private static func nextPage(_ job: ScanJob, _ cursor: ScanJob.Cursor) async throws -> ScanJob.JobPage? {
+        do {
+            return try await job.next(cursor)
+        } catch where error.code == -1011 {
+            throw DWTErrors.outOfSequence(error.message)
+        }
+    }
+
+    private static func capabilityFilter(_ text: String?) throws(HTTPError) -> Set<Int>? {
+        guard let text, !text.isEmpty else { return nil }
+        var result = Set<Int>()
+        for item in text.split(separator: ",") {
+            let trimmed = item.trimmingCharacters(in: .whitespaces)
+            guard let value = Int(trimmed) ?? (trimmed.hasPrefix("0x") ? Int(trimmed.dropFirst(2), radix: 16) : nil) else {
+                throw DWTErrors.invalidParameter("caps must be comma-separated capability numbers, got \(trimmed)")
+            }
+            result.insert(value)
+        }
+        return result
+    }
+
+    static func outputInfo(_ page: ScanJob.JobPage, job: String, base: String) -> OutputInfo {
+        let info = page.info
+        let pixelType = switch info.format {
+        case .bw1: 0
+        case .gray8, .gray16: 1
+        case .rgb24, .rgb48: 2
+        }
+        var bitsPerSample = Array(repeating: info.bitsPerSample, count: info.samplesPerPixel)
+        bitsPerSample += Array(repeating: 0, count: 8 - bitsPerSample.count)
+        let widthInches = info.xDPI > 0 ? Double(info.width) / info.xDPI : 0
+        let heightInches = info.yDPI > 0 ? Double(info.height) / info.yDPI : 0
+        return OutputInfo(
+            imageId: page.bufferID, imageuid: page.uid,
+            imageInfo: .init(ImageWidth: info.width, ImageLength: info.height, BitsPerPixel: info.bitsPerPixel,
+                             BitsPerSample: bitsPerSample, SamplesPerPixel: info.samplesPerPixel, PixelType: pixelType,
+                             XResolution: info.xDPI, YResolution: info.yDPI, Compression: 0, Planar: false,
+                             ImageLayout: .init(PageNumber: page.pageNumber, DocumentNumber: 1, FrameNumber: 0,
+                                                Frame: .init(Left: 0, Top: 0, Right: widthInches, Bottom: heightInches))),
+            extendedImageInfo: [:],
+            url: "\(base)/api/device/scanners/jobs/\(job)/next-page?page=\(page.uid)")
+    }
+}
+
+/// `GET …/scanner/capabilities`: what the device offers, as DWT capability numbers.
+enum CapabilityDescription {
+    struct Entry: Encodable, Sendable {
+        var capability: Int
+        var name: String
+        var curValue: String?
+        var values: [String]?
+        var range: Range?
+    }
+
+    struct Range: Encodable, Sendable {
+        var min: Double, max: Double, step: Double
+    }
+
+    static func describe(_ caps: ScannerCapabilities) -> [Entry] {
+        func current(_ option: String) -> String? { caps.values[option]?.description }
+        var entries: [Entry] = [
+            Entry(capability: CapabilityMapping.pixelType, name: "ICAP_PIXELTYPE", curValue: current("mode"),
+                  values: caps.pixelTypes.map { String($0.rawValue) }),
+            Entry(capability: CapabilityMapping.bitDepth, name: "ICAP_BITDEPTH", curValue: current("depth"),
+                  values: caps.bitDepths.map(String.init)),
+            Entry(capability: CapabilityMapping.feederEnabled, name: "CAP_FEEDERENABLED", curValue: nil,
+                  values: caps.hasFeeder ? ["false", "true"] : ["false"]),
+            Entry(capability: CapabilityMapping.duplexEnabled, name: "CAP_DUPLEXENABLED", curValue: nil,
+                  values: caps.hasDuplex ? ["false", "true"] : ["false"]),
+            Entry(capability: 0x1146, name: "ScanBridge.sources", curValue: current("source"),
+                  values: caps.sources.map(\.name)),
+        ]
+        switch caps.resolutions {
+        case .list(let values)?:
+            entries.append(Entry(capability: CapabilityMapping.resolutionX, name: "ICAP_XRESOLUTION", curValue: current("resolution"),
+                                 values: values.map { String(Int($0)) }))
+        case .range(let min, let max, let step)?:
+            entries.append(Entry(capability: CapabilityMapping.resolutionX, name: "ICAP_XRESOLUTION", curValue: current("resolution"),
+                                 range: Range(min: min, max: max, step: step)))
+        case nil:
+            break
+        }
+        if let brightness = caps.brightness {
+            entries.append(Entry(capability: CapabilityMapping.brightness, name: "ICAP_BRIGHTNESS", curValue: current("brightness"),
+                                 range: Range(min: brightness.min, max: brightness.max, step: brightness.step)))
+        }
+        if let contrast = caps.contrast {
+            entries.append(Entry(capability: CapabilityMapping.contrast, name: "ICAP_CONTRAST", curValue: current("contrast"),
+                                 range: Range(min: contrast.min, max: contrast.max, step: contrast.step)))
+        }
+        if let width = caps.areaWidth, let height = caps.areaHeight {
+            entries.append(Entry(capability: 0x1152, name: "ICAP_PHYSICALWIDTH", curValue: nil,
+                                 range: Range(min: width.min, max: width.max, step: width.step)))
+            entries.append(Entry(capability: 0x1153, name: "ICAP_PHYSICALHEIGHT", curValue: nil,
+                                 range: Range(min: height.min, max: height.max, step: height.step)))
+        }
+        return entries
+    }
+}

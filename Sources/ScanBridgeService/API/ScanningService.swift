@@ -1,0 +1,47 @@
+import Foundation
+import Logging
+import ScanBridgeCore
+import ScanBridgeDevices
+import ScanBridgeStorage
+
+/// The state behind the DWT REST API: the image buffer, the persistent documents and the scan
+/// jobs, opened from the service folder and the configuration.
+public final class ScanningService: Sendable {
+    let buffer: ImageBuffer
+    let documents: DocumentStore
+    let jobs: JobRegistry
+    let sane: SANEContext
+    /// Empty: any product key (or none) may create jobs.
+    let productKeys: Set<String>
+
+    init(buffer: ImageBuffer, documents: DocumentStore, jobs: JobRegistry, sane: SANEContext, productKeys: Set<String>) {
+        self.buffer = buffer
+        self.documents = documents
+        self.jobs = jobs
+        self.sane = sane
+        self.productKeys = productKeys
+    }
+
+    public static func open(folder: ServiceFolder, configuration: LoadedConfiguration,
+                            logger: Logger = Logger(label: "scanbridge.service")) async throws(ScanBridgeError) -> ScanningService {
+        func value(_ name: String) -> String? { configuration.values.first { $0.key.name == name }?.value }
+        let limits = BufferLimits(memoryBytes: (Int(value("BufferMemoryLimit") ?? "") ?? 800) << 20,
+                                  maxPages: Int(value("BufferMaxPages") ?? "") ?? 10_000)
+        let buffer = try await ImageBuffer.open(cacheFolder: folder.cache, limits: limits)
+        let documents = try await DocumentStore.open(folder: folder.storage)
+        let keys = (value("ProductKeys") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if !documents.recovery.unreadableDocuments.isEmpty {
+            logger.error("Stored documents that could not be read were left in place", metadata: [
+                "documents": "\(documents.recovery.unreadableDocuments.joined(separator: ", "))"])
+        }
+        return ScanningService(buffer: buffer, documents: documents, jobs: JobRegistry(buffer: buffer), sane: .shared,
+                               productKeys: Set(keys))
+    }
+
+    /// Cancels the jobs, removes the buffer's cache files and closes the documents.
+    public func close() async {
+        await jobs.deleteAll()
+        await buffer.close()
+        await documents.close()
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import ScanBridgeCore
+import ScanBridgeHTTP
+import ScanBridgeImaging
+import ScanBridgeStorage
+
+/// The Dynamsoft Service's own endpoints that DWT pages call, answering with the envelope
+/// `{"id": "...", "method": "...", "result": [...], "cmdId": ""}`.
+enum SeedRoutes {
+    struct Envelope<Result: Encodable>: Encodable {
+        var id: String
+        var method: String
+        var result: Result
+        var cmdId: String
+    }
+
+    static func envelope<R: Encodable>(_ method: String, _ result: R, request: Request) throws -> Response {
+        let id = request.query["id"] ?? String(UInt64.random(in: 1...UInt64(1e12)))
+        return try .json(Envelope(id: id, method: method, result: result, cmdId: request.query["cmdId"] ?? ""))
+    }
+
+    static func register(on router: inout Router, service: ScanningService) {
+        router.get("/fa/VersionInfo") { request in
+            try envelope("VersionInfo", [ProductVersion.dwtVersionInfo, "", "64"], request: request)
+        }
+
+        router.get("/f/RemoveAllImages") { request in
+            await service.buffer.removeAll()
+            return try envelope("RemoveAllImages", [true], request: request)
+        }
+
+        // /dwt/dwt_<version>/img?id=…&index=…&width=…&height=…&ticks=…: the buffer image at
+        // `index` fitted into width × height (never enlarged), JPEG for gray and colour, PNG for BW.
+        router.get("/dwt/{version}/img") { request in
+            guard try request.parameters.require("version").hasPrefix("dwt_") else {
+                throw HTTPError.notFound(request.path)
+            }
+            func number(_ name: String) throws(HTTPError) -> Int {
+                guard let text = request.query[name], let value = Int(text), value >= 0 else {
+                    throw DWTErrors.invalidParameter("\(name) must be a non-negative number")
+                }
+                return value
+            }
+            let index = try number("index")
+            let width = try number("width"), height = try number("height")
+            guard width > 0, height > 0 else { throw DWTErrors.invalidParameter("width and height must be positive") }
+            let page = try await service.buffer.content(at: index)
+            let image = try await PageRendering.image(of: page)
+            let type = image.format == .bw1 ? "image/png" : "image/jpeg"
+            let bytes = try await PageRendering.pool.run {
+                try PageRendering.encode(image.fitted(maxWidth: width, maxHeight: height), as: type, quality: 80)
+            }
+            return .binary(bytes, contentType: type)
+        }
+    }
+}

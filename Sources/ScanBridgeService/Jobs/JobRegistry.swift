@@ -1,0 +1,163 @@
+import Foundation
+import Logging
+import ScanBridgeCore
+import ScanBridgeDevices
+import ScanBridgeHTTP
+import ScanBridgeStorage
+
+/// Every scan job of the running service, by uid, and the rules around them: the scanner each
+/// job holds, the origin it is bound to, and the memory of deleted jobs (410, not 404).
+actor JobRegistry {
+    private var jobs: [String: ScanJob] = [:]
+    private var deleted: Set<String> = []
+    /// The scanner of the last job, used when a job names none (DWT: "last used or default").
+    private var lastDevice: String?
+    private let buffer: ImageBuffer
+    private let sane: SANEContext
+    private let logger = Logger(label: "scanbridge.jobs")
+
+    init(buffer: ImageBuffer, sane: SANEContext = .shared) {
+        self.buffer = buffer
+        self.sane = sane
+    }
+
+    /// Creates a job: opens the scanner (423 when another job or program holds it), applies
+    /// `settings`, then `caps`, then `config`, and starts it unless `autoRun` is false.
+    func create(_ options: CreateScanJobOptions, origin: String?) async throws -> ScanJob {
+        let device = try await chooseDevice(options.device)
+        let timeout = Double(options.scannerFailureTimeout ?? 15)
+        guard timeout > 0 else { throw DWTErrors.invalidParameter("scannerFailureTimeout must be positive") }
+        guard (options.jobTimeout ?? 0) >= 0 else { throw DWTErrors.invalidParameter("jobTimeout must be 0 (none) or positive") }
+        let session = try await ScannerSession.open(device, context: sane, scannerFailureTimeout: timeout)
+        do {
+            var configuration = options.config ?? DeviceConfiguration()
+            var notes: [String] = []
+            if let settings = options.settings, !settings.isEmpty {
+                try await ScannerSettingsBlob.apply(settings, to: session)
+            }
+            if let caps = options.caps {
+                notes += try CapabilityMapping.merge(caps, into: &configuration)
+            }
+            let plan = try await session.configure(configuration)
+            let uid = UUID().uuidString.lowercased()
+            let job = ScanJob(uid: uid, origin: origin, session: session, plan: plan, buffer: buffer,
+                              jobTimeout: options.jobTimeout ?? 0, logger: logger,
+                              onRelease: { [weak self] uid in await self?.released(uid) })
+            jobs[uid] = job
+            lastDevice = session.scanner.id
+            logger.info("Scan job created", metadata: ["job": "\(uid)", "scanner": "\(session.scanner.id)",
+                                                      "adjustments": "\((plan.adjustments.map(\.description) + notes).joined(separator: "; "))"])
+            if options.autoRun ?? true {
+                try await job.start()
+            } else {
+                await job.armTimeout()
+            }
+            return job
+        } catch {
+            await session.close()
+            throw error
+        }
+    }
+
+    /// The job `uid` for a request from `origin`: 404 unknown, 410 deleted, 403 other origin.
+    func job(_ uid: String, origin: String?) throws(HTTPError) -> ScanJob {
+        guard let job = jobs[uid] else {
+            throw deleted.contains(uid) ? DWTErrors.jobDeleted(uid) : DWTErrors.jobNotFound(uid)
+        }
+        guard job.origin == origin else { throw DWTErrors.foreignOrigin("Job \(uid)") }
+        return job
+    }
+
+    /// Deletes the job: cancels it if needed and frees its pages and scanner.
+    func delete(_ uid: String, origin: String?) async throws(HTTPError) {
+        let job = try job(uid, origin: origin)
+        jobs.removeValue(forKey: uid)
+        deleted.insert(uid)
+        await job.delete()
+        logger.info("Scan job deleted", metadata: ["job": "\(uid)"])
+    }
+
+    /// Every job, for shutdown.
+    func deleteAll() async {
+        for (uid, job) in jobs {
+            deleted.insert(uid)
+            await job.delete()
+        }
+        jobs.removeAll()
+    }
+
+    private func released(_ uid: String) {
+        logger.debug("Scanner released", metadata: ["job": "\(uid)"])
+    }
+
+    private func chooseDevice(_ requested: String?) async throws -> String {
+        if let requested, !requested.isEmpty { return requested }
+        if let lastDevice { return lastDevice }
+        guard let first = try await sane.scanners().first else {
+            throw HTTPError(.notFound, code: -1003, message: "No scanner is available; check `scanbridge devices`")
+        }
+        return first.id
+    }
+}
+
+/// `settings` of a job: an opaque blob this service hands out (`GET …/scanner/settings`) and
+/// accepts back. For SANE it is base64 of a JSON object of option name → value text.
+enum ScannerSettingsBlob {
+    static func make(from session: ScannerSession) async -> String {
+        let values = await session.capabilities.values
+        var object: [String: String] = [:]
+        for (name, value) in values { object[name] = value.description }
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        return data.base64EncodedString()
+    }
+
+    static func apply(_ blob: String, to session: ScannerSession) async throws {
+        guard let data = Data(base64Encoded: blob),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: String] else {
+            throw DWTErrors.invalidParameter("settings is not a blob this service produced (GET …/scanner/settings)")
+        }
+        let capabilities = await session.capabilities
+        for (name, text) in object.sorted(by: { $0.key < $1.key }) {
+            // Read-only and inactive options are part of the snapshot but cannot be set.
+            guard let option = capabilities.option(name), option.isSettable, option.isActive else { continue }
+            do {
+                _ = try await session.setOption(name, text: text)
+            } catch {
+                throw DWTErrors.invalidParameter("settings: option \(name) = \(text) was refused: \(error)")
+            }
+        }
+    }
+}
+
+/// TWAIN capability numbers of `caps` that map onto DeviceConfiguration fields.
+enum CapabilityMapping {
+    static let pixelType = 0x0101, resolutionX = 0x1118, resolutionY = 0x1119
+    static let feederEnabled = 0x1002, duplexEnabled = 0x1013, transferCount = 0x0001
+    static let brightness = 0x1101, contrast = 0x1103, bitDepth = 0x112B, supportedSizes = 0x1122
+
+    /// Copies each known capability into `configuration` (config, applied later, still wins);
+    /// returns notes for the ones ignored, or throws when `exception` is "fail".
+    static func merge(_ caps: CapabilitySettings, into configuration: inout DeviceConfiguration) throws -> [String] {
+        var notes: [String] = []
+        let original = configuration
+        for setting in caps.capabilities {
+            let value = setting.curValue.number
+            switch setting.capability {
+            case pixelType: configuration.pixelType = original.pixelType ?? Int(value)
+            case resolutionX, resolutionY: configuration.resolution = original.resolution ?? value
+            case feederEnabled: configuration.feederEnabled = original.feederEnabled ?? (value != 0)
+            case duplexEnabled: configuration.duplexEnabled = original.duplexEnabled ?? (value != 0)
+            case transferCount: configuration.transferCount = original.transferCount ?? Int(value)
+            case brightness: configuration.brightness = original.brightness ?? value
+            case contrast: configuration.contrast = original.contrast ?? value
+            case bitDepth: configuration.bitDepth = original.bitDepth ?? Int(value)
+            case supportedSizes: configuration.pageSize = original.pageSize ?? Int(value)
+            default:
+                let note = "capability \(setting.capability) (0x\(String(setting.capability, radix: 16))) is not supported by SANE devices"
+                if caps.exception?.lowercased() == "fail" { throw DWTErrors.invalidParameter(note) }
+                notes.append(note + "; ignored")
+            }
+        }
+        return notes
+    }
+}

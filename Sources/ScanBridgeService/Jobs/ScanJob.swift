@@ -1,0 +1,243 @@
+import Foundation
+import Logging
+import ScanBridgeCore
+import ScanBridgeDevices
+import ScanBridgeImaging
+import ScanBridgeStorage
+
+/// One DWT scan job: owns its scanner session while it is pending or running, puts every page
+/// into the service's image buffer as it arrives (so a slow or absent client never stalls the
+/// scanner), and hands pages out to clients through two independent cursors: `next-page-info`
+/// and `next-page`.
+///
+/// Transitions: pending → running → completed | faulted | canceled (and pending → canceled).
+/// Pages scanned before a fault or a cancel stay available until the job is deleted.
+actor ScanJob {
+    enum Status: String, Sendable {
+        case pending, running, completed, faulted, canceled
+
+        var isFinished: Bool { self == .completed || self == .faulted || self == .canceled }
+    }
+
+    /// A page of this job, in the buffer.
+    struct JobPage: Sendable {
+        var bufferID: Int
+        var uid: String
+        var info: PageInfo
+        var pageNumber: Int
+    }
+
+    enum Cursor: Sendable { case info, page }
+
+    nonisolated let uid: String
+    /// The Origin header of the request that created the job (nil for local programs).
+    nonisolated let origin: String?
+    nonisolated let scanner: ScannerInfo
+    nonisolated let adjustments: [String]
+
+    private(set) var status: Status
+    private(set) var code = 0
+    private(set) var message = "Successful"
+    private var session: ScannerSession?
+    private let buffer: ImageBuffer
+    private let maxPages: Int?
+    private let jobTimeout: Duration?
+    private let logger: Logger
+    private var pages: [JobPage] = []
+    private var cursors: [Cursor: Int] = [.info: 0, .page: 0]
+    private var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+    private var nextWaiter: UInt64 = 0
+    private var scanTask: Task<Void, Never>?
+    private var timeoutTask: Task<Void, Never>?
+    private var deleted = false
+    /// Set by `cancel` while running: the scan's end (or error) then means "canceled".
+    private var cancelReason: String?
+    /// Called once the job no longer holds its scanner (so the registry can forget the lock).
+    private let onRelease: @Sendable (String) async -> Void
+
+    init(uid: String, origin: String?, session: ScannerSession, plan: ScanPlan, buffer: ImageBuffer,
+         jobTimeout: Int, logger: Logger, onRelease: @escaping @Sendable (String) async -> Void) {
+        self.uid = uid
+        self.origin = origin
+        self.scanner = session.scanner
+        self.adjustments = plan.adjustments.map(\.description)
+        self.session = session
+        self.buffer = buffer
+        self.maxPages = plan.maxPages
+        self.jobTimeout = jobTimeout > 0 ? .seconds(jobTimeout) : nil
+        self.logger = logger
+        self.onRelease = onRelease
+        self.status = .pending
+    }
+
+    var pageCount: Int { pages.count }
+
+    /// The open session while the job is pending (capabilities and settings are read from it).
+    func pendingSession() throws(ScanBridgeError) -> ScannerSession {
+        guard status == .pending, let session else {
+            throw ScanBridgeError(code: -1011, message: "Job \(uid) is \(status.rawValue), not pending")
+        }
+        return session
+    }
+
+    // MARK: - Transitions
+
+    /// Starts the timer of a pending job (`jobTimeout`); call once after creation.
+    func armTimeout() {
+        restartTimeout()
+    }
+
+    /// pending → running.
+    func start() throws(ScanBridgeError) {
+        guard status == .pending, let session else {
+            throw ScanBridgeError(code: -1011, message: "Job \(uid) is \(status.rawValue); only a pending job can start")
+        }
+        status = .running
+        timeoutTask?.cancel()
+        logger.info("Scan job running", metadata: ["job": "\(uid)", "scanner": "\(scanner.id)"])
+        scanTask = Task { await self.run(session) }
+    }
+
+    /// pending|running → canceled. Pages scanned so far stay.
+    func cancel(reason: String = "Canceled by the client") async throws(ScanBridgeError) {
+        switch status {
+        case .pending:
+            await finish(.canceled, code: 0, message: reason)
+        case .running:
+            cancelReason = reason
+            await session?.cancel()
+            scanTask?.cancel()
+            await scanTask?.value
+        case .completed, .faulted, .canceled:
+            throw ScanBridgeError(code: -1011, message: "Job \(uid) is already \(status.rawValue)")
+        }
+    }
+
+    /// Cancels what runs, frees the job's pages in the buffer and the scanner.
+    func delete() async {
+        deleted = true
+        if status == .pending || status == .running { try? await cancel(reason: "Job deleted") }
+        timeoutTask?.cancel()
+        try? await buffer.remove(ids: pages.map(\.bufferID))
+        pages.removeAll()
+        wakeAll()
+    }
+
+    private func run(_ session: ScannerSession) async {
+        do {
+            let stream = try await session.scan(maxPages: maxPages)
+            for try await scanned in stream {
+                try await accept(scanned)
+            }
+            if let cancelReason {
+                await finish(.canceled, code: 0, message: cancelReason)
+            } else {
+                await finish(.completed, code: 0, message: "Successful")
+            }
+        } catch {
+            if let cancelReason {
+                await finish(.canceled, code: 0, message: cancelReason)
+            } else if let error = error as? ScanBridgeError {
+                await finish(.faulted, code: error.code, message: error.description)
+            } else {
+                await finish(.faulted, code: -1001, message: "\(error)")
+            }
+        }
+    }
+
+    private func accept(_ scanned: ScannedPage) async throws {
+        let page: Page
+        switch scanned.content {
+        case .raster(let image):
+            page = Page(image: image)
+        case .jpeg(let data, let width, let height):
+            page = Page(encoded: data, mediaType: "image/jpeg",
+                        info: PageInfo(width: width, height: height, format: .rgb24, xDPI: scanned.xDPI, yDPI: scanned.yDPI))
+        }
+        let entry = try await buffer.append(page, tags: ["job:\(uid)"])
+        // The job may have been deleted while the buffer stored the page.
+        guard !deleted else {
+            try? await buffer.remove(id: entry.id)
+            return
+        }
+        pages.append(JobPage(bufferID: entry.id, uid: entry.uid, info: entry.info, pageNumber: scanned.pageNumber))
+        logger.debug("Page scanned", metadata: ["job": "\(uid)", "page": "\(scanned.pageNumber)", "buffer": "\(entry.id)"])
+        wakeAll()
+    }
+
+    private func finish(_ final: Status, code: Int, message: String) async {
+        guard !status.isFinished else { return }
+        status = final
+        self.code = code
+        self.message = message
+        logger.info("Scan job \(final.rawValue)", metadata: ["job": "\(uid)", "pages": "\(pages.count)", "code": "\(code)", "message": "\(message)"])
+        if let session {
+            self.session = nil
+            await session.close()
+            await onRelease(uid)
+        }
+        wakeAll()
+        restartTimeout()
+    }
+
+    // MARK: - Job timeout
+
+    /// `jobTimeout`: a pending job that is not started in time is canceled (and its scanner
+    /// freed); a finished job is deleted that long after it finished.
+    private func restartTimeout() {
+        timeoutTask?.cancel()
+        guard let jobTimeout, status != .running else { return }
+        timeoutTask = Task { [weak self] in
+            try? await Task.sleep(for: jobTimeout)
+            guard !Task.isCancelled, let self else { return }
+            await self.timeoutFired()
+        }
+    }
+
+    private func timeoutFired() async {
+        if status == .pending {
+            await finish(.canceled, code: -1011, message: "The job timed out before it was started")
+        }
+    }
+
+    // MARK: - Pages
+
+    /// The next page for `cursor`, waiting until it is scanned; nil when the job has no more.
+    /// A client that disconnects (task cancelled) stops waiting.
+    func next(_ cursor: Cursor) async throws(ScanBridgeError) -> JobPage? {
+        while true {
+            let index = cursors[cursor, default: 0]
+            if index < pages.count {
+                cursors[cursor] = index + 1
+                return pages[index]
+            }
+            if status.isFinished || deleted { return nil }
+            if status == .pending {
+                throw ScanBridgeError(code: -1011, message: "Job \(uid) is pending; start it with PATCH {\"status\": \"running\"}")
+            }
+            if Task.isCancelled { return nil }
+            let id = nextWaiter
+            nextWaiter += 1
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { continuation in waiters[id] = continuation }
+            } onCancel: {
+                Task { await self.wake(id) }
+            }
+        }
+    }
+
+    /// The page with `uid`, if it belongs to this job.
+    func page(uid pageUID: String) -> JobPage? {
+        pages.first { $0.uid == pageUID }
+    }
+
+    private func wake(_ id: UInt64) {
+        waiters.removeValue(forKey: id)?.resume()
+    }
+
+    private func wakeAll() {
+        let all = waiters
+        waiters.removeAll()
+        for continuation in all.values { continuation.resume() }
+    }
+}
