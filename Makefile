@@ -25,6 +25,7 @@ test: install
 	swift build --build-tests
 	scripts/sane-test-config.sh "$(DEV_SANE)"
 	SANE_CONFIG_DIR="$(DEV_SANE)" swift test --skip-build
+	SANE_CONFIG_DIR="$(DEV_SANE)" .venv/bin/python -m pytest -q -p no:cacheprovider Tests/Conformance
 
 build:
 	swift build

@@ -13,7 +13,7 @@ enum PageSources {
     static func page(_ source: String, service: ScanningService, origin: String?, password: String?) async throws -> Page {
         guard let components = URLComponents(string: source) else { throw DWTErrors.invalidParameter("source is not a URL: \(source)") }
         let segments = components.path.split(separator: "/").map(String.init)
-        if segments.count == 7, segments[0] == "api", segments[1] == "device", segments[2] == "scanners",
+        if segments.count == 6, segments[0] == "api", segments[1] == "device", segments[2] == "scanners",
            segments[3] == "jobs", segments[5] == "next-page",
            let pageUID = components.queryItems?.first(where: { $0.name == "page" })?.value {
             let job = try await service.jobs.job(segments[4], origin: origin)
