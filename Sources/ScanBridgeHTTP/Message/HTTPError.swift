@@ -41,11 +41,19 @@ public struct HTTPError: HTTPResponseError, Equatable, CustomStringConvertible {
     public static func status(forDWTCode code: Int) -> HTTPResponse.Status {
         switch code {
         case -2112: .methodNotAllowed
-        case -2113: .badRequest
-        case -2800, -1043: .forbidden
+        // Parameter not valid; capability or value the device cannot take; index out of
+        // range; password too long.
+        case -2113, -1006, -1010, -2352, -2849: .badRequest
+        // Product key; document password; access denied.
+        case -2800, -1043, -1016: .forbidden
         case -1004: HTTPResponse.Status(code: 423, reasonPhrase: "Locked")
-        case -1034, -1040: .notFound
+        // Job, document, device, page or image unknown.
+        case -1034, -1040, -1003, -2847, -2399: .notFound
         case -1011: .conflict
+        // The buffer is full (page-count limit).
+        case -1002: HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage")
+        // The scanner stopped answering.
+        case -1023: .serviceUnavailable
         default: .internalServerError
         }
     }
