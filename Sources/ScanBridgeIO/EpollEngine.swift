@@ -149,7 +149,10 @@ final class EpollLoop: @unchecked Sendable {
             case .write: entry.writers.append(id)
             }
             entries[fd] = entry
-            if let deadline { timers.insert(Timer(deadline: deadline, id: id)) }
+            if let deadline {
+                timers.insert(Timer(deadline: deadline, id: id))
+                compactTimersIfNeeded()
+            }
             arm(fd, &resumptions)
 
         case .cancel(let id):
@@ -230,6 +233,13 @@ final class EpollLoop: @unchecked Sendable {
         }
         entries[fd] = entry
         arm(fd, &resumptions)
+    }
+
+    /// Timers of waits that ended early stay in the heap until their deadline; when they
+    /// outnumber the live ones (e.g. long idle timeouts on busy keep-alive connections), drop them.
+    private func compactTimersIfNeeded() {
+        guard timers.count > 256, timers.count > 2 * waiters.count else { return }
+        timers = Heap(timers.unordered.filter { waiters[$0.id] != nil })
     }
 
     private func expireTimers(_ now: ContinuousClock.Instant, _ resumptions: inout [(CheckedContinuation<WaitOutcome, Never>, WaitOutcome)]) {
