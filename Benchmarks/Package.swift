@@ -11,9 +11,18 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "ScanBridge", path: ".."),
+        // The reference server for http-bench (only here, never in the main package).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         // Timing, statistics, machine description and table output shared by every benchmark.
         .target(name: "BenchmarkSupport", swiftSettings: strict),
+        // HTTP requests/s and MB/s: ScanBridge on io_uring and epoll vs Hummingbird 2, driven by wrk.
+        .executableTarget(name: "http-bench", dependencies: [
+            "BenchmarkSupport",
+            .product(name: "ScanBridgeHTTP", package: "ScanBridge"),
+            .product(name: "ScanBridgeIO", package: "ScanBridge"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ], swiftSettings: strict),
     ]
 )
