@@ -43,8 +43,21 @@ BENCHMARKS :=
 BENCHMARKS += device-bench
 BENCHMARKS += imaging-bench
 BENCHMARKS += storage-bench
+BENCHMARKS += http-bench
 
 ## bench: build and run every benchmark in Benchmarks/ (release), printing Markdown tables
 bench: install
 	cd Benchmarks && swift build -c release
 	@set -e; for exe in $(BENCHMARKS); do echo "== $$exe"; Benchmarks/.build/release/$$exe; done
+
+# The HTTP parser under libFuzzer (Fuzz/ package). FUZZ_SECONDS bounds the run (0 = forever).
+FUZZ_SECONDS ?= 30
+FUZZ_CORPUS ?= $(CURDIR)/.dev/fuzz-http-corpus
+
+.PHONY: fuzz-http
+## fuzz-http: fuzz the HTTP request parser with libFuzzer for FUZZ_SECONDS (default 30)
+fuzz-http:
+	swift build --package-path Fuzz -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library --product fuzz-http
+	mkdir -p "$(FUZZ_CORPUS)"
+	Fuzz/.build/release/fuzz-http -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
+		"$(FUZZ_CORPUS)" Fuzz/corpus

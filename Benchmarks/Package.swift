@@ -11,6 +11,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "ScanBridge", path: ".."),
+        // The reference server for http-bench (only here, never in the main package).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         // Timing, statistics, machine description and table output shared by every benchmark.
@@ -32,6 +34,13 @@ let package = Package(
             "BenchmarkSupport",
             .product(name: "ScanBridgeStorage", package: "ScanBridge"),
             .product(name: "ScanBridgeImaging", package: "ScanBridge"),
+        ], swiftSettings: strict),
+        // HTTP requests/s and MB/s: ScanBridge on io_uring and epoll vs Hummingbird 2, driven by wrk.
+        .executableTarget(name: "http-bench", dependencies: [
+            "BenchmarkSupport",
+            .product(name: "ScanBridgeHTTP", package: "ScanBridge"),
+            .product(name: "ScanBridgeIO", package: "ScanBridge"),
+            .product(name: "Hummingbird", package: "hummingbird"),
         ], swiftSettings: strict),
     ]
 )
