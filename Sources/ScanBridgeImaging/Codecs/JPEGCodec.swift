@@ -33,14 +33,18 @@ public enum JPEGCodec {
         let gray = source.format == .gray8
         guard let handle = tjInitCompress() else { throw ImagingError.library("TurboJPEG", "tjInitCompress returned nil") }
         defer { tjDestroy(handle) }
-        var output: UnsafeMutablePointer<UInt8>?
-        var size: UInt = 0
+        // One worst-case buffer up front (malloc: untouched pages cost nothing) instead of
+        // TurboJPEG growing its own by realloc.
+        let sampling = gray ? Int32(TJSAMP_GRAY.rawValue) : subsampling.turbo
+        var size = tjBufSize(Int32(source.width), Int32(source.height), sampling)
+        var output: UnsafeMutablePointer<UInt8>? = tjAlloc(Int32(clamping: size))
+        defer { if let output { tjFree(output) } }
+        guard output != nil, size < UInt(Int32.max) else { throw ImagingError.invalid("image too large for a JPEG buffer") }
         let status = source.pixels.withUnsafeBufferPointer { pixels in
             tjCompress2(handle, pixels.baseAddress, Int32(source.width), Int32(source.stride), Int32(source.height),
                         gray ? Int32(TJPF_GRAY.rawValue) : Int32(TJPF_RGB.rawValue), &output, &size,
-                        gray ? Int32(TJSAMP_GRAY.rawValue) : subsampling.turbo, Int32(quality), 0)
+                        sampling, Int32(quality), TJFLAG_NOREALLOC)
         }
-        defer { if let output { tjFree(output) } }
         guard status == 0, let output else { throw ImagingError.library("TurboJPEG encode", String(cString: tjGetErrorStr2(handle))) }
         var bytes = Array(UnsafeBufferPointer(start: output, count: Int(size)))
         setJFIFDensity(&bytes, xDPI: image.xDPI, yDPI: image.yDPI)

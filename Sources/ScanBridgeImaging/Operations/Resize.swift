@@ -26,14 +26,27 @@ extension Image {
                             for i in 0..<width * channels { row[i] = Float(src[base + i]) }
                         }
                         let out = y * rowLength
-                        for x in 0..<newWidth {
-                            let k = x * horizontal.taps
-                            for c in 0..<channels {
-                                var sum: Float = 0
-                                for t in 0..<horizontal.taps {
-                                    sum += horizontal.weights[k + t] * row[Int(horizontal.indices[k + t]) * channels + c]
+                        horizontal.weights.withUnsafeBufferPointer { weights in
+                            horizontal.indices.withUnsafeBufferPointer { indices in
+                                let taps = horizontal.taps
+                                if channels == 1 {
+                                    for x in 0..<newWidth {
+                                        let k = x * taps
+                                        var sum: Float = 0
+                                        for t in 0..<taps { sum += weights[k + t] * row[Int(indices[k + t])] }
+                                        mid[out + x] = sum
+                                    }
+                                } else {
+                                    for x in 0..<newWidth {
+                                        let k = x * taps
+                                        var r: Float = 0, g: Float = 0, b: Float = 0
+                                        for t in 0..<taps {
+                                            let w = weights[k + t], i = Int(indices[k + t]) * 3
+                                            r += w * row[i]; g += w * row[i + 1]; b += w * row[i + 2]
+                                        }
+                                        mid[out + 3 * x] = r; mid[out + 3 * x + 1] = g; mid[out + 3 * x + 2] = b
+                                    }
                                 }
-                                mid[out + x * channels + c] = sum
                             }
                         }
                     }

@@ -17,12 +17,8 @@ public final class ComputePool: Sendable {
         queue = JobQueue()
         for index in 0..<threadCount {
             let queue = queue
-            let threadName = "\(name)-\(index)"
-            let thread = Thread {
-                // Named from inside: on Linux a name set before start() is not applied.
-                Thread.current.name = threadName
-                queue.runWorker()
-            }
+            let thread = Thread { queue.runWorker() }
+            thread.name = "\(name)-\(index)"
             thread.stackSize = 4 << 20
             thread.start()
         }
@@ -44,7 +40,7 @@ public final class ComputePool: Sendable {
     public func shutdown() { queue.stop() }
 
     /// True on one of this pool's threads.
-    public var isCurrentThreadInPool: Bool { Thread.current.name?.hasPrefix(name + "-") ?? false }
+    public var isCurrentThreadInPool: Bool { queue.isWorker(pthread_self()) }
 }
 
 /// The pool's queue: a lock-protected FIFO of jobs and a condition the workers wait on.
@@ -54,6 +50,13 @@ private final class JobQueue: @unchecked Sendable {
     private var jobs: [@Sendable () -> Void] = []
     private var head = 0
     private var stopped = false
+    private var workers: Set<pthread_t> = []
+
+    func isWorker(_ thread: pthread_t) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return workers.contains(thread)
+    }
 
     func enqueue(_ job: @escaping @Sendable () -> Void) {
         condition.lock()
@@ -70,6 +73,9 @@ private final class JobQueue: @unchecked Sendable {
     }
 
     func runWorker() {
+        condition.lock()
+        workers.insert(pthread_self())
+        condition.unlock()
         while true {
             condition.lock()
             while head == jobs.count && !stopped { condition.wait() }
