@@ -192,6 +192,24 @@ struct ImageBufferTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: cache).isEmpty)
     }
 
+    @Test("memory bound: a process pushing 120 MB of pages through an 8 MB limit peaks near the limit, not the total")
+    func memoryBound() throws {
+        let folder = try Support.temporaryFolder()
+        defer { Support.remove(folder) }
+        let pageBytes = 2_000_000, pages = 60, limit = 8 << 20
+        let result = try Support.run(Support.writerBinary, ["spill", folder + "/cache", "\(pages)", "\(pageBytes)", "\(limit)"])
+        let fields = result.stdout.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+        #expect(fields.first == "OK" && fields.count >= 8, "\(result.stdout)\(result.stderr)")
+        guard fields.count >= 8, let spilled = Int(fields[3]), let base = Int(fields[5]), let peak = Int(fields[7]) else { return }
+        #expect(spilled >= pages - limit / pageBytes - 1)
+        // Documented overhead: about three pages in flight (produced, being spilled, read back)
+        // plus allocator slack; the 120 MB pushed through must not show up.
+        let overhead = peak - base - limit
+        print("memory bound: \(pages) pages of \(pageBytes) bytes, limit \(limit >> 20) MiB: base \(base >> 20) MiB, peak \(peak >> 20) MiB, overhead over the limit \(overhead >> 20) MiB")
+        // Measured here: 8 MiB; 20 MiB without `MemoryPolicy` (freed pages kept in heap arenas).
+        #expect(overhead < 5 * pageBytes + (6 << 20), "peak \(peak >> 20) MiB, base \(base >> 20) MiB")
+    }
+
     @Test("spilling onto a full disk: a clear error, the new page refused, every earlier page kept")
     func spillOnFullDisk() throws {
         let folder = try Support.temporaryFolder()
