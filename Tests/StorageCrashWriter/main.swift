@@ -4,7 +4,8 @@
 //                                                    ever, printing each acknowledgement
 //   storage-crash-writer insert STORAGE DOC BYTES [--password P] [--fsize-limit N]
 //   storage-crash-writer create STORAGE [--fsize-limit N]
-//   storage-crash-writer spill CACHE PAGES BYTES LIMIT [--fsize-limit N]
+//   storage-crash-writer spill CACHE PAGES BYTES LIMIT [--fsize-limit N]   append, read back,
+//                                                    print the process's base and peak RSS
 //
 // Lines printed (flushed at once): `DOC uid password|-`, `ACK doc page seq position`, `DEL doc page`,
 // `OK …`, `ERROR code message | cause`. `--fsize-limit` sets RLIMIT_FSIZE with SIGXFSZ ignored,
@@ -41,6 +42,13 @@ enum TestContent {
         return Page(encoded: bytes(seq: seq, count: size), mediaType: "application/x-scanbridge-test",
                     info: PageInfo(width: 100, height: 100, format: .rgb24, xDPI: 200, yDPI: 200))
     }
+}
+
+/// A field of /proc/self/status in bytes (VmRSS, VmHWM).
+func procStatus(_ field: String) -> Int {
+    let text = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }) else { return 0 }
+    return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
 }
 
 /// One line to stdout, unbuffered (the process may be killed right after).
@@ -107,6 +115,7 @@ do {
         let info = try await store.insertPages([page], into: arguments[2], password: password)
         say("OK \(info.pages.count)")
     case "spill":
+        let baseline = procStatus("VmRSS")
         let buffer = try await ImageBuffer.open(cacheFolder: arguments[1],
                                                 limits: BufferLimits(memoryBytes: Int(arguments[4])!, maxPages: 10_000))
         for seq in 0..<UInt64(arguments[2])! {
@@ -125,7 +134,13 @@ do {
                 exit(0)
             }
         }
-        say("OK \(await buffer.count)")
+        // Every page back, checked, then the process's own memory figures.
+        for index in 0..<(await buffer.count) {
+            guard try await buffer.content(at: index) == TestContent.page(seq: UInt64(index), size: Int(arguments[3])!, raw: false) else {
+                say("MISMATCH \(index)"); exit(1)
+            }
+        }
+        say("OK \(await buffer.count) spilled \(await buffer.stats.spillWrites) base \(baseline) peak \(procStatus("VmHWM"))")
         await buffer.close()
     default:
         say("usage: storage-crash-writer write|create|insert|spill …")

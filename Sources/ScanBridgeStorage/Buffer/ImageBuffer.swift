@@ -41,8 +41,10 @@ public struct BufferPage: Sendable, Equatable {
 public struct BufferStatistics: Sendable, Equatable {
     public var pageCount: Int
     public var memoryLimit: Int
-    /// Content bytes held in memory now, and the most ever held.
+    /// Content bytes held in memory now (including pages being written out), and the most ever held.
     public var residentBytes: Int
+    /// Bytes of pages being written to the cache right now (still in memory until written).
+    public var spillingBytes: Int
     public var peakResidentBytes: Int
     public var pagesOnDisk: Int
     /// Page files written to `cache/` and read back since the buffer opened.
@@ -100,6 +102,9 @@ public actor ImageBuffer {
     private var nextTicket = 1
     private var residentBytes = 0
     private var spillingBytes = 0
+    /// The spill writes started last (each batch waits for the one before, so awaiting this one
+    /// awaits them all); its value is the first error of the batch.
+    private var spillTask: Task<ScanBridgeError?, Never>?
     private var statistics: BufferStatistics
 
     private init(folder: CacheFolder, staleRemoved: Int, limits: BufferLimits, queue: BlockingQueue, key: [UInt8], logger: Logger) {
@@ -108,7 +113,7 @@ public actor ImageBuffer {
         self.queue = queue
         self.key = key
         self.logger = logger
-        statistics = BufferStatistics(pageCount: 0, memoryLimit: limits.memoryBytes, residentBytes: 0, peakResidentBytes: 0,
+        statistics = BufferStatistics(pageCount: 0, memoryLimit: limits.memoryBytes, residentBytes: 0, spillingBytes: 0, peakResidentBytes: 0,
                                       pagesOnDisk: 0, spillWrites: 0, reloads: 0, staleFoldersRemoved: staleRemoved)
     }
 
@@ -143,6 +148,7 @@ public actor ImageBuffer {
         var result = statistics
         result.pageCount = order.count
         result.residentBytes = residentBytes
+        result.spillingBytes = spillingBytes
         result.pagesOnDisk = entries.values.filter { if case .disk = $0.residence { true } else { false } }.count
         return result
     }
@@ -207,7 +213,7 @@ public actor ImageBuffer {
                 current.residence = .memory(result, file: file)
                 entries[id] = current
                 addResident(result.byteCount)
-                try? await makeRoom()
+                startSpilling()
             }
             return result
         }
@@ -223,43 +229,54 @@ public actor ImageBuffer {
 
     // MARK: Adding and replacing
 
-    /// Adds a page at the end. Waits only for the spill writes that bring memory back under the
-    /// limit. Fails with `bufferFull` at the page limit, and with `writeFailed` (cause: the system
-    /// error) when spilling is impossible and memory is over the limit; the new page is then not
-    /// added and every page added before stays.
+    /// Adds a page at the end and starts writing least recently used pages out if memory is now
+    /// over the limit, without waiting for those writes. The next append waits for them (only
+    /// if they are still running), so a producer is slowed to the disk's pace, never to a
+    /// client's. Fails with `bufferFull` at the page limit, and with `writeFailed` (cause: the
+    /// system error, e.g. ENOSPC) when memory is over the limit and spilling is impossible: the
+    /// new page is then not added and every page added before stays.
     @discardableResult
     public func append(_ page: Page, tags: Set<String> = []) async throws(ScanBridgeError) -> BufferPage {
-        try await insert(page, at: order.count, tags: tags)
+        try await insert(page, at: nil, tags: tags)
     }
 
-    /// Adds a page at `index` (0…count).
+    /// Adds a page at `index` (0…count), like `append`.
     @discardableResult
     public func insert(_ page: Page, at index: Int, tags: Set<String> = []) async throws(ScanBridgeError) -> BufferPage {
+        try await insert(page, at: Optional(index), tags: tags)
+    }
+
+    private func insert(_ page: Page, at requested: Int?, tags: Set<String>) async throws(ScanBridgeError) -> BufferPage {
+        try checkOpen()
+        // Back-pressure: the previous spill writes first. If memory is still over the limit
+        // after them (they failed, or other calls added content), try once more and wait.
+        _ = await waitForSpills()
+        if overLimit {
+            startSpilling()
+            let failure = await waitForSpills()
+            if overLimit {
+                throw failure ?? .storage(StorageErrorCode.writeFailed, "The buffer is over its memory limit and cannot spill pages to disk.")
+            }
+        }
         try checkOpen()
         guard order.count < limits.maxPages else {
             throw .storage(StorageErrorCode.bufferFull, "The buffer holds its maximum of \(limits.maxPages) pages (BufferMaxPages); remove pages first.")
         }
+        let index = requested ?? order.count
         guard index >= 0, index <= order.count else { throw Self.outOfRange(index, count: order.count + 1) }
         let id = nextID
         nextID += 1
         var uid = Identifier.random()
         while idsByUID[uid] != nil { uid = Identifier.random() }
         clock += 1
-        entries[id] = Entry(id: id, uid: uid, info: page.info, mediaType: page.mediaType, byteCount: page.byteCount,
-                            tags: tags, residence: .memory(page, file: nil), lastUse: clock)
+        let entry = Entry(id: id, uid: uid, info: page.info, mediaType: page.mediaType, byteCount: page.byteCount,
+                          tags: tags, residence: .memory(page, file: nil), lastUse: clock)
+        entries[id] = entry
         idsByUID[uid] = id
         order.insert(id, at: index)
         addResident(page.byteCount)
-        do {
-            try await makeRoom()
-        } catch {
-            // Over the limit and cannot spill: refuse this page, keep the others.
-            if entries[id] != nil, residentBytes - spillingBytes > limits.memoryBytes { drop(id) ; throw error }
-        }
-        guard let entry = entries[id], let position = order.firstIndex(of: id) else {
-            throw Self.noSuchImage("id \(id)")
-        }
-        return describe(entry, index: position)
+        startSpilling()
+        return describe(entry, index: index)
     }
 
     /// Replaces a page's content (after an edit); id, uid, tags and selection stay.
@@ -276,7 +293,7 @@ public actor ImageBuffer {
         entry.lastUse = clock
         entries[id] = entry
         addResident(page.byteCount)
-        try? await makeRoom()
+        startSpilling()
         guard let current = entries[id], let position = order.firstIndex(of: id) else { throw Self.noSuchImage("id \(id)") }
         return describe(current, index: position)
     }
@@ -343,10 +360,18 @@ public actor ImageBuffer {
 
     // MARK: Lifecycle
 
+    /// Waits until every spill write started so far has finished; nil, or the first error among
+    /// them (the pages concerned stay in memory).
+    @discardableResult
+    public func flush() async -> ScanBridgeError? {
+        await waitForSpills()
+    }
+
     /// Removes every page and the buffer's cache folder. Idempotent; later calls fail with `closed`.
     public func close() async {
         guard case .open(let folder) = state else { return }
         state = .closed
+        _ = await waitForSpills()
         order.removeAll()
         entries.removeAll()
         idsByUID.removeAll()
@@ -357,12 +382,16 @@ public actor ImageBuffer {
 
     // MARK: Memory limit
 
-    /// Spills least recently used pages until memory is back under the limit. Clean pages (their
-    /// file is already in the cache) are dropped without a write; dirty ones are written (in
-    /// parallel with the caller's other work, on the queue) and awaited.
-    private func makeRoom() async throws(ScanBridgeError) {
+    private var overLimit: Bool { residentBytes - spillingBytes > limits.memoryBytes }
+
+    /// Starts spilling least recently used pages until memory (not counting pages being written
+    /// out) is back under the limit, and returns at once. Clean pages (their file is already in
+    /// the cache) are dropped without a write; dirty ones are written on the buffer's queue by a
+    /// task that `waitForSpills` awaits.
+    private func startSpilling() {
+        guard case .open(let folder) = state else { return }
         var writes: [(id: Int, ticket: Int, file: String, page: Page)] = []
-        while residentBytes - spillingBytes > limits.memoryBytes {
+        while overLimit {
             guard let victim = leastRecentlyUsedInMemory() else { break }
             var entry = entries[victim]!
             guard case .memory(let page, let file) = entry.residence else { break }
@@ -374,38 +403,47 @@ public actor ImageBuffer {
             }
             let ticket = nextTicket
             nextTicket += 1
-            let name = "\(entry.id)-\(ticket).page"
             entry.residence = .spilling(page, ticket: ticket)
             entries[victim] = entry
             spillingBytes += entry.byteCount
-            writes.append((victim, ticket, name, page))
+            writes.append((victim, ticket, "\(entry.id)-\(ticket).page", page))
         }
         guard !writes.isEmpty else { return }
-        guard case .open(let folder) = state else { throw Self.closedError }
-        var firstError: ScanBridgeError?
-        for write in writes {
-            let path = folder.filePath(write.file), key = key, page = write.page, aad = Array(write.file.utf8)
-            let outcome: ScanBridgeError?
-            do throws(ScanBridgeError) {
-                try await runIO { () throws(ScanBridgeError) in
-                    let form = page.fileForm()
-                    do throws(Container.Failure) {
-                        try Container.write(path: path, header: form.header, payload: form.payload, key: key, aad: aad, durable: false)
-                    } catch {
-                        throw .container(error, writing: true, what: "a page to the buffer cache")
+        let previous = spillTask, key = key, queue = queue
+        let logger = logger
+        spillTask = Task {
+            _ = await previous?.value   // in order; its errors were its waiters' to see
+            var firstError: ScanBridgeError?
+            for write in writes {
+                let path = folder.filePath(write.file), page = write.page, aad = Array(write.file.utf8)
+                let outcome: ScanBridgeError?
+                do {
+                    outcome = try await queue.run { () -> ScanBridgeError? in
+                        let form = page.fileForm()
+                        do throws(Container.Failure) {
+                            try Container.write(path: path, header: form.header, payload: form.payload, key: key, aad: aad, durable: false)
+                            return nil
+                        } catch {
+                            return .container(error, writing: true, what: "a page to the buffer cache")
+                        }
                     }
+                } catch {
+                    outcome = .storage(StorageErrorCode.writeFailed, "Buffer I/O failed: \(error)")
                 }
-                outcome = nil
-            } catch {
-                outcome = error
+                self.finishSpill(id: write.id, ticket: write.ticket, file: write.file, error: outcome)
+                if firstError == nil { firstError = outcome }
             }
-            finishSpill(id: write.id, ticket: write.ticket, file: write.file, error: outcome)
-            if let outcome, firstError == nil { firstError = outcome }
+            if let firstError { logger.error("Buffer spill failed: \(firstError)") }
+            return firstError
         }
-        if let firstError {
-            logger.error("Buffer spill failed: \(firstError)")
-            throw firstError
-        }
+    }
+
+    /// Waits for every spill write started so far; the first error among them, if any.
+    private func waitForSpills() async -> ScanBridgeError? {
+        guard let task = spillTask else { return nil }
+        let failure = await task.value
+        if spillTask == task { spillTask = nil }
+        return failure
     }
 
     private func finishSpill(id: Int, ticket: Int, file: String, error: ScanBridgeError?) {
