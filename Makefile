@@ -38,6 +38,7 @@ clean:
 # Benchmark executables of Benchmarks/Package.swift, in the order `make bench` runs them.
 # Each area appends its own: BENCHMARKS += name
 BENCHMARKS :=
+BENCHMARKS += upload-benchmark
 
 ## bench: build and run every benchmark in Benchmarks/ (release), printing Markdown tables
 bench: install

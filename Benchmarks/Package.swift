@@ -11,9 +11,16 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "ScanBridge", path: ".."),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // Timing, statistics, machine description and table output shared by every benchmark.
         .target(name: "BenchmarkSupport", swiftSettings: strict),
+        // ScanBridgeUpload against the curl command line: large and many small HTTP PUTs.
+        .executableTarget(name: "upload-benchmark", dependencies: [
+            "BenchmarkSupport",
+            .product(name: "ScanBridgeUpload", package: "ScanBridge"),
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Sources/UploadBenchmark", swiftSettings: strict),
     ]
 )
