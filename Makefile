@@ -44,6 +44,7 @@ BENCHMARKS += device-bench
 BENCHMARKS += imaging-bench
 BENCHMARKS += storage-bench
 BENCHMARKS += http-bench
+BENCHMARKS += upload-benchmark
 
 ## bench: build and run every benchmark in Benchmarks/ (release), printing Markdown tables
 bench: install

@@ -13,6 +13,7 @@ let package = Package(
         .package(name: "ScanBridge", path: ".."),
         // The reference server for http-bench (only here, never in the main package).
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // Timing, statistics, machine description and table output shared by every benchmark.
@@ -42,5 +43,11 @@ let package = Package(
             .product(name: "ScanBridgeIO", package: "ScanBridge"),
             .product(name: "Hummingbird", package: "hummingbird"),
         ], swiftSettings: strict),
+        // ScanBridgeUpload against the curl command line: large and many small HTTP PUTs.
+        .executableTarget(name: "upload-benchmark", dependencies: [
+            "BenchmarkSupport",
+            .product(name: "ScanBridgeUpload", package: "ScanBridge"),
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Sources/UploadBenchmark", swiftSettings: strict),
     ]
 )

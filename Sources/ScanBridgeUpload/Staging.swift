@@ -1,6 +1,6 @@
 // The staging folder (`upload/` in the service folder): every document is written there before
 // it is sent, removed after success, kept after a final failure so it can be sent again.
-// All file I/O runs on a serial Dispatch queue, never on the cooperative pool.
+// All file I/O runs on a Dispatch queue, never on the cooperative pool.
 import Dispatch
 import Foundation
 import ScanBridgeCore
@@ -19,7 +19,8 @@ struct StagedRecord: Codable, Sendable, Equatable {
 
 final class StagingArea: Sendable {
     let folder: String
-    private let queue = DispatchQueue(label: "scanbridge.upload.staging")
+    /// Each upload has its own files, so their I/O may overlap.
+    private let queue = DispatchQueue(label: "scanbridge.upload.staging", attributes: .concurrent)
 
     init(folder: String) {
         self.folder = folder

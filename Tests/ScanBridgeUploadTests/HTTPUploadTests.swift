@@ -120,6 +120,7 @@ struct HTTPUploadTests {
         #expect(final.response?.statusCode == 401)
         #expect(final.response?.bodyText.contains("unauthorized") == true)
         #expect(final.attempt == 1)  // 4xx is not retried
+        _ = try await server.waitForReport { $0["event"] as? String == "request" }
         #expect(server.reports.filter { $0["event"] as? String == "request" }.count == 1)
         #expect(harness.stagedFiles() == ["\(id).data", "\(id).json"])
         await harness.close()
@@ -141,6 +142,7 @@ struct HTTPUploadTests {
         let retries = seen.compactMap { if case .retrying(let attempt, _, let reason) = $0 { (attempt, reason) } else { nil } }
         #expect(retries.map(\.0) == [2, 3])
         #expect(retries.allSatisfy { $0.1.contains("503") })
+        _ = try await server.waitForReport { $0["status"] as? Int == 201 }  // its stdout may lag a little
         let statuses = server.reports.compactMap { $0["status"] as? Int }
         #expect(statuses == [503, 503, 201])
         await harness.close()

@@ -9,6 +9,9 @@ final class CurlMultiThread: @unchecked Sendable {
     private struct Inbox {
         var pending: [CurlTransfer] = []
         var stopping = false
+        /// Set by the thread as it ends; `shutdown` callers wait in `stopWaiters` until then.
+        var finished = false
+        var stopWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     /// curl_global_init runs once per process, before the first handle.
@@ -16,7 +19,6 @@ final class CurlMultiThread: @unchecked Sendable {
 
     private let multi: UnsafeMutableRawPointer
     private let inbox = Mutex(Inbox())
-    private let stopped = Mutex<CheckedContinuation<Void, Never>?>(nil)
     private let thread: Thread
     /// Upload-thread state: the transfers in the multi handle, by easy handle address.
     private var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
@@ -28,9 +30,14 @@ final class CurlMultiThread: @unchecked Sendable {
         thread = Thread {
             Thread.current.name = name  // also the kernel's thread name (top, gdb): at most 15 bytes
             box.engine?.run()
+            box.engine = nil  // the multi handle is freed in deinit, once nobody can wake it
         }
         box.engine = self
         thread.start()
+    }
+
+    deinit {
+        curl_multi_cleanup(multi)
     }
 
     /// Runs `transfer` and returns its outcome. Task cancellation aborts it (outcome `canceled`).
@@ -58,15 +65,16 @@ final class CurlMultiThread: @unchecked Sendable {
     /// Cancels every transfer, ends the thread and waits for it.
     func shutdown() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let first = inbox.withLock { inbox -> Bool in
-                defer { inbox.stopping = true }
-                return !inbox.stopping
+            let done = inbox.withLock { inbox -> Bool in
+                if inbox.finished { return true }
+                inbox.stopping = true
+                inbox.stopWaiters.append(continuation)
+                return false
             }
-            if first {
-                stopped.withLock { $0 = continuation }
-                curl_multi_wakeup(multi)
-            } else {
+            if done {
                 continuation.resume()
+            } else {
+                curl_multi_wakeup(multi)
             }
         }
     }
@@ -110,12 +118,17 @@ final class CurlMultiThread: @unchecked Sendable {
             var ready: Int32 = 0
             curl_multi_poll(multi, nil, 0, active.isEmpty ? 60_000 : 1000, &ready)
         }
-        curl_multi_cleanup(multi)
-        let continuation = stopped.withLock { value in
-            defer { value = nil }
-            return value
+        // Transfers handed in after the loop ended still complete (canceled), exactly once.
+        let (late, waiters) = inbox.withLock { inbox in
+            inbox.finished = true
+            defer {
+                inbox.pending.removeAll()
+                inbox.stopWaiters.removeAll()
+            }
+            return (inbox.pending, inbox.stopWaiters)
         }
-        continuation?.resume()
+        for transfer in late { transfer.finish(result: nil) }
+        for waiter in waiters { waiter.resume() }
     }
 
     private func remove(_ easy: UnsafeMutableRawPointer) -> CurlTransfer? {

@@ -121,6 +121,7 @@ final class CurlTransfer: @unchecked Sendable {
             fileOffset = offset
             fileLength = length
             set(CURLOPT_UPLOAD, 1)
+            set(CURLOPT_UPLOAD_BUFFERSIZE, 512 << 10)  // fewer read callbacks than the 64 KiB default
             setOffset(CURLOPT_INFILESIZE_LARGE, length)
             failures.append(sb_curl_easy_setopt_read(handle, curlReadFile))
             failures.append(sb_curl_easy_setopt_pointer(handle, CURLOPT_READDATA, me))
