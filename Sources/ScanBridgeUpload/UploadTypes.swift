@@ -111,7 +111,7 @@ public struct HeaderField: Sendable, Equatable, Codable {
 }
 
 /// Bytes sent so far and the total to send (0 while unknown).
-public struct UploadProgress: Sendable, Equatable {
+public struct UploadProgress: Sendable, Equatable, Encodable {
     public var sent: Int64
     public var total: Int64
 
