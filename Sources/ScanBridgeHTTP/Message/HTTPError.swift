@@ -54,6 +54,10 @@ public struct HTTPError: HTTPResponseError, Equatable, CustomStringConvertible {
         case -1002: HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage")
         // The scanner stopped answering.
         case -1023: .serviceUnavailable
+        // Uploads: unknown upload; the target refused or failed; the target timed out.
+        case -2400: .notFound
+        case -2401, -2402: .badGateway
+        case -2403: .gatewayTimeout
         default: .internalServerError
         }
     }
