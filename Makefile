@@ -38,6 +38,8 @@ clean:
 # Benchmark executables of Benchmarks/Package.swift, in the order `make bench` runs them.
 # Each area appends its own: BENCHMARKS += name
 BENCHMARKS :=
+# Socket engines: loopback echo, io_uring vs epoll vs SwiftNIO (IO_BENCH_SECONDS, IO_BENCH_RUNS).
+BENCHMARKS += io-bench
 
 ## bench: build and run every benchmark in Benchmarks/ (release), printing Markdown tables
 bench: install

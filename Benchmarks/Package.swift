@@ -11,9 +11,18 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "ScanBridge", path: ".."),
+        // Reference servers measured in the same run.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
     ],
     targets: [
         // Timing, statistics, machine description and table output shared by every benchmark.
         .target(name: "BenchmarkSupport", swiftSettings: strict),
+        // Socket engines: echo round trips and bulk throughput, io_uring vs epoll vs SwiftNIO.
+        .executableTarget(name: "io-bench", dependencies: [
+            "BenchmarkSupport",
+            .product(name: "ScanBridgeIO", package: "ScanBridge"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ], swiftSettings: strict),
     ]
 )
