@@ -5,6 +5,8 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+// Also for the socket constants: in some build graphs (the Benchmarks package, with swift-nio) their
+// declarations are owned by the C module that included <sys/socket.h> first, not by Glibc.
 import CLibURing
 
 /// An IPv4 or IPv6 socket address parsed from a literal address and a port.
