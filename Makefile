@@ -45,6 +45,8 @@ BENCHMARKS += imaging-bench
 BENCHMARKS += storage-bench
 BENCHMARKS += http-bench
 BENCHMARKS += upload-benchmark
+# Socket engines: loopback echo, io_uring vs epoll vs SwiftNIO (IO_BENCH_SECONDS, IO_BENCH_RUNS).
+BENCHMARKS += io-bench
 
 ## bench: build and run every benchmark in Benchmarks/ (release), printing Markdown tables
 bench: install
