@@ -3,7 +3,7 @@ import Foundation
 import ScanBridgeCore
 import ScanBridgeDevices
 
-struct Devices: AsyncParsableCommand {
+struct Devices: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List scanners (SANE) and cameras (V4L2) with their capabilities.",
         discussion: "Scanners are read from SANE (SANE_CONFIG_DIR picks the configuration, /etc/sane.d by default). The ID column is the stable device identity to pass to `scan --device` and to DWT clients.")
@@ -48,7 +48,12 @@ struct Devices: AsyncParsableCommand {
         var scannerError: String?
     }
 
-    func run() async throws {
+    func run() throws {
+        let command = self
+        try runBlocking { try await command.runAsync() }
+    }
+
+    func runAsync() async throws {
         var listing = Listing(sane: nil, scanners: [], stale: false, cameras: [], scannerError: nil)
         do {
             listing.sane = try await SANEContext.shared.version()

@@ -2,7 +2,7 @@ import ArgumentParser
 import ScanBridgeCore
 
 @main
-struct ScanBridgeCommand: AsyncParsableCommand {
+struct ScanBridgeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scanbridge",
         abstract: "A local scanning service speaking the Dynamic Web TWAIN Service REST API.",

@@ -4,7 +4,7 @@ import ScanBridgeCore
 import ScanBridgeDevices
 import ScanBridgeImaging
 
-struct ScanCommand: AsyncParsableCommand {
+struct ScanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scan",
         abstract: "Scan pages from a scanner into a folder (PNM files).",
@@ -27,7 +27,12 @@ struct ScanCommand: AsyncParsableCommand {
     @Option(help: "Seconds a single scanner call may take (scannerFailureTimeout).") var timeout: Double = 15
     @Option(help: "Folder for the pages (created if missing).") var output: String
 
-    func run() async throws {
+    func run() throws {
+        let command = self
+        try runBlocking { try await command.runAsync() }
+    }
+
+    func runAsync() async throws {
         var config = DeviceConfiguration()
         switch source?.lowercased() {
         case nil: break

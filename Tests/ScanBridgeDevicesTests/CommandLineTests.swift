@@ -38,6 +38,7 @@ struct CommandLineTests {
         let result = try runProgram(Paths.scanbridge, [
             "scan", "--device", "sane:test:0", "--source", "adf", "--mode", mode, "--resolution", "75",
             "--output", output, "--option", "test-picture=Grid", "--option", "br-x=100", "--option", "br-y=60",
+            "--option", "read-delay=yes", "--option", "read-delay-duration=1000",  // see TestSANE.baseline
         ], environment: ["SANE_CONFIG_DIR": config])
         #expect(result.status == 0, "\(result.stderr)")
         let files = try FileManager.default.contentsOfDirectory(atPath: output).sorted()
