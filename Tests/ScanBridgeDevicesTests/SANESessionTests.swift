@@ -164,7 +164,7 @@ struct SANESessionTests {
         let plain = await TestSANE.collect(try await session.scan())
         await session.waitUntilIdle()
         for (name, value) in [("read-limit", "yes"), ("read-limit-size", "777"), ("read-delay", "yes"),
-                              ("read-delay-duration", "1000")] {
+                              ("read-delay-duration", "5000")] {
             try await session.setOption(name, text: value)
         }
         let slow = await TestSANE.collect(try await session.scan())
@@ -228,7 +228,7 @@ struct SANESessionTests {
         #expect(elapsed < 1.0, "stopped after \(elapsed) s")
         #expect(outcome.pages.isEmpty && outcome.error is CancellationError)
         // The device is usable again at once.
-        for (name, value) in [("read-delay", "no"), ("resolution", "50"), ("br-x", "80"), ("br-y", "100")] {
+        for (name, value) in [("read-delay-duration", "1000"), ("resolution", "50"), ("br-x", "80"), ("br-y", "100")] {
             try await session.setOption(name, text: value)
         }
         let again = await TestSANE.collect(try await session.scan())
@@ -248,7 +248,6 @@ struct SANESessionTests {
         let start = Date()
         await session.waitUntilIdle()
         #expect(Date().timeIntervalSince(start) < 1.0)
-        try await session.setOption("read-delay", text: "no")
         await session.close()
     }
 
@@ -290,7 +289,7 @@ struct SANESessionTests {
             if reopened == nil { try await Task.sleep(nanoseconds: 100_000_000) }
         }
         let session2 = try #require(reopened)
-        try await session2.setOption("read-delay", text: "no")
+        try await session2.setOption("read-delay-duration", text: "1000")
         await session2.close()
     }
 
