@@ -69,12 +69,15 @@ public enum JPEGCodec {
         let gray = colorspace == Int32(TJCS_GRAY.rawValue)
         let pixelFormat = gray ? TJPF_GRAY : (cmyk ? TJPF_CMYK : TJPF_RGB)
         let channels = gray ? 1 : (cmyk ? 4 : 3)
-        var pixels = [UInt8](repeating: 0, count: scaledWidth * scaledHeight * channels)
-        let status = bytes.withUnsafeBufferPointer { jpeg in
-            pixels.withUnsafeMutableBufferPointer { out in
+        var status: Int32 = 0
+        // Uninitialised storage: TurboJPEG writes every byte (no zero-fill pass).
+        var pixels = [UInt8](unsafeUninitializedCapacity: scaledWidth * scaledHeight * channels) { out, count in
+            status = bytes.withUnsafeBufferPointer { jpeg in
                 tjDecompress2(handle, jpeg.baseAddress, UInt(jpeg.count), out.baseAddress, Int32(scaledWidth), Int32(scaledWidth * channels),
                               Int32(scaledHeight), Int32(pixelFormat.rawValue), 0)
             }
+            if status != 0 { out.initialize(repeating: 0) }
+            count = out.count
         }
         guard status == 0 else { throw ImagingError.library("TurboJPEG decode", String(cString: tjGetErrorStr2(handle))) }
         if cmyk { pixels = cmykToRGB(pixels, count: scaledWidth * scaledHeight) }

@@ -385,9 +385,13 @@ private let tiffWrite: TIFFReadWriteProc = { handle, buffer, size in
     let s = stream(handle)
     let count = Int(size)
     guard let buffer, count > 0 else { return 0 }
-    if s.position + count > s.bytes.count { s.bytes.append(contentsOf: repeatElement(0, count: s.position + count - s.bytes.count)) }
-    s.bytes.withUnsafeMutableBytes { dest in
-        (dest.baseAddress! + s.position).copyMemory(from: buffer, byteCount: count)
+    if s.position == s.bytes.count {
+        s.bytes.append(contentsOf: UnsafeRawBufferPointer(start: buffer, count: count))   // the usual case: appending
+    } else {
+        if s.position + count > s.bytes.count { s.bytes.append(contentsOf: repeatElement(0, count: s.position + count - s.bytes.count)) }
+        s.bytes.withUnsafeMutableBytes { dest in
+            (dest.baseAddress! + s.position).copyMemory(from: buffer, byteCount: count)
+        }
     }
     s.position += count
     return size
