@@ -28,8 +28,6 @@ final class SendBuffer: @unchecked Sendable {
 }
 
 final class URingLoop: @unchecked Sendable {
-    static let isImplemented = true
-
     typealias Reply<T: Sendable> = CheckedContinuation<Result<T, IOError>, Never>
 
     enum Command: Sendable {

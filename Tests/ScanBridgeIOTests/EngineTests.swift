@@ -421,6 +421,24 @@ struct EngineRaceTests {
         await listener.close()
     }
 
+    @Test("600 waits that end before their long timeouts, then a short timeout still fires", arguments: engineKinds)
+    func manyEarlyEndingTimeouts(kind: IOEngineKind) async throws {
+        let engine = try engine(kind)
+        try await withEchoServer(engine) { port in
+            let client = try await engine.connect(address: "127.0.0.1", port: port, timeout: patient)
+            // Ping-pong: each receive waits for the echo with a 30 s timeout that never fires
+            // (epoll keeps such timers until it drops them in bulk).
+            for round in 0..<600 {
+                try await client.send([UInt8(truncatingIfNeeded: round)], timeout: patient)
+                #expect(try await client.receive(maxLength: 10, timeout: patient) == [UInt8(truncatingIfNeeded: round)])
+            }
+            let start = ContinuousClock.now
+            await expectIOError(.timedOut) { try await client.receive(maxLength: 10, timeout: .milliseconds(50)) }
+            #expect(ContinuousClock.now - start >= .milliseconds(45))
+            await client.close()
+        }
+    }
+
     @Test("a stream dropped without close() still closes its socket", arguments: engineKinds)
     func droppedStreamCloses(kind: IOEngineKind) async throws {
         let engine = try engine(kind)
