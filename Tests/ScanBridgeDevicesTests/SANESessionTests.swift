@@ -322,6 +322,25 @@ struct SANESessionTests {
         #expect(image.pixels[3] & 0x0F == 0x0F)
     }
 
+    @Test func settingsBlobRoundTrips() async throws {
+        let session = try await TestSANE.open(options: [("mode", "Color"), ("resolution", "123"), ("test-picture", "Grid"),
+                                                        ("source", "Automatic Document Feeder")])
+        let blob = try await session.settingsBlob()
+        for (name, value) in TestSANE.baseline { try await session.setOption(name, text: value) }
+        #expect(await session.capabilities.values["mode"] == .string("Gray"))
+        let adjustments = try await session.applySettings(blob)
+        #expect(adjustments.isEmpty, "\(adjustments)")
+        let values = await session.capabilities.values
+        #expect(values["mode"] == .string("Color") && values["resolution"] == .number(123))
+        #expect(values["test-picture"] == .string("Grid") && values["source"] == .string("Automatic Document Feeder"))
+        // Someone else's blob, or garbage: refused clearly; a blob naming unknown options: reported.
+        await #expect(throws: ScanBridgeError.self) { try await session.applySettings("bm90IGEgYmxvYg==") }
+        let foreign = Data(#"{"version":1,"device":"x","options":{"lamp-colour":{"string":{"_0":"blue"}}}}"#.utf8).base64EncodedString()
+        let reported = try await session.applySettings(foreign)
+        await session.close()
+        #expect(reported.map(\.requested) == ["lamp-colour = blue"])
+    }
+
     @Test func slowConsumerGetsEveryPageInOrder() async throws {
         let session = try await TestSANE.open(options: [("source", "Automatic Document Feeder")], maxBufferedPages: 2)
         var numbers: [Int] = []
