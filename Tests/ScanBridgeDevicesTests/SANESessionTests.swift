@@ -341,6 +341,17 @@ struct SANESessionTests {
         #expect(reported.map(\.requested) == ["lamp-colour = blue"])
     }
 
+    @Test(arguments: [("Solid black", UInt8(0)), ("Solid white", UInt8(255))])
+    func oneBitColourIsWidenedToRGB24(picture: String, value: UInt8) async throws {
+        // scanimage refuses 1-bit colour; a set bit is full intensity of its channel.
+        let session = try await TestSANE.open(options: [("mode", "Color"), ("depth", "1"), ("test-picture", picture)])
+        let outcome = await TestSANE.collect(try await session.scan())
+        await session.close()
+        let image = try #require(outcome.pages.first?.image)
+        #expect(image.format == .rgb24 && image.width == 157 && image.height == 196)
+        #expect(image.pixels.allSatisfy { $0 == value })
+    }
+
     @Test func slowConsumerGetsEveryPageInOrder() async throws {
         let session = try await TestSANE.open(options: [("source", "Automatic Document Feeder")], maxBufferedPages: 2)
         var numbers: [Int] = []
