@@ -172,13 +172,7 @@ struct SANEAcquisition {
     }
 
     private func origin(of page: Int) -> ScannedPage.Origin {
-        switch sourceKind {
-        case .flatbed: .flatbed
-        case .feeder: .feederFront
-        case .feederBack: .feederBack
-        case .feederDuplex: page % 2 == 1 ? .feederFront : .feederBack
-        case .other, nil: usesFeeder ? .feederFront : .other
-        }
+        ScannedPage.Origin.of(page: page, sourceKind: sourceKind, usesFeeder: usesFeeder)
     }
 
     /// Reads one frame until EOF. Handles short reads, zero-length reads (slow devices) and
