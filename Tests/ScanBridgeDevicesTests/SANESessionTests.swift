@@ -322,6 +322,36 @@ struct SANESessionTests {
         #expect(image.pixels[3] & 0x0F == 0x0F)
     }
 
+    @Test func settingsBlobRoundTrips() async throws {
+        let session = try await TestSANE.open(options: [("mode", "Color"), ("resolution", "123"), ("test-picture", "Grid"),
+                                                        ("source", "Automatic Document Feeder")])
+        let blob = try await session.settingsBlob()
+        for (name, value) in TestSANE.baseline { try await session.setOption(name, text: value) }
+        #expect(await session.capabilities.values["mode"] == .string("Gray"))
+        let adjustments = try await session.applySettings(blob)
+        #expect(adjustments.isEmpty, "\(adjustments)")
+        let values = await session.capabilities.values
+        #expect(values["mode"] == .string("Color") && values["resolution"] == .number(123))
+        #expect(values["test-picture"] == .string("Grid") && values["source"] == .string("Automatic Document Feeder"))
+        // Someone else's blob, or garbage: refused clearly; a blob naming unknown options: reported.
+        await #expect(throws: ScanBridgeError.self) { try await session.applySettings("bm90IGEgYmxvYg==") }
+        let foreign = Data(#"{"version":1,"device":"x","options":{"lamp-colour":{"string":{"_0":"blue"}}}}"#.utf8).base64EncodedString()
+        let reported = try await session.applySettings(foreign)
+        await session.close()
+        #expect(reported.map(\.requested) == ["lamp-colour = blue"])
+    }
+
+    @Test(arguments: [("Solid black", UInt8(0)), ("Solid white", UInt8(255))])
+    func oneBitColourIsWidenedToRGB24(picture: String, value: UInt8) async throws {
+        // scanimage refuses 1-bit colour; a set bit is full intensity of its channel.
+        let session = try await TestSANE.open(options: [("mode", "Color"), ("depth", "1"), ("test-picture", picture)])
+        let outcome = await TestSANE.collect(try await session.scan())
+        await session.close()
+        let image = try #require(outcome.pages.first?.image)
+        #expect(image.format == .rgb24 && image.width == 157 && image.height == 196)
+        #expect(image.pixels.allSatisfy { $0 == value })
+    }
+
     @Test func slowConsumerGetsEveryPageInOrder() async throws {
         let session = try await TestSANE.open(options: [("source", "Automatic Document Feeder")], maxBufferedPages: 2)
         var numbers: [Int] = []
