@@ -88,6 +88,7 @@ let package = Package(
         // Tests (Swift Testing). Each subsystem has its own test target.
         .testTarget(name: "ScanBridgeServiceTests", dependencies: ["ScanBridgeService", "scanbridge"],
                     resources: [.copy("Fixtures")], swiftSettings: strict),
+        .testTarget(name: "ScanBridgeDeployTests", dependencies: ["ScanBridgeService", "scanbridge"], swiftSettings: strict),
         .testTarget(name: "CLibraryTests", dependencies: [
             "CLibURing", "CLibSANE", "CTurboJPEG", "CLibPNG", "CLibTIFF", "CLibCurl", "COpenSSL", "CLibV4L2",
         ], swiftSettings: strict),

@@ -1,0 +1,116 @@
+import Foundation
+import Glibc
+
+/// Paths, processes and waiting, for the deploy tests (which run real programs: the built
+/// `scanbridge`, systemd-analyze, certutil, dpkg, rpm, lintian).
+enum Deploy {
+    static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static let productsDirectory: URL = {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: executable).deletingLastPathComponent()
+    }()
+
+    static var scanbridge: String { productsDirectory.appendingPathComponent("scanbridge").path }
+
+    static func unitFile(_ name: String) -> String { repositoryRoot.appendingPathComponent("Deploy/systemd/\(name)").path }
+
+    /// A new empty folder under the system temporary folder; the caller removes it.
+    static func temporaryFolder() throws -> String {
+        let path = NSTemporaryDirectory() + "scanbridge-deploy-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// The environment for children: ours without the variables that would change what they do.
+    static func environment(_ extra: [String: String] = [:], removing: [String] = []) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        for key in ["SCANBRIDGE_HOME", "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM",
+                    "SWIFT_BACKTRACE", "SCANBRIDGE_MONITOR_FD"] + removing {
+            environment.removeValue(forKey: key)
+        }
+        for (key, value) in extra { environment[key] = value }
+        return environment
+    }
+
+    /// Runs a program to completion (killed after `timeout` seconds).
+    @discardableResult
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+                    timeout: Double = 120) throws -> Child.Result {
+        let child = try Child(executable, arguments, environment: environment)
+        return child.finish(timeout: timeout)
+    }
+
+    /// Polls `condition` every 20 ms until it holds or `timeout` seconds pass; returns whether it held.
+    static func wait(_ timeout: Double, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(20_000)
+        }
+        return condition()
+    }
+
+    static func read(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+
+    /// Whether `pid` is a running (not zombie) process.
+    static func isRunning(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        let state = stat[stat.index(close, offsetBy: 2)]
+        return state != "Z" && state != "X"
+    }
+
+    static func occurrences(of needle: String, in text: String) -> Int { text.components(separatedBy: needle).count - 1 }
+}
+
+/// A child process with stdout and stderr captured into files (no pipe can fill up and block it).
+final class Child {
+    struct Result {
+        var status: Int32
+        var uncaughtSignal: Bool
+        var stdout: String
+        var stderr: String
+    }
+
+    let process = Process()
+    let outputPath: String
+    let errorPath: String
+
+    init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+         standardError: FileHandle? = nil) throws {
+        let base = NSTemporaryDirectory() + "scanbridge-child-" + UUID().uuidString
+        outputPath = base + ".out"
+        errorPath = base + ".err"
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = environment ?? Deploy.environment()
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle(forWritingAtPath: outputPath)
+        process.standardError = standardError ?? FileHandle(forWritingAtPath: errorPath)
+        try process.run()
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        unlink(outputPath)
+        unlink(errorPath)
+    }
+
+    var pid: pid_t { process.processIdentifier }
+    var stdout: String { Deploy.read(outputPath) }
+    var stderr: String { Deploy.read(errorPath) }
+
+    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Waits for exit (at most `timeout` seconds, then SIGKILL).
+    func finish(timeout: Double = 20) -> Result {
+        if !Deploy.wait(timeout, { !process.isRunning }) { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, uncaughtSignal: process.terminationReason == .uncaughtSignal,
+                      stdout: stdout, stderr: stderr)
+    }
+}
