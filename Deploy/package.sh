@@ -42,7 +42,8 @@ description=" ScanBridge lets web pages and local programs drive document scanne
 
 # A maintainer script: the shared functions, then the dispatcher for this script.
 script() { # script OUTPUT DISPATCHER
-    { echo "#!/bin/sh"; echo "set -e"; cat "$deploy/package/maintainer-functions.sh"; cat "$deploy/package/$2"; } > "$1"
+    { echo "#!/bin/sh"; echo "set -e"; cat "$deploy/package/maintainer-functions.sh" "$deploy/package/$format-systemd.sh"
+      cat "$deploy/package/$2"; } > "$1"
     chmod 0755 "$1"
 }
 

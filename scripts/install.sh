@@ -12,6 +12,8 @@ APT_PACKAGES=(
   libsane1 sane-utils
   # Tools the tests check outputs with, and the load generator of the benchmarks
   qpdf poppler-utils libtiff-tools openssl curl wrk util-linux
+  # Deploy: packaging (make deb/rpm), lintian, systemd-analyze for the units, certutil for `cert trust`
+  dpkg-dev fakeroot rpm lintian systemd libnss3-tools binutils gzip xz-utils passwd
   # The test virtualenv
   python3 python3-venv
 )

@@ -1,6 +1,7 @@
 # ScanBridge maintainer-script functions, shared by the .deb (postinst/prerm/postrm) and the .rpm
-# (%post/%preun/%postun) scripts, which Deploy/package.sh builds by prepending this file to a
-# short dispatcher. POSIX sh. Everything honours $DPKG_ROOT (dpkg --root with
+# (%post/%preun/%postun) scripts, which Deploy/package.sh builds from this file, the unit
+# control functions of the format (deb-systemd.sh: deb-systemd-helper/-invoke, which respect
+# an administrator's masks and policy-rc.d; rpm-systemd.sh: systemctl) and a short dispatcher. POSIX sh. Everything honours $DPKG_ROOT (dpkg --root with
 # --force-script-chrootless), so the tests can install into a throwaway root.
 
 SB_ROOT="${DPKG_ROOT:-}"
@@ -62,7 +63,7 @@ sb_generate_certificate() {
     # `cert` exists in builds that have the TLS part (its --help lists it as a subcommand).
     if "$SB_HOME/bin/scanbridge" --help 2>/dev/null | grep -Eq "^ +cert( |$)"; then
         if "$SB_HOME/bin/scanbridge" cert --home "$SB_HOME"; then
-            chown -R "$(sb_id passwd "$SB_USER"):$(sb_id group "$SB_USER")" "$SB_HOME/cert"
+            chown "$(sb_id passwd "$SB_USER"):$(sb_id group "$SB_USER")" "$SB_HOME/cert" "$SB_HOME"/cert/*
             sb_log "generated the TLS certificate in $SB_HOME/cert"
         else
             sb_log "warning: could not generate the TLS certificate; the HTTPS ports stay off until cert/server.pem and cert/server_key.pem exist"
@@ -76,23 +77,17 @@ sb_configure() { # sb_configure install|upgrade
     sb_create_user
     sb_create_folders
     sb_generate_certificate
-    if [ -n "$SB_ROOT" ]; then return 0; fi
-    if command -v deb-systemd-helper >/dev/null 2>&1; then
-        # Respects an administrator's `systemctl mask` / earlier `disable`.
-        if [ "$1" = install ] || deb-systemd-helper --quiet was-enabled "$SB_UNIT"; then
-            deb-systemd-helper enable "$SB_UNIT" >/dev/null || true
-        else
-            deb-systemd-helper update-state "$SB_UNIT" >/dev/null || true
-        fi
-    elif [ "$1" = install ] && command -v systemctl >/dev/null 2>&1; then
-        systemctl --no-reload enable "$SB_UNIT" >/dev/null 2>&1 || true
+    if [ -n "$SB_ROOT" ]; then
+        sb_log "installed into $SB_ROOT; services are not enabled or started in another root"
+        return 0
     fi
+    sb_enable "$1"
     if sb_systemd_running; then
-        systemctl --system daemon-reload >/dev/null || true
+        sb_daemon_reload
         if [ "$1" = install ]; then
-            systemctl start "$SB_UNIT" || sb_log "warning: the service did not start; see: journalctl -u scanbridge"
+            sb_start || sb_log "warning: the service did not start; see: journalctl -u scanbridge"
         else
-            systemctl try-restart "$SB_UNIT" || sb_log "warning: the service did not restart; see: journalctl -u scanbridge"
+            sb_restart || sb_log "warning: the service did not restart; see: journalctl -u scanbridge"
         fi
     else
         sb_log "systemd is not running here; start the service with: runuser -u scanbridge -- /opt/scanbridge/bin/scanbridge monitor --home /opt/scanbridge"
@@ -100,27 +95,17 @@ sb_configure() { # sb_configure install|upgrade
 }
 
 sb_stop_and_disable() {
-    if sb_systemd_running; then
-        systemctl stop "$SB_UNIT" >/dev/null 2>&1 || true
-    fi
-    if [ -z "$SB_ROOT" ]; then
-        if command -v deb-systemd-helper >/dev/null 2>&1; then
-            deb-systemd-helper disable "$SB_UNIT" >/dev/null 2>&1 || true
-        elif command -v systemctl >/dev/null 2>&1; then
-            systemctl --no-reload disable "$SB_UNIT" >/dev/null 2>&1 || true
-        fi
-    fi
+    if sb_systemd_running; then sb_stop; fi
+    if [ -z "$SB_ROOT" ]; then sb_disable; fi
 }
 
 sb_after_removal() {
-    if sb_systemd_running; then systemctl --system daemon-reload >/dev/null || true; fi
+    if sb_systemd_running; then sb_daemon_reload; fi
 }
 
 # Purge: everything the service wrote, except stored documents, which are the users' data.
 sb_purge() {
-    if [ -z "$SB_ROOT" ] && command -v deb-systemd-helper >/dev/null 2>&1; then
-        deb-systemd-helper purge "$SB_UNIT" >/dev/null 2>&1 || true
-    fi
+    if [ -z "$SB_ROOT" ]; then sb_forget; fi
     for folder in cache cert dump log upload; do rm -rf "${SB_HOME:?}/$folder"; done
     rm -f "$SB_HOME/DSConfiguration.ini" "$SB_HOME/service.ini" "$SB_HOME/user_config.ini"
     if [ -d "$SB_HOME/storage" ] && [ -n "$(ls -A "$SB_HOME/storage" 2>/dev/null)" ]; then

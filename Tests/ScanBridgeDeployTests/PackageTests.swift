@@ -74,7 +74,7 @@ struct PackageTests {
             #expect(FileManager.default.fileExists(atPath: "\(opt)/\(folder)", isDirectory: &isDirectory) && isDirectory.boolValue, "\(folder)")
         }
         #expect(Deploy.read("\(opt)/DSConfiguration.ini") == Deploy.read("\(opt)/share/DSConfiguration.ini"))
-        #expect(install.stdout.contains("systemd is not running here") || install.stderr.contains("systemd is not running here"))
+        #expect(install.stdout.contains("services are not enabled or started in another root"), "\(install.stdout)")
 
         // The administrator's changes: configuration, a stored document, a replaced certificate.
         try "[DS]\nLogLevel = 30\n".write(toFile: "\(opt)/DSConfiguration.ini", atomically: true, encoding: .utf8)
