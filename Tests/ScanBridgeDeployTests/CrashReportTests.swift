@@ -11,7 +11,7 @@ struct CrashReportTests {
         let folder = try Deploy.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let home = "\(folder)/home"
-        let result = try Deploy.run(Deploy.scanbridge, ["serve", "--home", home, "--debug-crash-after", "0.5"], timeout: 60)
+        let result = try Deploy.run(Deploy.scanbridge, ["serve", "--home", home, "--debug-crash-after", "0.5"] + Deploy.noListeners, timeout: 60)
         #expect(result.uncaughtSignal && result.status == SIGILL, "status \(result.status): \(result.stderr)")
         let reports = CrashReports.reports(in: "\(home)/dump")
         #expect(reports.count == 1, "\(reports)")
@@ -26,7 +26,7 @@ struct CrashReportTests {
         let folder = try Deploy.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let home = "\(folder)/home"
-        let result = try Deploy.run(Deploy.scanbridge, ["serve", "--home", home, "--debug-crash-after", "0.3"],
+        let result = try Deploy.run(Deploy.scanbridge, ["serve", "--home", home, "--debug-crash-after", "0.3"] + Deploy.noListeners,
                                     environment: Deploy.environment(["SWIFT_BACKTRACE": "enable=no"]), timeout: 60)
         #expect(result.uncaughtSignal)
         #expect(CrashReports.reports(in: "\(home)/dump").isEmpty)
@@ -38,7 +38,7 @@ struct CrashReportTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let home = "\(folder)/home"
         // Every child crashes 0.3 s after starting; the monitor passes SWIFT_BACKTRACE to each.
-        let monitor = try Child(Deploy.scanbridge, ["monitor", "--home", home, "--debug-crash-after", "0.3", "--max-restart-delay", "0.5"])
+        let monitor = try Child(Deploy.scanbridge, ["monitor", "--home", home, "--debug-crash-after", "0.3", "--max-restart-delay", "0.5"] + Deploy.noListeners)
         #expect(Deploy.wait(30) { CrashReports.reports(in: "\(home)/dump").count >= 2 && MonitorTests.startedPids(home).count >= 3 })
         monitor.signal(SIGTERM)
         #expect(monitor.finish().status == 0)

@@ -132,21 +132,40 @@ struct PackageTests {
         #expect(requires.contains("libsane.so.1"), "\(requires)")
     }
 
-    @Test("the .rpm's files install into a throwaway root and its scanbridge runs",
+    @Test("the .rpm installs into a throwaway root, its scanbridge runs, its scriptlets set up and leave the data",
           .enabled(if: !rpm.isEmpty, "make test-deploy sets SCANBRIDGE_RPM"))
     func rpmInstall() throws {
-        let root = try Deploy.temporaryFolder()
+        let root = try Self.throwawayRoot()
         defer { try? FileManager.default.removeItem(atPath: root) }
-        // rpm runs scriptlets in a chroot, which this empty root cannot host: files only here
-        // (the scriptlets are the same functions the .deb test runs).
+        let opt = "\(root)/opt/scanbridge"
+        // rpm runs scriptlets in a chroot, which this root (no shell, no libraries) cannot host:
+        // rpm installs the files, then the test runs each scriptlet the way rpm would ($1 as rpm
+        // passes it), outside the chroot with DPKG_ROOT pointing at the root (the functions honour it).
         #expect(try Deploy.run("/usr/bin/rpm", ["--root", root, "--initdb"]).status == 0)
         let install = try Deploy.run("/usr/bin/rpm", ["--root", root, "-i", "--nodeps", "--noscripts", Self.rpm])
         #expect(install.status == 0, "\(install.stderr)")
-        let version = try Deploy.run("\(root)/opt/scanbridge/bin/scanbridge", ["version"])
+        let version = try Deploy.run("\(opt)/bin/scanbridge", ["version"])
         #expect(version.status == 0 && version.stdout.hasPrefix("scanbridge "), "\(version.stderr)")
         #expect(try Deploy.run("/usr/bin/rpm", ["--root", root, "-q", "scanbridge"]).status == 0)
+
+        func scriptlet(_ tag: String, _ argument: String) throws -> Child.Result {
+            let body = try Deploy.run("/usr/bin/rpm", ["-qp", "--queryformat", "%{\(tag)}", Self.rpm]).stdout
+            return try Deploy.run("/bin/sh", ["-c", body, "scriptlet", argument], environment: Deploy.environment(["DPKG_ROOT": root]))
+        }
+        let post = try scriptlet("POSTIN", "1")
+        #expect(post.status == 0, "\(post.stdout)\(post.stderr)")
+        #expect(Deploy.read("\(root)/etc/passwd").contains("scanbridge:x:"))
+        #expect(Deploy.read("\(opt)/DSConfiguration.ini") == Deploy.read("\(opt)/share/DSConfiguration.ini"))
+        #expect(FileManager.default.fileExists(atPath: "\(opt)/storage"))
+        try "document".write(toFile: "\(opt)/storage/doc-1", atomically: true, encoding: .utf8)
+        #expect(try scriptlet("POSTIN", "2").status == 0, "upgrade")
+
+        #expect(try scriptlet("PREUN", "0").status == 0)
         let erase = try Deploy.run("/usr/bin/rpm", ["--root", root, "-e", "--noscripts", "scanbridge"])
         #expect(erase.status == 0, "\(erase.stderr)")
-        #expect(!FileManager.default.fileExists(atPath: "\(root)/opt/scanbridge/bin/scanbridge"))
+        #expect(try scriptlet("POSTUN", "0").status == 0)
+        #expect(!FileManager.default.fileExists(atPath: "\(opt)/bin/scanbridge"))
+        #expect(Deploy.read("\(opt)/storage/doc-1") == "document")
+        #expect(FileManager.default.fileExists(atPath: "\(opt)/DSConfiguration.ini"))
     }
 }

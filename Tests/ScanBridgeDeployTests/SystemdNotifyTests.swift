@@ -92,7 +92,7 @@ struct SystemdNotifyTests {
         let folder = try Deploy.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let listener = try NotifyListener(path: "\(folder)/notify")
-        let serve = try Child(Deploy.scanbridge, ["serve", "--home", "\(folder)/home"],
+        let serve = try Child(Deploy.scanbridge, ["serve", "--home", "\(folder)/home"] + Deploy.noListeners,
                               environment: Deploy.environment(["NOTIFY_SOCKET": listener.address, "WATCHDOG_USEC": "400000"]))
         let ready = listener.receive(until: "READY=1", timeout: 20)
         #expect(ready?.last?.contains("MAINPID=\(serve.pid)") == true, "\(ready ?? [])")
@@ -115,7 +115,7 @@ struct SystemdNotifyTests {
         let folder = try Deploy.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let listener = try NotifyListener(path: "\(folder)/notify")
-        let serve = try Child(Deploy.scanbridge, ["serve", "--home", "\(folder)/home"],
+        let serve = try Child(Deploy.scanbridge, ["serve", "--home", "\(folder)/home"] + Deploy.noListeners,
                               environment: Deploy.environment(["NOTIFY_SOCKET": listener.address, "WATCHDOG_USEC": "200000",
                                                                "WATCHDOG_PID": "1"]))
         #expect(listener.receive(until: "READY=1", timeout: 20) != nil)
@@ -137,7 +137,7 @@ struct JournalOutputTests {
         var status = stat()
         #expect(fstat(handle.fileDescriptor, &status) == 0)
         let stream = "\(status.st_dev):\(status.st_ino)"
-        let serve = try Child(Deploy.scanbridge, ["serve", "--home", "\(folder)/home"],
+        let serve = try Child(Deploy.scanbridge, ["serve", "--home", "\(folder)/home"] + Deploy.noListeners,
                               environment: Deploy.environment(["JOURNAL_STREAM": stream]), standardError: handle)
         #expect(Deploy.wait(20) { Deploy.read(errorPath).contains("Ready") })
         serve.signal(SIGTERM)
