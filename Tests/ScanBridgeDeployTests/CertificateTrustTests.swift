@@ -94,4 +94,50 @@ struct CertificateTrustTests {
         }
         #expect(error?.description.contains("libnss3-tools") == true)
     }
+
+    /// Signs a server certificate for 127.0.0.1 with the CA in `home/cert`.
+    static func serverCertificate(home: String) throws {
+        let cert = "\(home)/cert"
+        let extensions = "\(cert)/server.ext"
+        try "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n"
+            .write(toFile: extensions, atomically: true, encoding: .utf8)
+        for arguments in [
+            ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=127.0.0.1",
+             "-keyout", "\(cert)/server_key.pem", "-out", "\(cert)/server.csr"],
+            ["x509", "-req", "-in", "\(cert)/server.csr", "-CA", "\(cert)/ca.pem", "-CAkey", "\(cert)/ca_key.pem", "-days", "30",
+             "-extfile", extensions, "-out", "\(cert)/server.pem"],
+        ] {
+            let result = try Deploy.run("/usr/bin/openssl", arguments)
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+    }
+
+    /// NSS's own TLS client (what Chromium and Firefox are built on): does it accept the server
+    /// on `port` with the trust of `database`? Returns tstclnt's status and messages.
+    static func nssHandshake(port: UInt16, database: String) throws -> Child.Result {
+        try Deploy.run("/usr/bin/tstclnt", ["-h", "127.0.0.1", "-p", String(port), "-d", "sql:\(database)", "-Q"], timeout: 20)
+    }
+
+    @Test("after trust, NSS's TLS client accepts an HTTPS server whose certificate the CA signed; before, it refuses")
+    func nssAcceptsTrustedServer() throws {
+        let home = try Self.serviceHomeWithCA()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        try Self.serverCertificate(home: home)
+        let port = Deploy.freePort()
+        let server = try Child("/usr/bin/openssl", ["s_server", "-accept", "127.0.0.1:\(port)", "-cert", "\(home)/cert/server.pem",
+                                                    "-key", "\(home)/cert/server_key.pem", "-www", "-quiet"])
+        defer { server.signal(SIGTERM); _ = server.finish() }
+        #expect(Deploy.wait(10) { Deploy.tcpConnects(port: port) }, "\(server.stderr)")
+        let nssdb = "\(home)/nssdb"
+        try Self.newDatabase(nssdb)
+
+        let before = try Self.nssHandshake(port: port, database: nssdb)
+        #expect(before.status != 0)
+        #expect(before.stderr.contains("SEC_ERROR_UNKNOWN_ISSUER"), "\(before.stderr)")
+
+        try CertificateTrust(serviceHome: home).trust(in: .init(directory: nssdb, browser: "test"))
+        let after = try Self.nssHandshake(port: port, database: nssdb)
+        #expect(after.status == 0, "\(after.stderr)")
+    }
 }
+

@@ -88,6 +88,19 @@ enum Deploy {
         return UInt16(bigEndian: address.sin_port)
     }
 
+    /// Whether something accepts TCP connections on 127.0.0.1:`port`.
+    static func tcpConnects(port: UInt16) -> Bool {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = port.bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
+
     /// Whether an HTTP server on 127.0.0.1:`port` answers `GET /api/server/version` with any
     /// HTTP status line within a second.
     static func httpAnswers(port: UInt16) -> Bool {
