@@ -2,13 +2,32 @@
 # Builds ScanBridge's .deb or .rpm from a release binary (built with --static-swift-stdlib, so
 # target machines need no Swift toolchain; the C libraries come from the distribution).
 #   Deploy/package.sh deb|rpm BINARY OUTDIR
+#   Deploy/package.sh scripts deb|rpm OUTDIR    (only the maintainer scripts, for checking)
 # Layout: /opt/scanbridge/{bin/scanbridge, bin/swift-backtrace, share/DSConfiguration.ini,
 # uninstall.sh, README.md}, the system unit, the user unit, /usr/bin/scanbridge (a link).
 # Maintainer scripts: Deploy/package/ (shared functions + one dispatcher per script).
 set -euo pipefail
-format=${1:?deb or rpm}; binary=${2:?release binary}; outdir=${3:?output folder}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 deploy="$repo/Deploy"
+
+# A maintainer script: the shared functions, the format's unit control, then the dispatcher.
+script() { # script OUTPUT DISPATCHER
+    { echo "#!/bin/sh"; echo "set -e"; cat "$deploy/package/maintainer-functions.sh" "$deploy/package/$format-systemd.sh"
+      cat "$deploy/package/$2"; } > "$1"
+    chmod 0755 "$1"
+}
+
+if [ "${1:-}" = scripts ]; then
+    format=${2:?deb or rpm}; outdir=${3:?output folder}; mkdir -p "$outdir"
+    case "$format" in
+        deb) for name in postinst prerm postrm; do script "$outdir/$name" "deb-$name"; done ;;
+        rpm) for name in post preun postun; do script "$outdir/$name" "rpm-$name"; done ;;
+        *) echo "package.sh: unknown format $format" >&2; exit 2 ;;
+    esac
+    exit 0
+fi
+
+format=${1:?deb or rpm}; binary=${2:?release binary}; outdir=${3:?output folder}
 swift_libexec=${SWIFT_LIBEXEC:-/opt/swift/usr/libexec/swift/linux}
 mkdir -p "$outdir"; outdir=$(cd "$outdir" && pwd)
 
@@ -39,13 +58,6 @@ description=" ScanBridge lets web pages and local programs drive document scanne
  and cameras (V4L2) through the Dynamic Web TWAIN Service REST API on 127.0.0.1.
  It buffers, encodes (JPEG, PNG, TIFF, PDF), stores and uploads scanned pages.
  Runs as the systemd service scanbridge.service from /opt/scanbridge."
-
-# A maintainer script: the shared functions, then the dispatcher for this script.
-script() { # script OUTPUT DISPATCHER
-    { echo "#!/bin/sh"; echo "set -e"; cat "$deploy/package/maintainer-functions.sh" "$deploy/package/$format-systemd.sh"
-      cat "$deploy/package/$2"; } > "$1"
-    chmod 0755 "$1"
-}
 
 build_deb() {
     local architecture depends doc="$stage/usr/share/doc/scanbridge"
@@ -85,7 +97,9 @@ CONTROL
 }
 
 build_rpm() {
-    local topdir="$work/rpmbuild" spec="$work/scanbridge.spec"
+    local topdir="$work/rpmbuild" spec="$work/scanbridge.spec" rpm_description
+    # The .deb's description without its one-space indentation.
+    rpm_description=${description//$'\n' /$'\n'}; rpm_description=${rpm_description# }
     mkdir -p "$topdir"/{BUILD,RPMS,SPECS,SRPMS,BUILDROOT}
     script "$work/post" rpm-post; script "$work/preun" rpm-preun; script "$work/postun" rpm-postun
     cat > "$spec" <<SPEC
@@ -102,7 +116,7 @@ URL: https://github.com/scanbridge/scanbridge
 AutoReqProv: yes
 
 %description
-$(echo "$description" | sed 's/^ //')
+$rpm_description
 
 %install
 cp -a "$stage/." "%{buildroot}/"

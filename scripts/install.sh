@@ -13,7 +13,7 @@ APT_PACKAGES=(
   # Tools the tests check outputs with, and the load generator of the benchmarks
   qpdf poppler-utils libtiff-tools openssl curl wrk util-linux
   # Deploy: packaging (make deb/rpm), lintian, systemd-analyze for the units, certutil for `cert trust`
-  dpkg-dev fakeroot rpm lintian systemd libnss3-tools binutils gzip xz-utils passwd
+  dpkg-dev fakeroot rpm lintian shellcheck systemd libnss3-tools binutils gzip xz-utils passwd
   # The test virtualenv
   python3 python3-venv
 )

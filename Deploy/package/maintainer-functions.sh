@@ -21,18 +21,20 @@ sb_id() { # sb_id passwd|group NAME
     if [ -z "$SB_ROOT" ]; then getent "$1" "$2" | cut -d: -f3; else awk -F: -v n="$2" '$1 == n { print $3 }' "$SB_ROOT/etc/$1" 2>/dev/null; fi
 }
 
-sb_prefix() { if [ -n "$SB_ROOT" ]; then echo "--prefix $SB_ROOT"; fi; }
+# groupadd/useradd on the target root's account files.
+sb_groupadd() { if [ -n "$SB_ROOT" ]; then groupadd --prefix "$SB_ROOT" "$@"; else groupadd "$@"; fi; }
+sb_useradd() { if [ -n "$SB_ROOT" ]; then useradd --prefix "$SB_ROOT" "$@"; else useradd "$@"; fi; }
 
 # The `scanner` group (SANE's udev rules give it the scanners) and the `scanbridge` system user
 # in it, whose home is the service folder and who cannot log in.
 sb_create_user() {
     if [ -z "$(sb_id group scanner)" ]; then
-        groupadd --system $(sb_prefix) scanner
+        sb_groupadd --system scanner
     fi
     if [ -z "$(sb_id passwd "$SB_USER")" ]; then
         extra=scanner
         if [ -n "$(sb_id group video)" ]; then extra=scanner,video; fi
-        useradd --system $(sb_prefix) --user-group --groups "$extra" --home-dir /opt/scanbridge \
+        sb_useradd --system --user-group --groups "$extra" --home-dir /opt/scanbridge \
             --no-create-home --shell /usr/sbin/nologin --comment "ScanBridge scanning service" "$SB_USER"
         sb_log "created the system user $SB_USER (groups: $extra)"
     fi

@@ -161,3 +161,18 @@ struct JournalOutputTests {
         #expect(StandardErrorFormat.syslogPriority(.trace) == 7)
     }
 }
+
+@Suite("watchdog health")
+struct WatchdogHealthTests {
+    // That a working pool passes the check is shown by `serveNotifies` (no pings otherwise); an
+    // in-process check could not tell, since the other tests of this process block pool threads.
+    @Test("the default health check fails while every cooperative-pool thread is stuck")
+    func starvedPool() {
+        let release = DispatchSemaphore(value: 0)
+        let width = ProcessInfo.processInfo.activeProcessorCount
+        for _ in 0..<width { Task.detached { release.wait() } }
+        let responded = SystemdSession.cooperativePoolResponds(within: .milliseconds(500))
+        for _ in 0..<width { release.signal() }
+        #expect(!responded, "the probe's task ran although every pool thread was blocked")
+    }
+}

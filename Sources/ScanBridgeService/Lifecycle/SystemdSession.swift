@@ -15,10 +15,11 @@ public final class SystemdSession: Sendable {
 
     /// Sends READY=1 (with `status` as STATUS=) and starts the watchdog pinger when the unit
     /// asked for one. `isHealthy` is asked before each ping: a service that stops answering stops
-    /// pinging, and systemd restarts it.
+    /// pinging, and systemd restarts it. By default it checks that Swift's cooperative thread pool
+    /// still runs tasks (a pool whose threads are all stuck answers no request).
     public static func ready(status: String, logger: Logger,
                              environment: [String: String] = ProcessInfo.processInfo.environment,
-                             isHealthy: @escaping @Sendable () -> Bool = { true }) -> SystemdSession {
+                             isHealthy: @escaping @Sendable () -> Bool = { cooperativePoolResponds(within: .seconds(5)) }) -> SystemdSession {
         SystemdSession(status: status, logger: logger, environment: environment, isHealthy: isHealthy)
     }
 
@@ -46,6 +47,15 @@ public final class SystemdSession: Sendable {
             thread.name = "scanbridge.watchdog"
             thread.start()
         }
+    }
+
+    /// Whether a task started now on the cooperative pool runs within `limit`. Called from the
+    /// watchdog thread (it blocks that thread, never the pool).
+    public static func cooperativePoolResponds(within limit: Duration) -> Bool {
+        let ran = DispatchSemaphore(value: 0)
+        Task.detached { ran.signal() }
+        let nanoseconds = Int(limit.components.seconds) * 1_000_000_000 + Int(limit.components.attoseconds / 1_000_000_000)
+        return ran.wait(timeout: .now() + .nanoseconds(nanoseconds)) == .success
     }
 
     /// Updates the one-line status `systemctl status` shows.
