@@ -35,7 +35,7 @@ elif command -v rpm >/dev/null 2>&1 && rpm -q scanbridge >/dev/null 2>&1; then
     rpm -e scanbridge
     if [ "$purge" = yes ]; then
         for folder in cache cert dump log upload; do rm -rf "${home:?}/$folder"; done
-        rm -f "$home/DSConfiguration.ini" "$home/service.ini" "$home/user_config.ini"
+        rm -f "$home/DSConfiguration.ini" "$home/service.ini" "$home/user_config.ini" "$home/.removed"
     fi
 else
     echo "uninstall.sh: the scanbridge package is not installed (neither dpkg nor rpm knows it)" >&2
@@ -44,7 +44,7 @@ fi
 
 if [ "$documents" = yes ]; then rm -rf "${home:?}"; fi
 if [ -d "$home" ]; then
-    echo "uninstall.sh: ScanBridge removed; kept in $home: $(ls -A "$home" | tr '\n' ' ')"
+    echo "uninstall.sh: ScanBridge removed; kept in $home: $(ls "$home" | tr '\n' ' ')"
 else
     echo "uninstall.sh: ScanBridge removed"
 fi

@@ -6,7 +6,8 @@ sb_enable() { # sb_enable install|upgrade: enable on install; on upgrade keep th
         deb-systemd-helper update-state "$SB_UNIT" >/dev/null || true
     fi
 }
-sb_disable() { deb-systemd-helper disable "$SB_UNIT" >/dev/null 2>&1 || true; }
+# On removal: disable and forget (`disable` alone would make a later reinstall keep it off).
+sb_disable() { deb-systemd-helper purge "$SB_UNIT" >/dev/null 2>&1 || true; }
 sb_forget() { deb-systemd-helper purge "$SB_UNIT" >/dev/null 2>&1 || true; }
 sb_daemon_reload() { systemctl --system daemon-reload >/dev/null || true; }
 sb_start() { deb-systemd-invoke start "$SB_UNIT"; }

@@ -76,6 +76,10 @@ sb_generate_certificate() {
 }
 
 sb_configure() { # sb_configure install|upgrade
+    # Installed again after a removal (data kept, package gone): enable and start as on a first
+    # install, since the removal disabled the unit.
+    if [ "$1" = upgrade ] && [ -e "$SB_HOME/.removed" ]; then set -- install; fi
+    rm -f "$SB_HOME/.removed"
     sb_create_user
     sb_create_folders
     sb_generate_certificate
@@ -99,6 +103,7 @@ sb_configure() { # sb_configure install|upgrade
 sb_stop_and_disable() {
     if sb_systemd_running; then sb_stop; fi
     if [ -z "$SB_ROOT" ]; then sb_disable; fi
+    if [ -d "$SB_HOME" ]; then : > "$SB_HOME/.removed"; fi
 }
 
 sb_after_removal() {
@@ -109,7 +114,7 @@ sb_after_removal() {
 sb_purge() {
     if [ -z "$SB_ROOT" ]; then sb_forget; fi
     for folder in cache cert dump log upload; do rm -rf "${SB_HOME:?}/$folder"; done
-    rm -f "$SB_HOME/DSConfiguration.ini" "$SB_HOME/service.ini" "$SB_HOME/user_config.ini"
+    rm -f "$SB_HOME/DSConfiguration.ini" "$SB_HOME/service.ini" "$SB_HOME/user_config.ini" "$SB_HOME/.removed"
     if [ -d "$SB_HOME/storage" ] && [ -n "$(ls -A "$SB_HOME/storage" 2>/dev/null)" ]; then
         sb_log "kept $SB_HOME/storage (stored documents); delete it by hand when no longer needed"
     else

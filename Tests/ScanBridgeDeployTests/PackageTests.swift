@@ -96,12 +96,22 @@ struct PackageTests {
         #expect(!FileManager.default.fileExists(atPath: "\(opt)/bin/scanbridge"))
         #expect(Deploy.read("\(opt)/DSConfiguration.ini") == "[DS]\nLogLevel = 30\n")
         #expect(Deploy.read("\(opt)/storage/doc-1") == "document")
+        #expect(FileManager.default.fileExists(atPath: "\(opt)/.removed"), "the removal is remembered")
+
+        // Installing again after a removal is a fresh install for the unit (enabled, started)
+        // and keeps the data.
+        let again = try Self.dpkg(root, ["-i", Self.deb])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "\(opt)/.removed"))
+        #expect(Deploy.read("\(opt)/storage/doc-1") == "document")
+        #expect(try Self.dpkg(root, ["-r", "scanbridge"]).status == 0)
 
         // Purge: configuration, certificates and logs go; stored documents stay.
         let purge = try Self.dpkg(root, ["--purge", "scanbridge"])
         #expect(purge.status == 0, "\(purge.stderr)")
         #expect(!FileManager.default.fileExists(atPath: "\(opt)/DSConfiguration.ini"))
         #expect(!FileManager.default.fileExists(atPath: "\(opt)/cert"))
+        #expect(!FileManager.default.fileExists(atPath: "\(opt)/.removed"))
         #expect(Deploy.read("\(opt)/storage/doc-1") == "document")
         #expect(purge.stdout.contains("kept") || purge.stderr.contains("kept"))
     }
