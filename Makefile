@@ -8,7 +8,7 @@ DEV_SANE ?= $(CURDIR)/.dev/sane.d
 # Extra arguments for `scanbridge serve`, e.g. make run ARGS="--log-level 30".
 ARGS ?=
 
-.PHONY: install run test build release clean bench
+.PHONY: install run test build release clean bench package-binary deb rpm test-deploy
 
 ## install: bring this Debian 12 machine to everything the project needs (idempotent)
 install:
@@ -64,3 +64,29 @@ fuzz-http:
 	mkdir -p "$(FUZZ_CORPUS)"
 	Fuzz/.build/release/fuzz-http -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
 		"$(FUZZ_CORPUS)" Fuzz/corpus
+# Packages (Deploy/, README "Install, upgrade, uninstall"). A release build with the Swift
+# runtime linked in (targets need no toolchain), in its own build folder so that it does not
+# undo `make release`.
+PACKAGE_BUILD := .build-package
+PACKAGE_BINARY := $(PACKAGE_BUILD)/release/scanbridge
+PACKAGE_DIR ?= $(CURDIR)/.build-package/packages
+
+package-binary:
+	swift build -c release --product scanbridge --static-swift-stdlib --disable-local-rpath --scratch-path $(PACKAGE_BUILD)
+
+## deb: build the .deb into $(PACKAGE_DIR)
+deb: package-binary
+	@Deploy/package.sh deb $(PACKAGE_BINARY) $(PACKAGE_DIR)
+
+## rpm: build the .rpm into $(PACKAGE_DIR)
+rpm: package-binary
+	@Deploy/package.sh rpm $(PACKAGE_BINARY) $(PACKAGE_DIR)
+
+## test-deploy: build both packages once, then run the package tests on them (install into a
+## throwaway root, file lists, lintian). `make test` runs every other deploy test.
+test-deploy: install
+	swift build --build-tests
+	$(MAKE) --no-print-directory deb rpm
+	SCANBRIDGE_DEB="$$(ls -t $(PACKAGE_DIR)/scanbridge_*.deb | head -1)" \
+	SCANBRIDGE_RPM="$$(ls -t $(PACKAGE_DIR)/scanbridge-*.rpm | head -1)" \
+	swift test --skip-build --filter ScanBridgeDeployTests.PackageTests

@@ -18,6 +18,8 @@ APT_PACKAGES=(
   qpdf poppler-utils libtiff-tools openssl curl wrk util-linux
   # Devices tests: netpbm's pnmfile and yuy2topam check scanned pages and camera conversion
   netpbm
+  # Deploy: packaging (make deb/rpm), lintian, systemd-analyze for the units, certutil for `cert trust`
+  dpkg-dev fakeroot rpm lintian shellcheck systemd libnss3-tools binutils gzip xz-utils passwd
   # The test virtualenv
   python3 python3-venv
 )
