@@ -20,11 +20,18 @@ run: install release
 	@# Real scanners: export SANE_CONFIG_DIR=/etc/sane.d (or any folder) before `make run`.
 	SANE_CONFIG_DIR="$${SANE_CONFIG_DIR:-$(DEV_SANE)}" .build/release/scanbridge serve --home "$(DEV_HOME)" $(ARGS)
 
+# Swift test targets, each run in a process of its own: the live suites start servers, scanners
+# and child processes, and one suite's load must not starve another's timeouts on two cores.
+SWIFT_TEST_TARGETS := CLibraryTests ScanBridgeServiceTests ScanBridgeIOTests ScanBridgeHTTPTests \
+	ScanBridgeImagingTests ScanBridgeDevicesTests ScanBridgeStorageTests ScanBridgeUploadTests ScanBridgeDeployTests
+
 ## test: install, build and run the whole test suite
 test: install
 	swift build --build-tests
 	scripts/sane-test-config.sh "$(DEV_SANE)"
-	SANE_CONFIG_DIR="$(DEV_SANE)" swift test --skip-build
+	@set -e; for target in $(SWIFT_TEST_TARGETS); do \
+	  echo "== swift test $$target"; \
+	  SANE_CONFIG_DIR="$(DEV_SANE)" swift test --skip-build --filter "^$$target\." ; done
 	SANE_CONFIG_DIR="$(DEV_SANE)" .venv/bin/python -m pytest -q -p no:cacheprovider Tests/Conformance
 
 build:
