@@ -137,7 +137,7 @@ final class RawClient: @unchecked Sendable {
     }
 
     /// True when the server has closed the connection (an empty read), within `timeout`.
-    func isClosedByServer(timeout: Duration = .seconds(5)) async -> Bool {
+    func isClosedByServer(timeout: Duration = .seconds(15)) async -> Bool {
         do {
             while try await fill(timeout: timeout) {}
             return true
