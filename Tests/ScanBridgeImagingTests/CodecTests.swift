@@ -115,9 +115,9 @@ struct CodecTests {
         let pages = [TestPage.make(width: 400, height: 300, format: .bw1, seed: 1),
                      TestPage.make(width: 300, height: 400, format: .gray8, seed: 2),
                      TestPage.make(width: 350, height: 350, format: .rgb24, seed: 3)]
-        for compression in Self.losslessTIFF + [.jpeg(quality: 85), .ccittG4] {
+        for compression in Self.losslessTIFF + [.jpeg(quality: 85), .ccittG3, .ccittG4] {
             let input = folder.appendingPathComponent("in.tif"), output = folder.appendingPathComponent("out.tif")
-            let usable = compression == .ccittG4 ? pages.map { $0.converted(to: .bw1) } : pages
+            let usable = compression == .ccittG4 || compression == .ccittG3 ? pages.map { $0.converted(to: .bw1) } : pages
             let writer = try TIFFWriter(path: input.path, compression: compression)
             for page in usable { try writer.add(page) }
             try writer.finish()
