@@ -73,6 +73,12 @@ struct CodecTests {
         #expect(throws: ScanBridgeError.self) { try PNGCodec.decode(bytes) }
         #expect(throws: ScanBridgeError.self) { try PNGCodec.decode(Array(bytes.prefix(40))) }
         #expect(throws: ScanBridgeError.self) { try PNGCodec.decode([1, 2, 3]) }
+        // A header claiming 100000 × 100000 pixels is refused before any allocation.
+        var huge = try PNGCodec.encode(TestPage.make(width: 16, height: 16))
+        for (offset, value) in [(16, 100_000), (20, 100_000)] {
+            huge[offset] = UInt8(value >> 24); huge[offset + 1] = UInt8((value >> 16) & 0xFF); huge[offset + 2] = UInt8((value >> 8) & 0xFF); huge[offset + 3] = UInt8(value & 0xFF)
+        }
+        #expect(throws: ScanBridgeError.self) { try PNGCodec.decode(huge) }
         #expect(throws: ScanBridgeError.self) { try PNGCodec.encode(TestPage.make(width: 10, height: 10), compressionLevel: 12) }
     }
 
