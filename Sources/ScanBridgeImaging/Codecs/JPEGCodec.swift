@@ -63,6 +63,7 @@ public enum JPEGCodec {
         var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0
         let header = bytes.withUnsafeBufferPointer { tjDecompressHeader3(handle, $0.baseAddress, UInt($0.count), &width, &height, &subsampling, &colorspace) }
         guard header == 0 else { throw ImagingError.library("TurboJPEG header", String(cString: tjGetErrorStr2(handle))) }
+        try checkDecodable(Int(width), Int(height), "JPEG image")
         let scaledWidth = (Int(width) + scaleDenominator - 1) / scaleDenominator
         let scaledHeight = (Int(height) + scaleDenominator - 1) / scaleDenominator
         let cmyk = colorspace == Int32(TJCS_CMYK.rawValue) || colorspace == Int32(TJCS_YCCK.rawValue)

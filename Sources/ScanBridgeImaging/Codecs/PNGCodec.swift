@@ -81,6 +81,7 @@ public enum PNGCodec {
         image.format = color ? PNG_FORMAT_FLAG_COLOR : 0
         let channels = color ? 3 : 1
         let width = Int(image.width), height = Int(image.height)
+        try checkDecodable(width, height, "PNG image")
         var white = png_color(red: 255, green: 255, blue: 255)
         var finished: Int32 = 0
         // Uninitialised storage: libpng writes every byte (no zero-fill pass).

@@ -274,6 +274,7 @@ public enum TIFFCodec {
         default: nil
         }
         let w = Int(width), h = Int(height)
+        try checkDecodable(w, h, "TIFF page")
         guard let format, planar == UInt16(PLANARCONFIG_CONTIG), TIFFIsTiled(tif) == 0 else {
             return try readRGBA(tif, messages, width: w, height: h, xDPI: xDPI, yDPI: yDPI)
         }
