@@ -69,7 +69,9 @@ def test_kill_9_loses_no_acknowledged_page():
                 image = Image.open(io.BytesIO(requests.get(f"{api}/storage/documents/{document}/pages/{uid}").content))
                 assert image.size == (400, 300)
                 if number is not None:
-                    assert image.getpixel((10, 10)) == ((number * 37) % 256, (number * 91) % 256, 128)
+                    # Colour pages are stored as JPEG (quality 85): each channel within a few levels.
+                    expected = ((number * 37) % 256, (number * 91) % 256, 128)
+                    assert all(abs(a - b) <= 4 for a, b in zip(image.getpixel((10, 10)), expected)), (image.getpixel((10, 10)), expected)
         assert len(acknowledged) > ROUNDS, "the writer never got a page in: the test proved nothing"
     finally:
         service.process.kill()
