@@ -155,3 +155,23 @@ def test_seed_endpoints(service):
     assert removed["method"] == "RemoveAllImages" and removed["result"] == [True]
     error(requests.get(f"{base}/dwt/dwt_19000001/img", params={"index": "0", "width": "10", "height": "10"}), 400, -2352)
     requests.delete(f"{api}/device/scanners/jobs/{uid}")
+
+
+def test_a_client_that_gives_up_waiting_takes_no_page(api):
+    """next-page-info blocks until the page exists; a client that disconnects meanwhile must not
+    consume it: the next request still gets page 1."""
+    import base64
+    pending = job(api, autoRun=False, config={"PixelType": 2, "IfFeederEnabled": True, "XferCount": 2, "Resolution": 75})
+    blob = json.loads(base64.b64decode(requests.get(f"{api}/device/scanners/jobs/{pending}/scanner/settings").json()["settings"]))
+    requests.delete(f"{api}/device/scanners/jobs/{pending}")
+    # 256 KiB per read, 0.2 s per read: about a second per 150 dpi page, long enough to give up.
+    blob.update({"read-delay": "true", "read-delay-duration": "200000", "read-limit": "true", "read-limit-size": "262144"})
+    uid = job(api, settings=base64.b64encode(json.dumps(blob).encode()).decode(),
+              config={"PixelType": 2, "IfFeederEnabled": True, "XferCount": 2, "Resolution": 150})
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.get(f"{api}/device/scanners/jobs/{uid}/next-page-info", timeout=0.3)
+    first = requests.get(f"{api}/device/scanners/jobs/{uid}/next-page-info", timeout=30).json()
+    assert first[0]["imageInfo"]["ImageLayout"]["PageNumber"] == 1
+    assert requests.get(f"{api}/device/scanners/jobs/{uid}/next-page-info", timeout=30).json()[0]["imageInfo"]["ImageLayout"]["PageNumber"] == 2
+    assert requests.get(f"{api}/device/scanners/jobs/{uid}/next-page-info", timeout=30).status_code == 204
+    requests.delete(f"{api}/device/scanners/jobs/{uid}")

@@ -83,6 +83,20 @@ final class ConnectionReader: RequestBodySource {
         }
     }
 
+    /// While a handler works on a request that has no body: waits until the peer closes (true)
+    /// or sends more, e.g. a pipelined request, which is kept for `nextHead` (false).
+    /// Cancelling it is safe: bytes that a cancelled receive still returns are kept as well.
+    func watchForPeerClose() async -> Bool {
+        do {
+            let bytes = try await stream.receive(maxLength: Self.readSize, timeout: nil)
+            guard !bytes.isEmpty else { return true }
+            state.withLock { $0.parser.append(bytes) }
+            return false
+        } catch {
+            return error.kind == .connectionReset || error.kind == .closed || error.kind == .system
+        }
+    }
+
     func nextBodyChunk() async throws(HTTPError) -> [UInt8]? {
         let sendContinue = state.withLock { state in
             guard state.continuePending, !state.continueSent else { return false }

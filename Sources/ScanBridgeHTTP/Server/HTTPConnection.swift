@@ -53,7 +53,14 @@ struct HTTPConnection {
                 case .chunked: RequestBody(storage: .stream(reader), expectedLength: nil)
                 }
                 let request = Request(head: head, body: body, connection: info)
-                var response = await responder.respond(to: request)
+                let answered: Response?
+                if head.framing == .none {
+                    answered = await respondWatchingForClose(to: request)
+                } else {
+                    answered = await responder.respond(to: request)
+                }
+                // The peer went away while the handler worked: nobody is left to answer.
+                guard var response = answered else { return }
                 response = RangeRequest.apply(to: response, request: head)
 
                 var keepAlive = head.keepAlive
@@ -63,6 +70,45 @@ struct HTTPConnection {
                 if reader.bodyPending, !(await reader.discardBody(budget: Self.discardBudget)) { return }
                 if setIdle(true) { return }
             }
+        }
+    }
+
+    private enum HandlerOutcome: Sendable {
+        case response(Response)
+        case peerClosed
+        case peerSentMore
+    }
+
+    /// How long a handler runs before the connection starts watching for the peer closing.
+    /// Most handlers answer sooner, so their requests never pay for the extra receive.
+    static let closeWatchDelay: Duration = .milliseconds(50)
+
+    /// Runs the handler; when the peer closes the connection meanwhile (a client that gave up
+    /// on a long-polling request such as `next-page-info`), the handler's task is cancelled so
+    /// that it stops waiting and takes nothing it could no longer deliver. Nil in that case.
+    private func respondWatchingForClose(to request: Request) async -> Response? {
+        await withTaskGroup(of: HandlerOutcome.self) { group in
+            group.addTask { .response(await self.responder.respond(to: request)) }
+            group.addTask {
+                do { try await Task.sleep(for: Self.closeWatchDelay) } catch { return .peerSentMore }
+                return await self.reader.watchForPeerClose() ? .peerClosed : .peerSentMore
+            }
+            var result: Response?
+            var peerClosed = false
+            while let outcome = await group.next() {
+                switch outcome {
+                case .response(let response):
+                    result = response
+                    group.cancelAll()
+                case .peerClosed:
+                    logger.debug("Client closed the connection while its request was handled")
+                    peerClosed = true
+                    group.cancelAll()
+                case .peerSentMore:
+                    continue
+                }
+            }
+            return peerClosed ? nil : result
         }
     }
 

@@ -206,6 +206,9 @@ actor ScanJob {
     /// A client that disconnects (task cancelled) stops waiting.
     func next(_ cursor: Cursor) async throws(ScanBridgeError) -> JobPage? {
         while true {
+            // A client that gave up (its request task is cancelled) takes no page: the next
+            // request gets it.
+            if Task.isCancelled { return nil }
             let index = cursors[cursor, default: 0]
             if index < pages.count {
                 cursors[cursor] = index + 1
@@ -215,7 +218,6 @@ actor ScanJob {
             if status == .pending {
                 throw ScanBridgeError(code: -1011, message: "Job \(uid) is pending; start it with PATCH {\"status\": \"running\"}")
             }
-            if Task.isCancelled { return nil }
             let id = nextWaiter
             nextWaiter += 1
             await withTaskCancellationHandler {
