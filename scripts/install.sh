@@ -18,6 +18,8 @@ APT_PACKAGES=(
   qpdf poppler-utils libtiff-tools openssl curl wrk util-linux
   # Devices tests: netpbm's pnmfile and yuy2topam check scanned pages and camera conversion
   netpbm
+  # Browser tests (Tests/Browser): headless Chromium driven by Selenium through chromedriver
+  chromium chromium-driver
   # The test virtualenv
   python3 python3-venv
 )
