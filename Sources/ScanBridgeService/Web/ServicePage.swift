@@ -208,22 +208,27 @@ final class ServicePage: Sendable {
         guard let sent = form["token"], Self.constantTimeEquals(sent, token) else {
             return refused("the form's token is missing or stale; reload the page")
         }
-        var changes: [(key: String, value: String)] = []
+        // Everything is checked before anything changes.
+        var level: Int?
         if let text = form["logLevel"] {
-            guard let level = Int(text), (0...100).contains(level) else {
+            guard let value = Int(text), (0...100).contains(value) else {
                 return await render(error: "Log level must be 0…100.", status: .badRequest)
             }
-            status.logLevel.dwt = level
-            changes.append(("LogLevel", String(level)))
+            level = value
         }
+        var changes: [(key: String, value: String)] = []
         if let text = form["allowedOrigins"] {
-            let entries = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "," || $0 == " " }).map(String.init)
+            let entries = text.split(whereSeparator: { $0.isNewline || $0 == "," || $0 == " " }).map(String.init)
             do {
                 try policy.setAllowedOrigins(entries)
             } catch {
                 return await render(error: error.message, status: .badRequest)
             }
             changes.append(("AllowedOrigins", policy.allowedOrigins.joined(separator: ",")))
+        }
+        if let level {
+            status.logLevel.dwt = level
+            changes.append(("LogLevel", String(level)))
         }
         do {
             let document = try configuration.rewritten(setting: changes)
