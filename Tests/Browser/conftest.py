@@ -65,7 +65,20 @@ def refused_origin(ports):
 def service(allowed_origin):
     assert os.environ.get("SANE_CONFIG_DIR"), "run through `make test`, which points SANE at its test backend"
     home = tempfile.mkdtemp(prefix="scanbridge-browser-")
-    running = start_service(home, ["--set", f"AllowedOrigins={allowed_origin}", "--set", "AllowedHosts=scanner.lan"])
+    # The test scanner draws its colour pattern here (not solid black), so the screenshots and
+    # the rotation show; the rest of its configuration is the suite's.
+    sane = os.path.join(home, "sane.d")
+    shutil.copytree(os.environ["SANE_CONFIG_DIR"], sane)
+    with open(os.path.join(sane, "test.conf"), encoding="utf-8") as f:
+        conf = f.read().replace('test-picture "Solid black"', 'test-picture "Color pattern"')
+    with open(os.path.join(sane, "test.conf"), "w", encoding="utf-8") as f:
+        f.write(conf)
+    suite_sane = os.environ["SANE_CONFIG_DIR"]
+    os.environ["SANE_CONFIG_DIR"] = sane
+    try:
+        running = start_service(home, ["--set", f"AllowedOrigins={allowed_origin}", "--set", "AllowedHosts=scanner.lan"])
+    finally:
+        os.environ["SANE_CONFIG_DIR"] = suite_sane
     yield running
     stop_service(running)
     shutil.rmtree(home, ignore_errors=True)

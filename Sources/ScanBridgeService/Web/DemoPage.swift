@@ -23,6 +23,7 @@ enum DemoPage {
   button { background: #2a6fdb; color: #fff; border: 0; border-radius: 4px; cursor: pointer; }
   button:disabled { background: #9aa7bd; cursor: default; }
   button.secondary { background: #e3e8f0; color: #1d2330; }
+  button.secondary:disabled { opacity: .45; }
   #error { display: none; background: #fde2e1; color: #8a1c1c; border: 1px solid #f3b2b0; padding: 8px 12px; border-radius: 4px; margin-bottom: 10px; white-space: pre-wrap; }
   #progress { width: 100%; height: 14px; }
   #progressText { font-size: 12px; color: #445; margin: 2px 0 10px; }
