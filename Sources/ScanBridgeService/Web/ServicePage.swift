@@ -159,6 +159,7 @@ final class ServicePage: Sendable {
             <body>
             <h1>ScanBridge is running</h1>
             \(message)
+            <p id="summary">Version \(Self.escape(ProductVersion.semantic)). I/O engine: \(Self.escape(status.ioEngine)). Up for \(status.uptime) s.</p>
             <dl>
             <dt>Version</dt><dd id="version">\(Self.escape(ProductVersion.semantic)) (DWT Service REST API \(Self.escape(ProductVersion.apiVersion)))</dd>
             <dt>I/O engine</dt><dd id="engine">\(Self.escape(status.ioEngine))</dd>
