@@ -16,7 +16,7 @@ from selenium.webdriver.chrome.service import Service as DriverService
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import ARTIFACTS
+from conftest import ARTIFACTS, start_service, stop_service
 from test_events import page_sizes
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -174,3 +174,32 @@ def test_demo_from_an_origin_that_is_not_allowed_is_refused(service, sites, brow
     """, service.http)
     assert outcome == "blocked TypeError", outcome
     browser.save_screenshot(os.path.join(ARTIFACTS, "browser-demo-refused-origin.png"))
+
+
+@pytest.fixture()
+def small_buffer_service(allowed_origin):
+    """A second service whose buffer holds 3 pages: a 10-page batch fails mid-way."""
+    home = tempfile.mkdtemp(prefix="scanbridge-browser-small-")
+    running = start_service(home, ["--set", f"AllowedOrigins={allowed_origin}", "--set", "BufferMaxPages=3"])
+    yield running
+    stop_service(running)
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def test_demo_shows_a_failure_mid_batch_and_keeps_the_pages_before_it(small_buffer_service, sites, browser, allowed_origin):
+    api = small_buffer_service.http
+    browser.get(f"{allowed_origin}/index.html?service={api}&sdk={api}/scanbridge.js")
+    wait(browser, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true", 60,
+         "the demo did not connect")
+    assert str(small_buffer_service.http_port) in browser.find_element(By.ID, "status").text
+    browser.find_element(By.ID, "scan").click()
+    error = wait(browser, lambda d: d.find_element(By.ID, "error") if d.find_element(By.ID, "error").is_displayed() else None,
+                 120, "no error was shown")
+    assert error.get_attribute("data-kind") == "scan", error.text
+    assert "The scan stopped" in error.text
+    assert "Scan stopped after 3 page(s)" in browser.find_element(By.ID, "progressText").text
+    wait(browser, lambda d: len(decoded_thumbnails(d)) == 3 and all(w > 0 for w in decoded_thumbnails(d)), 60,
+         "the pages before the failure are not shown")
+    browser.save_screenshot(os.path.join(ARTIFACTS, "browser-demo-failure-mid-batch.png"))
+    # They can still be saved.
+    assert browser.find_element(By.ID, "savePdf").is_enabled()
