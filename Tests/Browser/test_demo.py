@@ -150,6 +150,16 @@ def test_demo_scans_edits_and_saves_from_another_origin(service, sites, browser,
     landscape = [w > h for w, h in page_sizes(pdf)]
     assert landscape == [False] * 6 + [True] + [False] * 2, landscape
 
+    # Save as TIFF: the same 9 pages, one directory each.
+    browser.find_element(By.ID, "saveTiff").click()
+    tiff = os.path.join(downloads, "scan.tif")
+    deadline = time.time() + 120
+    while time.time() < deadline and not (os.path.exists(tiff) and not any(n.endswith(".crdownload") for n in os.listdir(downloads))):
+        time.sleep(0.2)
+    assert os.path.exists(tiff), (os.listdir(downloads), browser.find_element(By.ID, "error").text)
+    directories = subprocess.run(["tiffinfo", tiff], check=True, capture_output=True, text=True).stdout.count("TIFF Directory at")
+    assert directories == 9
+
     # Every call was cross-origin and none was blocked. (Expected noise: the SDK tries https
     # first, whose certificate this throwaway profile does not trust, and the site has no favicon.)
     errors = [entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"
