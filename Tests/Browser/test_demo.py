@@ -16,7 +16,7 @@ from selenium.webdriver.chrome.service import Service as DriverService
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import ARTIFACTS, start_service, stop_service
+from conftest import ARTIFACTS, free_ports, start_service, stop_service
 from test_events import page_sizes
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -213,3 +213,14 @@ def test_demo_shows_a_failure_mid_batch_and_keeps_the_pages_before_it(small_buff
     browser.save_screenshot(os.path.join(ARTIFACTS, "browser-demo-failure-mid-batch.png"))
     # They can still be saved.
     assert browser.find_element(By.ID, "savePdf").is_enabled()
+
+
+def test_demo_without_a_service_says_how_to_install_it(service, sites, browser, allowed_origin):
+    # The SDK loads from the running service, but the API root it is given answers nothing.
+    closed = free_ports(1)[0]
+    browser.get(f"{allowed_origin}/index.html?service=http://127.0.0.1:{closed}&sdk={service.http}/scanbridge.js")
+    error = wait(browser, lambda d: d.find_element(By.ID, "error") if d.find_element(By.ID, "error").is_displayed() else None,
+                 60, "no error was shown")
+    assert error.get_attribute("data-kind") == "absent", error.text
+    assert "not running" in error.text and "Install ScanBridge" in error.text
+    assert browser.find_element(By.ID, "status").text == "Not connected"
