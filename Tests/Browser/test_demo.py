@@ -224,3 +224,12 @@ def test_demo_without_a_service_says_how_to_install_it(service, sites, browser, 
     assert error.get_attribute("data-kind") == "absent", error.text
     assert "not running" in error.text and "Install ScanBridge" in error.text
     assert browser.find_element(By.ID, "status").text == "Not connected"
+
+
+def test_demo_served_by_the_service_itself_connects(service, browser):
+    # The service's own pages are always allowed, whatever AllowedOrigins says.
+    browser.get(f"http://127.0.0.1:{service.service_port}/demo")
+    wait(browser, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true", 60,
+         "the demo did not connect")
+    assert browser.find_element(By.ID, "scanner").get_attribute("value") == "sane:test:0"
+    assert not browser.find_element(By.ID, "error").is_displayed()
