@@ -33,6 +33,13 @@ test: install
 	  echo "== swift test $$target"; \
 	  SANE_CONFIG_DIR="$(DEV_SANE)" swift test --skip-build --filter "^$$target\." ; done
 	SANE_CONFIG_DIR="$(DEV_SANE)" .venv/bin/python -m pytest -q -p no:cacheprovider Tests/Conformance
+	SANE_CONFIG_DIR="$(DEV_SANE)" .venv/bin/python -m pytest -q -p no:cacheprovider Tests/Browser
+
+.PHONY: test-browser
+## test-browser: the browser suite alone (security policy, events, SDK routes, the demo in headless Chromium)
+test-browser: install build
+	scripts/sane-test-config.sh "$(DEV_SANE)"
+	SANE_CONFIG_DIR="$(DEV_SANE)" .venv/bin/python -m pytest -q -p no:cacheprovider Tests/Browser
 
 build:
 	swift build

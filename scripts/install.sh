@@ -20,6 +20,8 @@ APT_PACKAGES=(
   netpbm
   # Deploy: packaging (make deb/rpm), lintian, systemd-analyze for the units, certutil for `cert trust`
   dpkg-dev fakeroot rpm lintian shellcheck systemd libnss3-tools binutils gzip xz-utils passwd
+  # Browser tests (Tests/Browser): headless Chromium driven by Selenium through chromedriver
+  chromium chromium-driver
   # The test virtualenv
   python3 python3-venv
 )

@@ -87,7 +87,8 @@ def stop_service(service):
 def service():
     assert os.environ.get("SANE_CONFIG_DIR"), "run through `make test`, which points SANE at its test backend"
     home = tempfile.mkdtemp(prefix="scanbridge-conformance-")
-    running = start_service(home)
+    # test_errors binds jobs to these origins; browsers' origins must be allowed (AllowedOrigins).
+    running = start_service(home, ["--set", "AllowedOrigins=https://app.example,https://evil.example"])
     yield running
     stop_service(running)
     shutil.rmtree(home, ignore_errors=True)

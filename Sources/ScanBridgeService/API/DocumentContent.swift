@@ -114,7 +114,7 @@ enum DocumentContent {
         return .file(path)
     }
 
-    private static func writePDF(_ references: [PageReference], uid: String, password: String?, request: Request,
+    static func writePDF(_ references: [PageReference], uid: String, password: String?, request: Request,
                                  service: ScanningService, path: String) async throws {
         let pageSize: PDFPageSize = request.pageType.flatMap(PaperSize.named).map(PDFPageSize.paper) ?? .fromResolution
         let options = PDFWriter.Options(version: request.version, metadata: request.metadata, pageSize: pageSize,
@@ -138,7 +138,7 @@ enum DocumentContent {
         try await PageRendering.pool.run { try writer.writer.finish() }
     }
 
-    private static func writeTIFF(_ references: [PageReference], uid: String, password: String?, request: Request,
+    static func writeTIFF(_ references: [PageReference], uid: String, password: String?, request: Request,
                                   service: ScanningService, path: String) async throws {
         var images: [Image] = []
         // TIFF's compression is per file here; auto picks G4 when every page is black and white.

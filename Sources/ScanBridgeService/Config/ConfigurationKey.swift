@@ -98,6 +98,11 @@ extension ConfigurationKey {
               summary: "Pages the image buffer holds at most (in memory and in cache/ together); a scan past it fails with a clear error and keeps the pages it has."),
         .init(section: scanBridgeSection, name: "ProductKeys", kind: .list, defaultValue: "",
               summary: "Product keys (DWT-PRODUCT-KEY / X-DICS-LICENSE-KEY headers) allowed to create scan jobs, comma-separated; empty accepts any key. An administrator's way to say which applications may scan."),
+        // Browser security (Security/SecurityPolicy.swift).
+        .init(section: scanBridgeSection, name: "AllowedOrigins", kind: .list, defaultValue: "",
+              summary: "Web page origins (scheme://host[:port], comma-separated) that may use the service from a browser; the service's own pages always may. Empty by default: a scanner on this machine is not for every website the user visits, so an administrator names the web applications that may scan. \"*\" allows any origin and is honoured only when written explicitly. Editable on the service page."),
+        .init(section: scanBridgeSection, name: "AllowedHosts", kind: .list, defaultValue: "",
+              summary: "Extra host names the Host header may carry besides 127.0.0.1, localhost and [::1] (and BindAddress when it is a specific address), comma-separated. Any other Host is refused (DNS rebinding protection)."),
         // HTTP limits (ScanBridgeHTTP.HTTPLimits): each guards against one kind of abusive or broken client.
         .init(section: scanBridgeSection, name: "HTTPMaxLineBytes", kind: .integer(256...1_048_576), defaultValue: "8192",
               summary: "Longest HTTP request line (method, target, version) in bytes; longer gets 414."),

@@ -15,10 +15,13 @@ actor JobRegistry {
     private let buffer: ImageBuffer
     private let sane: SANEContext
     private let logger = Logger(label: "scanbridge.jobs")
+    /// Job state and page events (`GET /api/events`).
+    let events: EventHub
 
-    init(buffer: ImageBuffer, sane: SANEContext = .shared) {
+    init(buffer: ImageBuffer, sane: SANEContext = .shared, events: EventHub = EventHub()) {
         self.buffer = buffer
         self.sane = sane
+        self.events = events
     }
 
     /// Creates a job: opens the scanner (423 when another job or program holds it), applies
@@ -41,12 +44,13 @@ actor JobRegistry {
             let plan = try await session.configure(configuration)
             let uid = UUID().uuidString.lowercased()
             let job = ScanJob(uid: uid, origin: origin, session: session, plan: plan, buffer: buffer,
-                              jobTimeout: options.jobTimeout ?? 0, logger: logger,
+                              jobTimeout: options.jobTimeout ?? 0, logger: logger, events: events,
                               onRelease: { [weak self] uid in await self?.released(uid) })
             jobs[uid] = job
             lastDevice = session.scanner.id
             logger.info("Scan job created", metadata: ["job": "\(uid)", "scanner": "\(session.scanner.id)",
                                                       "adjustments": "\((plan.adjustments.map(\.description) + notes).joined(separator: "; "))"])
+            await job.publishState()
             if options.autoRun ?? true {
                 try await job.start()
             } else {
@@ -73,7 +77,11 @@ actor JobRegistry {
         let job = try job(uid, origin: origin)
         jobs.removeValue(forKey: uid)
         deleted.insert(uid)
+        let removed = await job.pageIDs
         await job.delete()
+        events.publish("job", origin: job.origin, EventPayload.Job(job: uid, status: "deleted", code: 0, message: "Job deleted",
+                                                                   pages: 0, scanner: job.scanner.id))
+        if !removed.isEmpty { events.publish("buffer", origin: job.origin, EventPayload.Buffer(change: "removed", ids: removed, count: nil)) }
         logger.info("Scan job deleted", metadata: ["job": "\(uid)"])
     }
 

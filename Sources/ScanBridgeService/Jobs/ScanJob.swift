@@ -54,9 +54,11 @@ actor ScanJob {
     private var cancelReason: String?
     /// Called once the job no longer holds its scanner (so the registry can forget the lock).
     private let onRelease: @Sendable (String) async -> Void
+    /// Where job state and page events go (`GET /api/events`).
+    private let events: EventHub
 
     init(uid: String, origin: String?, session: ScannerSession, plan: ScanPlan, buffer: ImageBuffer,
-         jobTimeout: Int, logger: Logger, onRelease: @escaping @Sendable (String) async -> Void) {
+         jobTimeout: Int, logger: Logger, events: EventHub = EventHub(), onRelease: @escaping @Sendable (String) async -> Void) {
         self.uid = uid
         self.origin = origin
         self.scanner = session.scanner
@@ -67,10 +69,20 @@ actor ScanJob {
         self.jobTimeout = jobTimeout > 0 ? .seconds(jobTimeout) : nil
         self.logger = logger
         self.onRelease = onRelease
+        self.events = events
         self.status = .pending
     }
 
+    /// Publishes the job's state as a `job` event.
+    func publishState() {
+        events.publish("job", origin: origin, EventPayload.Job(job: uid, status: status.rawValue, code: code, message: message,
+                                                               pages: pages.count, scanner: scanner.id))
+    }
+
     var pageCount: Int { pages.count }
+
+    /// Buffer ids of the job's pages.
+    var pageIDs: [Int] { pages.map(\.bufferID) }
 
     /// The open session while the job is pending (capabilities and settings are read from it).
     func pendingSession() throws(ScanBridgeError) -> ScannerSession {
@@ -95,6 +107,7 @@ actor ScanJob {
         status = .running
         timeoutTask?.cancel()
         logger.info("Scan job running", metadata: ["job": "\(uid)", "scanner": "\(scanner.id)"])
+        publishState()
         scanTask = Task { await self.run(session) }
     }
 
@@ -161,6 +174,10 @@ actor ScanJob {
             return
         }
         pages.append(JobPage(bufferID: entry.id, uid: entry.uid, info: entry.info, pageNumber: scanned.pageNumber))
+        events.publish("page", origin: origin, EventPayload.PageReady(
+            job: uid, id: entry.id, uid: entry.uid, pageNumber: scanned.pageNumber, width: entry.info.width, height: entry.info.height,
+            thumbnail: "/api/buffer/\(entry.id)/thumbnail", url: "/api/device/scanners/jobs/\(uid)/next-page?page=\(entry.uid)"))
+        events.publish("buffer", origin: origin, EventPayload.Buffer(change: "added", ids: [entry.id], count: nil))
         logger.debug("Page scanned", metadata: ["job": "\(uid)", "page": "\(scanned.pageNumber)", "buffer": "\(entry.id)"])
         wakeAll()
     }
@@ -170,6 +187,7 @@ actor ScanJob {
         status = final
         self.code = code
         self.message = message
+        publishState()
         logger.info("Scan job \(final.rawValue)", metadata: ["job": "\(uid)", "pages": "\(pages.count)", "code": "\(code)", "message": "\(message)"])
         if let session {
             self.session = nil

@@ -72,26 +72,3 @@ public enum CoreRoutes {
         }
     }
 }
-
-/// The service (`dcp`) listeners: the welcome page. A placeholder until the browser work
-/// brings the real page and assets.
-public enum ServicePageRoutes {
-    public static func router(status: ServiceStatus) -> Router {
-        var router = Router()
-        let page: RouteHandler = { _ in
-            .html("""
-                <!doctype html>
-                <html lang="en"><head><meta charset="utf-8"><title>ScanBridge</title></head>
-                <body>
-                <h1>ScanBridge is running</h1>
-                <p>Version \(ProductVersion.semantic) (DWT Service REST API \(ProductVersion.apiVersion)).</p>
-                <p>I/O engine: \(status.ioEngine). Up for \(status.uptime) s.</p>
-                </body></html>
-
-                """)
-        }
-        router.get("/", use: page)
-        router.get("/welcome.htm", use: page)
-        return router
-    }
-}

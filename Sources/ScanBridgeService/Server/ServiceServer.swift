@@ -40,13 +40,19 @@ public final class ServiceServer: Sendable {
     public let status: ServiceStatus
     public let service: ScanningService
     public let running: [Running]
+    /// Host check, CORS and Private Network Access in front of every route.
+    public let policy: SecurityPolicy
+    let browser: BrowserRoutes
     private let logger: Logger
 
-    private init(engine: IOEngine, status: ServiceStatus, service: ScanningService, running: [Running], logger: Logger) {
+    private init(engine: IOEngine, status: ServiceStatus, service: ScanningService, running: [Running], policy: SecurityPolicy,
+                 browser: BrowserRoutes, logger: Logger) {
         self.engine = engine
         self.status = status
         self.service = service
         self.running = running
+        self.policy = policy
+        self.browser = browser
         self.logger = logger
     }
 
@@ -88,10 +94,17 @@ public final class ServiceServer: Sendable {
         } catch {
             throw StartError(description: "cannot open the image buffer or the documents: \(error)")
         }
-        let routers: [ListenerRole: Router] = [
-            .dwt: CoreRoutes.router(status: status, service: service, folder: folder),
-            .dcp: ServicePageRoutes.router(status: status),
-        ]
+        let policy = SecurityPolicy(configuration: configuration)
+        let endpoints = ServiceEndpoints()
+        let browser = BrowserRoutes(service: service, folder: folder)
+        var core = CoreRoutes.router(status: status, service: service, folder: folder)
+        browser.register(on: &core)
+        WebAssets.register(on: &core, endpoints: endpoints)
+        core.use(policy.middleware(publicPaths: WebAssets.publicPaths))
+        var page = ServicePageRoutes.router(status: status, service: service, policy: policy, configuration: configuration,
+                                            endpoints: endpoints)
+        page.use(policy.middleware(publicPaths: WebAssets.publicPaths))
+        let routers: [ListenerRole: Router] = [.dwt: core, .dcp: page]
         var started: [(ServiceSettings.Listener, HTTPServer)] = []
         for listener in settings.listeners {
             do {
@@ -102,6 +115,7 @@ public final class ServiceServer: Sendable {
                 started.append((listener, server))
             } catch {
                 for (_, server) in started { await server.listener.close() }
+                await browser.close()
                 await service.close()
                 throw StartError(description: "cannot listen on \(settings.bindAddress) port \(listener.port) (\(listener)): \(error.systemMessage.isEmpty ? "\(error)" : error.systemMessage)")
             }
@@ -109,21 +123,27 @@ public final class ServiceServer: Sendable {
         let running = started.map { listener, server in
             Running(listener: listener, port: server.port, server: server, task: Task { await server.run() })
         }
+        policy.setServicePorts(Set(running.map(\.port)))
+        endpoints.set(running.map { ServiceEndpoints.Endpoint(role: $0.listener.role, secure: $0.listener.secure, port: $0.port) })
         for item in running {
             let scheme = item.listener.secure ? "https" : "http"
             let host = settings.bindAddress.contains(":") ? "[\(settings.bindAddress)]" : settings.bindAddress
             logger.info("Listening on \(scheme)://\(host):\(item.port)/ (\(item.listener.role.rawValue))")
         }
-        return ServiceServer(engine: engine, status: status, service: service, running: running, logger: logger)
+        return ServiceServer(engine: engine, status: status, service: service, running: running, policy: policy, browser: browser,
+                             logger: logger)
     }
 
     /// Closes the listeners, lets responses in progress finish (up to `gracePeriod`), and
     /// returns when every connection has ended.
     public func stop(gracePeriod: Duration = .seconds(5)) async {
+        // Event streams never end by themselves: finish them so connections can close.
+        browser.events.finishAll()
         await withTaskGroup(of: Void.self) { group in
             for item in running { group.addTask { await item.server.shutdown(gracePeriod: gracePeriod) } }
         }
         for item in running { await item.task.value }
+        await browser.close()
         await service.close()
     }
 }

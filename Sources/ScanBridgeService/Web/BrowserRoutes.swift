@@ -1,0 +1,281 @@
+import Foundation
+import HTTPTypes
+import ScanBridgeCore
+import ScanBridgeDevices
+import ScanBridgeHTTP
+import ScanBridgeImaging
+import ScanBridgeStorage
+import ScanBridgeUpload
+
+/// ScanBridge's own routes for the browser SDK, next to (never inside) the DWT REST paths:
+///
+/// - `GET /api/events`: server-sent events (see `EventRoutes`);
+/// - `GET /api/cameras`: V4L2 cameras;
+/// - `GET /api/buffer/{id}/thumbnail?size=N`: a JPEG thumbnail of a buffered page (longest side N, default 240);
+/// - `POST /api/buffer/{id}/rotate` `{"degrees": 90|180|270|-90}`: rotates a buffered page in place;
+/// - `DELETE /api/buffer/{id}`: removes a buffered page;
+/// - `POST /api/buffer/reorder` `{"ids": [...]}`: puts these pages in this order, in the slots they occupy;
+/// - `POST /api/storage/documents/{uid}/order` `{"pages": [pageUid...]}`: reorders a document's pages;
+/// - `POST /api/storage/documents/{uid}/pages/{page}/rotate` `{"degrees": …}`: rotates a stored page;
+/// - `POST /api/storage/documents/{uid}/upload` `{"url", "method", "type", …}`: the service uploads
+///   the document (progress as `upload` events); `GET /api/uploads/{id}`: its status.
+///
+/// Buffered pages belong to the job that scanned them, and so to the origin that created the
+/// job: a page of another origin's job is answered 403 like the job itself.
+final class BrowserRoutes: Sendable {
+    let service: ScanningService
+    let events: EventHub
+    let uploader: Uploader
+    let stagingFolder: String
+
+    init(service: ScanningService, folder: ServiceFolder) {
+        self.service = service
+        self.events = service.jobs.events
+        self.stagingFolder = folder.upload
+        self.uploader = Uploader(stagingFolder: (folder.upload as NSString).appendingPathComponent("browser"))
+    }
+
+    func close() async {
+        await uploader.shutdown()
+        events.finishAll()
+    }
+
+    struct RotateRequest: Decodable { var degrees: Int }
+    struct ReorderBuffer: Decodable { var ids: [Int] }
+    struct ReorderDocument: Decodable { var pages: [String] }
+    struct UploadRequest: Decodable {
+        var url: String
+        var method: String?
+        var type: String?
+        var fileName: String?
+        var fieldName: String?
+        var formFields: [String: String]?
+        var headers: [String: String]?
+    }
+
+    struct BufferEntry: Encodable {
+        var id: Int
+        var uid: String
+        var index: Int
+        var width: Int
+        var height: Int
+        var job: String?
+        var thumbnail: String
+    }
+
+    struct CameraEntry: Encodable {
+        var id: String
+        var name: String
+        var driver: String
+    }
+
+    func register(on router: inout Router) {
+        EventRoutes.register(on: &router, events: events)
+
+        router.get("/api/cameras") { _ in
+            let cameras = await CameraDiscovery.cameras()
+            return try .json(cameras.map { CameraEntry(id: $0.id, name: $0.name, driver: $0.driver) })
+        }
+
+        router.get("/api/buffer") { [self] request in
+            var visible: [BufferEntry] = []
+            for page in await service.buffer.pages() {
+                guard let job = Self.job(of: page), (try? await service.jobs.job(job, origin: request.origin)) != nil else { continue }
+                visible.append(BufferEntry(id: page.id, uid: page.uid, index: page.index, width: page.info.width,
+                                           height: page.info.height, job: job, thumbnail: "/api/buffer/\(page.id)/thumbnail"))
+            }
+            return try .json(visible)
+        }
+
+        router.get("/api/buffer/{id}/thumbnail") { [self] request in
+            let page = try await ownedPage(request)
+            let size = Int(request.query["size"] ?? "") ?? 240
+            guard (16...2048).contains(size) else { throw DWTErrors.invalidParameter("size must be 16…2048 pixels") }
+            let content = try await service.buffer.content(id: page.id)
+            let image = try await PageRendering.image(of: content)
+            let bytes = try await PageRendering.pool.run {
+                try PageRendering.encode(PageRendering.eightBit(image.fitted(maxWidth: size, maxHeight: size)), as: "image/jpeg", quality: 80)
+            }
+            return .binary(bytes, contentType: "image/jpeg", headerFields: [.cacheControl: "no-cache"])
+        }
+
+        router.post("/api/buffer/{id}/rotate") { [self] request in
+            let page = try await ownedPage(request)
+            let turns = try Self.quarterTurns(try await request.decodeJSON(RotateRequest.self, allowEmpty: false).degrees)
+            let content = try await service.buffer.content(id: page.id)
+            let image = try await PageRendering.image(of: content)
+            let rotated = try await PageRendering.pool.run { image.rotated(quarterTurns: turns) }
+            let entry = try await service.buffer.replace(id: page.id, with: Page(image: rotated))
+            events.publish("buffer", origin: request.origin, EventPayload.Buffer(change: "rotated", ids: [page.id], count: nil))
+            return try .json(BufferEntry(id: entry.id, uid: entry.uid, index: entry.index, width: entry.info.width, height: entry.info.height,
+                                         job: Self.job(of: entry), thumbnail: "/api/buffer/\(entry.id)/thumbnail"))
+        }
+
+        router.delete("/api/buffer/{id}") { [self] request in
+            let page = try await ownedPage(request)
+            try await service.buffer.remove(id: page.id)
+            events.publish("buffer", origin: request.origin, EventPayload.Buffer(change: "removed", ids: [page.id], count: nil))
+            return .noContent
+        }
+
+        router.post("/api/buffer/reorder") { [self] request in
+            let wanted = try await request.decodeJSON(ReorderBuffer.self, allowEmpty: false).ids
+            guard Set(wanted).count == wanted.count else { throw DWTErrors.invalidParameter("ids must not repeat") }
+            for id in wanted { _ = try await ownedPage(id: id, origin: request.origin) }
+            let order = await service.buffer.pages().map(\.id)
+            // The slots these pages occupy now, filled in the order asked for.
+            var target = order
+            let slots = order.indices.filter { wanted.contains(order[$0]) }
+            for (slot, id) in zip(slots, wanted) { target[slot] = id }
+            var current = order
+            for index in target.indices where current[index] != target[index] {
+                guard let from = current.firstIndex(of: target[index]) else { continue }
+                try await service.buffer.move(from: from, to: index)
+                current.insert(current.remove(at: from), at: index)
+            }
+            events.publish("buffer", origin: request.origin, EventPayload.Buffer(change: "moved", ids: wanted, count: nil))
+            return .noContent
+        }
+
+        router.post("/api/storage/documents/{uid}/order") { [self] request in
+            let uid = try request.parameters.require("uid")
+            let pages = try await request.decodeJSON(ReorderDocument.self, allowEmpty: false).pages
+            let info = try await service.documents.reorder(uid, pageUIDs: pages, password: request.documentPassword)
+            return try .json(DocumentInfoResponse(info))
+        }
+
+        router.post("/api/storage/documents/{uid}/pages/{page}/rotate") { [self] request in
+            let uid = try request.parameters.require("uid")
+            let reference = PageReference(pathSegment: try request.parameters.require("page"))
+            let turns = try Self.quarterTurns(try await request.decodeJSON(RotateRequest.self, allowEmpty: false).degrees)
+            let password = request.documentPassword
+            let before = try await service.documents.info(uid: uid, password: password)
+            let index: Int
+            switch reference {
+            case .index(let value): index = value
+            case .uid(let pageUID):
+                guard let found = before.pages.firstIndex(where: { $0.uid == pageUID }) else {
+                    throw HTTPError(.notFound, code: -2847, message: "Document \(uid) has no page \(pageUID)")
+                }
+                index = found
+            }
+            guard before.pages.indices.contains(index) else {
+                throw HTTPError(.badRequest, code: -2352, message: "Page index \(index) is out of range: the document has \(before.pages.count) page(s)")
+            }
+            let page = try await service.documents.readPage(.index(index), of: uid, password: password)
+            let image = try await PageRendering.image(of: page)
+            let rotated = try await PageRendering.pool.run { image.rotated(quarterTurns: turns) }
+            // Insert the rotated page first, then drop the old one: a failure loses nothing.
+            _ = try await service.documents.insertPages(try await DocumentRoutes.storedForm(Page(image: rotated)), into: uid, at: index,
+                                                        password: password)
+            let info = try await service.documents.deletePage(.index(index + 1), from: uid, password: password)
+            return try .json(DocumentInfoResponse(info))
+        }
+
+        router.post("/api/storage/documents/{uid}/upload") { [self] request in
+            let uid = try request.parameters.require("uid")
+            let options = try await request.decodeJSON(UploadRequest.self, allowEmpty: false)
+            let type = (options.type ?? "application/pdf").lowercased()
+            let (data, fileName) = try await documentBytes(uid: uid, type: type, password: request.documentPassword,
+                                                           fileName: options.fileName)
+            let headers = (options.headers ?? [:]).sorted { $0.key < $1.key }.map { HeaderField($0.key, $0.value) }
+            let target: UploadTarget
+            switch (options.method ?? "POST").uppercased() {
+            case "POST":
+                let fields = (options.formFields ?? [:]).sorted { $0.key < $1.key }.map { NameValue($0.key, $0.value) }
+                target = .httpPost(HTTPPostTarget(url: options.url, fieldName: options.fieldName ?? "RemoteFile", fileName: fileName,
+                                                  formFields: fields, headers: headers))
+            case "PUT":
+                target = .httpPut(HTTPPutTarget(url: options.url, headers: headers))
+            case let other:
+                throw DWTErrors.invalidParameter("method must be POST or PUT, not \(other)")
+            }
+            let id = try await uploader.start(UploadDocument(data: data, fileName: fileName, contentType: type), to: target)
+            let stream = await uploader.events(id)
+            let origin = request.origin
+            let total = Int64(data.count)
+            events.publish("upload", origin: origin, EventPayload.Upload(upload: id.description, document: uid, state: "queued",
+                                                                         sent: 0, total: total, message: nil))
+            if let stream {
+                Task { [events] in
+                    for await event in stream {
+                        let payload: EventPayload.Upload
+                        switch event {
+                        case .queued: continue
+                        case .started: payload = .init(upload: id.description, document: uid, state: "uploading", sent: 0, total: total)
+                        case .progress(let progress):
+                            payload = .init(upload: id.description, document: uid, state: "uploading", sent: progress.sent, total: progress.total)
+                        case .retrying(_, _, let reason):
+                            payload = .init(upload: id.description, document: uid, state: "retrying", sent: 0, total: total, message: reason)
+                        case .succeeded(let response):
+                            payload = .init(upload: id.description, document: uid, state: "succeeded", sent: total, total: total,
+                                            message: "HTTP \(response.statusCode)")
+                        case .failed(let error):
+                            payload = .init(upload: id.description, document: uid, state: "failed", sent: 0, total: total, message: error.message)
+                        case .canceled:
+                            payload = .init(upload: id.description, document: uid, state: "canceled", sent: 0, total: total)
+                        }
+                        events.publish("upload", origin: origin, payload)
+                    }
+                }
+            }
+            return try .json(["upload": id.description], status: .accepted)
+        }
+
+        router.get("/api/uploads/{id}") { [self] request in
+            guard let id = UploadID(try request.parameters.require("id")), let status = await uploader.status(id) else {
+                throw HTTPError(.notFound, message: "No such upload")
+            }
+            struct Body: Encodable { var upload: String; var state: String; var sent: Int64; var total: Int64; var statusCode: Int?; var message: String? }
+            return try .json(Body(upload: id.description, state: status.state.rawValue, sent: status.progress.sent, total: status.progress.total,
+                                  statusCode: status.response?.statusCode, message: status.error?.message))
+        }
+    }
+
+    // MARK: - Helpers
+
+    static func job(of page: BufferPage) -> String? {
+        page.tags.first { $0.hasPrefix("job:") }.map { String($0.dropFirst(4)) }
+    }
+
+    /// The buffered page `{id}`, if the requesting origin owns the job that scanned it.
+    private func ownedPage(_ request: Request) async throws -> BufferPage {
+        guard let id = Int(try request.parameters.require("id")) else { throw DWTErrors.invalidParameter("the page id must be a number") }
+        return try await ownedPage(id: id, origin: request.origin)
+    }
+
+    private func ownedPage(id: Int, origin: String?) async throws -> BufferPage {
+        let page = try await service.buffer.page(id: id)
+        guard let job = Self.job(of: page) else { throw DWTErrors.foreignOrigin("Image \(id)") }
+        _ = try await service.jobs.job(job, origin: origin)
+        return page
+    }
+
+    static func quarterTurns(_ degrees: Int) throws(HTTPError) -> Int {
+        guard degrees % 90 == 0 else { throw DWTErrors.invalidParameter("degrees must be a multiple of 90, got \(degrees)") }
+        return ((degrees / 90) % 4 + 4) % 4
+    }
+
+    /// The document as `type`, in memory (for an upload).
+    private func documentBytes(uid: String, type: String, password: String?, fileName: String?) async throws -> (Data, String) {
+        let info = try await service.documents.info(uid: uid, password: password)
+        guard !info.pages.isEmpty else { throw DWTErrors.invalidParameter("Document \(uid) has no pages to upload") }
+        var query = DocumentContent.Request(type: type, pages: nil, quality: 80, compression: 0, pageType: nil,
+                                            metadata: PDFMetadata(), version: .v1_7, outputPassword: nil)
+        let references = info.pages.map { PageReference.uid($0.uid) }
+        let path = (stagingFolder as NSString).appendingPathComponent("upload-\(UUID().uuidString).tmp")
+        defer { unlink(path) }
+        switch type {
+        case "application/pdf":
+            try await DocumentContent.writePDF(references, uid: uid, password: password, request: query, service: service, path: path)
+        case "image/tiff":
+            query.compression = 0
+            try await DocumentContent.writeTIFF(references, uid: uid, password: password, request: query, service: service, path: path)
+        default:
+            throw DWTErrors.invalidParameter("type must be application/pdf or image/tiff")
+        }
+        let data = try await PageRendering.pool.run { try Data(contentsOf: URL(fileURLWithPath: path)) }
+        let name = fileName ?? "\(uid).\(type == "application/pdf" ? "pdf" : "tif")"
+        return (data, name)
+    }
+}

@@ -1,0 +1,477 @@
+// The text between the delimiters is scanbridge.js verbatim: edit it here (it is served as is).
+
+/// The JS SDK, served at `/scanbridge.js` (an ES module; no build step, no dependencies).
+enum SDKScript {
+    static let sdk = #"""
+// ScanBridge browser SDK: one ES module, no build step, no dependencies.
+// Served by the ScanBridge service at /scanbridge.js (typings at /scanbridge.d.ts).
+//
+//   import { connect } from "http://127.0.0.1:18622/scanbridge.js";
+//   const bridge = await connect();
+//   const [scanner] = await bridge.listScanners();
+//   for await (const page of bridge.scan({ device: scanner.device, config: { Resolution: 150 } })) {
+//     img.crossOrigin = "anonymous"; img.src = page.thumbnailUrl;
+//   }
+
+/** The SDK version. */
+export const VERSION = "1.0.0";
+
+/** Default ports of the service's API listeners (DWT: 18623 https, 18622 http). */
+export const DEFAULT_PORTS = Object.freeze({ https: 18623, http: 18622 });
+
+const INSTALL_HINT =
+  "Install ScanBridge on this computer and start it (`scanbridge serve`, or `make run` in its source tree); " +
+  "see the README section \"Browser SDK and demo\".";
+
+/**
+ * An error from the SDK or the service. `kind` says what went wrong:
+ * "absent" (no service answered), "origin-refused" (this page's origin is not in AllowedOrigins),
+ * "network-blocked" (the browser blocked access to the local network), "http" (the service
+ * answered an error; `code` is its DWT code), "scan" (the scanner failed mid-batch; pages before
+ * the failure were delivered), "aborted".
+ */
+export class ScanBridgeError extends Error {
+  /**
+   * @param {string} message human-readable explanation
+   * @param {{kind?: string, code?: number, status?: number, cause?: unknown}} [details]
+   */
+  constructor(message, details = {}) {
+    super(message);
+    this.name = "ScanBridgeError";
+    this.kind = details.kind ?? "http";
+    this.code = details.code ?? -1;
+    this.status = details.status ?? 0;
+    if (details.cause !== undefined) this.cause = details.cause;
+  }
+}
+
+function timeoutSignal(ms, outer) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException("timed out", "TimeoutError")), ms);
+  if (outer) outer.addEventListener("abort", () => controller.abort(outer.reason), { once: true });
+  return { signal: controller.signal, done: () => clearTimeout(timer) };
+}
+
+async function errorFrom(response) {
+  let body = null;
+  try { body = await response.json(); } catch { /* not JSON */ }
+  const message = body?.message ?? `HTTP ${response.status} ${response.statusText}`;
+  const kind = response.status === 403 && /Origin .* is not allowed/.test(message) ? "origin-refused" : "http";
+  return new ScanBridgeError(message, { kind, code: body?.code ?? -1, status: response.status });
+}
+
+/** Whether the browser says local network access is denied for this page (Chrome's permission). */
+async function localNetworkDenied() {
+  for (const name of ["local-network-access", "local-network", "loopback-network"]) {
+    try {
+      const status = await navigator.permissions.query({ name });
+      if (status.state === "denied") return true;
+    } catch { /* permission name unknown to this browser */ }
+  }
+  return false;
+}
+
+/**
+ * Connects to the ScanBridge service on this computer: tries each endpoint in turn (by default
+ * https://127.0.0.1:18623, then http://127.0.0.1:18622) and returns a client for the first that
+ * answers. Throws a `ScanBridgeError` with kind "origin-refused" when the service refuses this
+ * page's origin, "network-blocked" when the browser blocked local network access, and "absent"
+ * with an install hint when no service answered.
+ * @param {{endpoints?: string[], host?: string, httpsPort?: number, httpPort?: number, timeoutMs?: number}} [options]
+ * @returns {Promise<ScanBridge>}
+ */
+export async function connect(options = {}) {
+  const host = options.host ?? "127.0.0.1";
+  const endpoints = options.endpoints?.length ? options.endpoints
+    : [`https://${host}:${options.httpsPort ?? DEFAULT_PORTS.https}`, `http://${host}:${options.httpPort ?? DEFAULT_PORTS.http}`];
+  const failures = [];
+  for (const raw of endpoints) {
+    const base = raw.replace(/\/+$/, "");
+    const timer = timeoutSignal(options.timeoutMs ?? 4000);
+    try {
+      const response = await fetch(`${base}/api/server`, { signal: timer.signal, cache: "no-store" });
+      if (!response.ok) throw await errorFrom(response);
+      const server = await response.json();
+      return new ScanBridge(base, server);
+    } catch (error) {
+      if (error instanceof ScanBridgeError && error.kind === "origin-refused") throw error;
+      failures.push(`${base}: ${error?.message ?? error}`);
+    } finally {
+      timer.done();
+    }
+  }
+  if (await localNetworkDenied()) {
+    throw new ScanBridgeError(
+      "The browser blocked this page from reaching services on your computer (local network access). " +
+      "Allow \"local network access\" for this site in the browser's site settings, then reload.",
+      { kind: "network-blocked" });
+  }
+  throw new ScanBridgeError(`ScanBridge is not running or not reachable (${failures.join("; ")}). ${INSTALL_HINT}`,
+    { kind: "absent" });
+}
+
+/**
+ * A page scanned into the service's buffer.
+ * @typedef {{id: number, uid: string, job: string, pageNumber: number, width: number, height: number,
+ *            url: string, thumbnailUrl: string}} ScannedPage
+ */
+
+/** A connected client. Create it with `connect()`. */
+export class ScanBridge {
+  /**
+   * @param {string} base the API root, e.g. "http://127.0.0.1:18622"
+   * @param {object} server what GET /api/server answered
+   */
+  constructor(base, server) {
+    /** The API root this client talks to. */
+    this.base = base;
+    /** Version, I/O engine, log level and uptime of the service when connected. */
+    this.server = server;
+  }
+
+  /**
+   * Sends a request to the service and returns the response; a non-2xx answer throws a
+   * `ScanBridgeError` with the service's message and DWT code.
+   * @param {string} method
+   * @param {string} path path under the API root, e.g. "/api/server"
+   * @param {{json?: unknown, headers?: Record<string,string>, signal?: AbortSignal}} [options]
+   * @returns {Promise<Response>}
+   */
+  async request(method, path, options = {}) {
+    const headers = { ...(options.headers ?? {}) };
+    let body;
+    if (options.json !== undefined) {
+      headers["Content-Type"] = "application/json";
+      body = JSON.stringify(options.json);
+    }
+    let response;
+    try {
+      response = await fetch(this.url(path), { method, headers, body, signal: options.signal, cache: "no-store" });
+    } catch (error) {
+      if (error?.name === "AbortError") throw new ScanBridgeError("Aborted", { kind: "aborted", cause: error });
+      throw new ScanBridgeError(`The service at ${this.base} did not answer: ${error?.message ?? error}`, { kind: "absent", cause: error });
+    }
+    if (!response.ok) throw await errorFrom(response);
+    return response;
+  }
+
+  /**
+   * An absolute URL of the service for `path`.
+   * @param {string} path
+   * @returns {string}
+   */
+  url(path) {
+    return /^https?:/.test(path) ? path : `${this.base}${path}`;
+  }
+
+  /**
+   * The service's current settings: version, I/O engine, log level, uptime in seconds.
+   * @returns {Promise<{version: string, ioEngine: string, logLevel: number, uptime: number}>}
+   */
+  async serverInfo() {
+    return (await this.request("GET", "/api/server")).json();
+  }
+
+  /**
+   * Lists the scanners (SANE devices).
+   * @param {{refresh?: boolean}} [options] refresh: search for devices again instead of the cached list
+   * @returns {Promise<Array<{name: string, type: number, device: string}>>}
+   */
+  async listScanners(options = {}) {
+    return (await this.request("GET", `/api/device/scanners${options.refresh ? "?refresh=true" : ""}`)).json();
+  }
+
+  /**
+   * Lists the cameras (V4L2 devices) of this computer.
+   * @returns {Promise<Array<{id: string, name: string, driver: string}>>}
+   */
+  async listCameras() {
+    return (await this.request("GET", "/api/cameras")).json();
+  }
+
+  /**
+   * Scans: creates a job and yields each page as soon as the scanner delivered it. When the
+   * scanner fails mid-batch (paper jam, cover open) the iterator throws a `ScanBridgeError` of
+   * kind "scan" after the pages scanned before the failure. Breaking out of the loop or aborting
+   * `signal` cancels the job.
+   * @param {{device?: string, config?: object, caps?: object, signal?: AbortSignal, onJob?: (job: string) => void}} [options]
+   *   config is the DWT job config, e.g. {IfFeederEnabled: true, XferCount: 10, Resolution: 150, PixelType: 2}
+   * @returns {AsyncGenerator<ScannedPage>}
+   */
+  async *scan(options = {}) {
+    const created = await (await this.request("POST", "/api/device/scanners/jobs", {
+      json: { device: options.device, config: options.config ?? {}, caps: options.caps, autoRun: true },
+    })).json();
+    const job = created.jobuid;
+    options.onJob?.(job);
+    let finished = false;
+    const onAbort = () => { this.cancelJob(job).catch(() => {}); };
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      while (true) {
+        const response = await this.request("GET", `/api/device/scanners/jobs/${job}/next-page-info`, { signal: options.signal });
+        if (response.status === 204) break;
+        const [info] = await response.json();
+        yield {
+          id: info.imageId, uid: info.imageuid, job, pageNumber: info.imageInfo?.ImageLayout?.PageNumber ?? 0,
+          width: info.imageInfo?.ImageWidth ?? 0, height: info.imageInfo?.ImageLength ?? 0,
+          url: this.url(`/api/device/scanners/jobs/${job}/next-page?page=${encodeURIComponent(info.imageuid)}`),
+          thumbnailUrl: this.thumbnailUrl(info.imageId),
+        };
+      }
+      finished = true;
+      const state = await (await this.request("GET", `/api/device/scanners/jobs/${job}`)).json();
+      if (state.status === "faulted") {
+        throw new ScanBridgeError(`The scan stopped: ${state.message}`, { kind: "scan", code: state.code });
+      }
+    } finally {
+      options.signal?.removeEventListener("abort", onAbort);
+      if (!finished) await this.cancelJob(job).catch(() => {});
+    }
+  }
+
+  /**
+   * Cancels a running or pending job (pages scanned so far stay).
+   * @param {string} job the job uid
+   * @returns {Promise<void>}
+   */
+  async cancelJob(job) {
+    await this.request("PATCH", `/api/device/scanners/jobs/${job}`, { json: { status: "canceled" } });
+  }
+
+  /**
+   * Deletes a job and frees its pages.
+   * @param {string} job
+   * @returns {Promise<void>}
+   */
+  async deleteJob(job) {
+    await this.request("DELETE", `/api/device/scanners/jobs/${job}`);
+  }
+
+  /**
+   * The URL of a buffered page's JPEG thumbnail. Load it with `img.crossOrigin = "anonymous"`
+   * so the browser sends this page's origin (pages belong to the origin that scanned them).
+   * @param {number} id the page's buffer id
+   * @param {number} [size] longest side in pixels (default 240)
+   * @returns {string}
+   */
+  thumbnailUrl(id, size = 240) {
+    return this.url(`/api/buffer/${id}/thumbnail?size=${size}`);
+  }
+
+  /**
+   * Rotates a buffered page in place by a multiple of 90 degrees (clockwise positive).
+   * @param {number} id
+   * @param {number} degrees
+   * @returns {Promise<{id: number, width: number, height: number}>}
+   */
+  async rotatePage(id, degrees) {
+    return (await this.request("POST", `/api/buffer/${id}/rotate`, { json: { degrees } })).json();
+  }
+
+  /**
+   * Removes a buffered page.
+   * @param {number} id
+   * @returns {Promise<void>}
+   */
+  async deletePage(id) {
+    await this.request("DELETE", `/api/buffer/${id}`);
+  }
+
+  /**
+   * Puts buffered pages in the given order (within the positions they occupy).
+   * @param {number[]} ids
+   * @returns {Promise<void>}
+   */
+  async reorderPages(ids) {
+    await this.request("POST", "/api/buffer/reorder", { json: { ids } });
+  }
+
+  /**
+   * Creates a persistent document on the service.
+   * @param {{password?: string}} [options]
+   * @returns {Promise<ScanDocument>}
+   */
+  async createDocument(options = {}) {
+    const info = await (await this.request("POST", "/api/storage/documents", { json: { password: options.password } })).json();
+    return new ScanDocument(this, info.uid, options.password);
+  }
+
+  /**
+   * Opens an existing document by uid.
+   * @param {string} uid
+   * @param {{password?: string}} [options]
+   * @returns {ScanDocument}
+   */
+  document(uid, options = {}) {
+    return new ScanDocument(this, uid, options.password);
+  }
+
+  /**
+   * Subscribes to live events (job state, page ready, buffer changes, upload progress) over
+   * server-sent events; reconnects by itself and resumes from the last event id.
+   * @param {(event: {type: string, id: string, data: any}) => void} handler
+   * @param {{types?: string[]}} [options] event types to listen to (default: all)
+   * @returns {() => void} call it to stop
+   */
+  subscribe(handler, options = {}) {
+    const source = new EventSource(this.url("/api/events"));
+    const types = options.types ?? ["job", "page", "buffer", "upload", "reset", "hello"];
+    for (const type of types) {
+      source.addEventListener(type, (event) => {
+        let data = null;
+        try { data = JSON.parse(event.data); } catch { data = event.data; }
+        handler({ type, id: event.lastEventId, data });
+      });
+    }
+    return () => source.close();
+  }
+
+  /**
+   * The status of an upload started with `ScanDocument.upload`.
+   * @param {string} upload
+   * @returns {Promise<{upload: string, state: string, sent: number, total: number, statusCode?: number, message?: string}>}
+   */
+  async uploadStatus(upload) {
+    return (await this.request("GET", `/api/uploads/${upload}`)).json();
+  }
+}
+
+/** A document stored by the service. Create one with `ScanBridge.createDocument()`. */
+export class ScanDocument {
+  /**
+   * @param {ScanBridge} bridge
+   * @param {string} uid
+   * @param {string} [password]
+   */
+  constructor(bridge, uid, password) {
+    this.bridge = bridge;
+    this.uid = uid;
+    this.password = password;
+  }
+
+  #headers() {
+    return this.password ? { "DWT-DOC-PASSWORD": this.password } : {};
+  }
+
+  /**
+   * The document's pages (uids in order).
+   * @returns {Promise<{uid: string, pages: Array<{uid: string}>}>}
+   */
+  async info() {
+    return (await this.bridge.request("GET", `/api/storage/documents/${this.uid}`, { headers: this.#headers() })).json();
+  }
+
+  /**
+   * Inserts pages (scanned pages or their URLs) at `at` (default: the end), in the order given.
+   * @param {Array<ScannedPage|string>} pages
+   * @param {{at?: number}} [options]
+   * @returns {Promise<{uid: string, pages: Array<{uid: string}>}>}
+   */
+  async insert(pages, options = {}) {
+    let info = null;
+    let position = options.at ?? -1;
+    for (const page of pages) {
+      const source = typeof page === "string" ? page : page.url;
+      info = await (await this.bridge.request("POST", `/api/storage/documents/${this.uid}/pages`, {
+        json: { source, insertPos: position }, headers: this.#headers(),
+      })).json();
+      if (position >= 0) position += 1;
+    }
+    return info ?? this.info();
+  }
+
+  /**
+   * Puts the pages in this order (every page uid exactly once).
+   * @param {string[]} pageUids
+   * @returns {Promise<{uid: string, pages: Array<{uid: string}>}>}
+   */
+  async reorder(pageUids) {
+    return (await this.bridge.request("POST", `/api/storage/documents/${this.uid}/order`, {
+      json: { pages: pageUids }, headers: this.#headers(),
+    })).json();
+  }
+
+  /**
+   * Rotates one page (uid or 0-based index) by a multiple of 90 degrees.
+   * @param {string|number} page
+   * @param {number} degrees
+   * @returns {Promise<{uid: string, pages: Array<{uid: string}>}>}
+   */
+  async rotate(page, degrees) {
+    return (await this.bridge.request("POST", `/api/storage/documents/${this.uid}/pages/${page}/rotate`, {
+      json: { degrees }, headers: this.#headers(),
+    })).json();
+  }
+
+  /**
+   * Deletes one page (uid or 0-based index).
+   * @param {string|number} page
+   * @returns {Promise<void>}
+   */
+  async deletePage(page) {
+    await this.bridge.request("DELETE", `/api/storage/documents/${this.uid}/pages/${page}`, { headers: this.#headers() });
+  }
+
+  /**
+   * The document's content as a Blob.
+   * @param {{type?: "application/pdf"|"image/tiff"|"image/jpeg"|"image/png", query?: Record<string,string>}} [options]
+   * @returns {Promise<Blob>}
+   */
+  async content(options = {}) {
+    const params = new URLSearchParams({ type: options.type ?? "application/pdf", ...(options.query ?? {}) });
+    const response = await this.bridge.request("GET", `/api/storage/documents/${this.uid}/content?${params}`, { headers: this.#headers() });
+    return response.blob();
+  }
+
+  /**
+   * Downloads the document as a file (the browser's save dialog or download folder).
+   * @param {string} fileName e.g. "scan.pdf"
+   * @param {{type?: "application/pdf"|"image/tiff"}} [options]
+   * @returns {Promise<Blob>} the saved content
+   */
+  async save(fileName, options = {}) {
+    const blob = await this.content(options);
+    saveBlob(blob, fileName);
+    return blob;
+  }
+
+  /**
+   * Has the service upload the document (HTTP POST multipart or PUT); progress arrives as
+   * "upload" events (`ScanBridge.subscribe`) and from `ScanBridge.uploadStatus`.
+   * @param {{url: string, method?: "POST"|"PUT", type?: "application/pdf"|"image/tiff", fileName?: string,
+   *          fieldName?: string, formFields?: Record<string,string>, headers?: Record<string,string>}} target
+   * @returns {Promise<string>} the upload id
+   */
+  async upload(target) {
+    const answer = await (await this.bridge.request("POST", `/api/storage/documents/${this.uid}/upload`, {
+      json: target, headers: this.#headers(),
+    })).json();
+    return answer.upload;
+  }
+
+  /**
+   * Deletes the document.
+   * @returns {Promise<void>}
+   */
+  async delete() {
+    await this.bridge.request("DELETE", `/api/storage/documents/${this.uid}`, { headers: this.#headers() });
+  }
+}
+
+/**
+ * Offers a Blob as a download named `fileName`.
+ * @param {Blob} blob
+ * @param {string} fileName
+ */
+export function saveBlob(blob, fileName) {
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = fileName;
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+}
+"""#
+}

@@ -1,0 +1,167 @@
+// The text between the delimiters is scanbridge.d.ts verbatim: edit it here (it is served as is).
+
+/// TypeScript declarations of the SDK, served at `/scanbridge.d.ts`.
+enum SDKTypes {
+    static let typings = #"""
+// Type declarations for the ScanBridge browser SDK (/scanbridge.js).
+
+/** The SDK version. */
+export declare const VERSION: string;
+/** Default ports of the service's API listeners. */
+export declare const DEFAULT_PORTS: Readonly<{ https: number; http: number }>;
+
+/** What went wrong. */
+export type ScanBridgeErrorKind = "absent" | "origin-refused" | "network-blocked" | "http" | "scan" | "aborted";
+
+/** An error from the SDK or the service. */
+export declare class ScanBridgeError extends Error {
+  constructor(message: string, details?: { kind?: ScanBridgeErrorKind; code?: number; status?: number; cause?: unknown });
+  readonly kind: ScanBridgeErrorKind;
+  /** The DWT error code (≤ 0), -1 when none. */
+  readonly code: number;
+  /** The HTTP status, 0 when there was no answer. */
+  readonly status: number;
+}
+
+export interface ConnectOptions {
+  /** API roots to try in order, e.g. ["https://127.0.0.1:18623", "http://127.0.0.1:18622"]. */
+  endpoints?: string[];
+  host?: string;
+  httpsPort?: number;
+  httpPort?: number;
+  /** Per endpoint, default 4000. */
+  timeoutMs?: number;
+}
+
+/** Connects to the service on this computer (https first, then http). */
+export declare function connect(options?: ConnectOptions): Promise<ScanBridge>;
+
+export interface ServerInfo {
+  version: string;
+  ioEngine: string;
+  logLevel: number;
+  uptime: number;
+}
+
+export interface Scanner {
+  name: string;
+  type: number;
+  /** Pass back as `ScanOptions.device`. */
+  device: string;
+}
+
+export interface Camera {
+  id: string;
+  name: string;
+  driver: string;
+}
+
+/** DWT job configuration (subset). */
+export interface ScanConfig {
+  IfShowUI?: boolean;
+  PixelType?: 0 | 1 | 2;
+  Resolution?: number;
+  IfFeederEnabled?: boolean;
+  IfDuplexEnabled?: boolean;
+  XferCount?: number;
+  Brightness?: number;
+  Contrast?: number;
+  [key: string]: unknown;
+}
+
+export interface ScanOptions {
+  device?: string;
+  config?: ScanConfig;
+  caps?: unknown;
+  signal?: AbortSignal;
+  onJob?: (job: string) => void;
+}
+
+export interface ScannedPage {
+  /** Buffer id. */
+  id: number;
+  uid: string;
+  job: string;
+  pageNumber: number;
+  width: number;
+  height: number;
+  /** The page's URL (a `source` for documents and processing). */
+  url: string;
+  /** JPEG thumbnail; load with `crossOrigin = "anonymous"`. */
+  thumbnailUrl: string;
+}
+
+export interface DocumentInfo {
+  uid: string;
+  pages: Array<{ uid: string }>;
+}
+
+export interface UploadTarget {
+  url: string;
+  method?: "POST" | "PUT";
+  type?: "application/pdf" | "image/tiff";
+  fileName?: string;
+  fieldName?: string;
+  formFields?: Record<string, string>;
+  headers?: Record<string, string>;
+}
+
+export interface UploadStatus {
+  upload: string;
+  state: "queued" | "uploading" | "retrying" | "succeeded" | "failed" | "canceled";
+  sent: number;
+  total: number;
+  statusCode?: number;
+  message?: string;
+}
+
+/** Events of `ScanBridge.subscribe`. */
+export type ScanBridgeEvent =
+  | { type: "hello"; id: string; data: { epoch: string; heartbeat: number } }
+  | { type: "reset"; id: string; data: { reason: string } }
+  | { type: "job"; id: string; data: { job: string; status: string; code: number; message: string; pages: number; scanner: string } }
+  | { type: "page"; id: string; data: { job: string; id: number; uid: string; pageNumber: number; width: number; height: number; thumbnail: string; url: string } }
+  | { type: "buffer"; id: string; data: { change: "added" | "removed" | "rotated" | "moved"; ids: number[] } }
+  | { type: "upload"; id: string; data: { upload: string; document: string; state: string; sent: number; total: number; message?: string } };
+
+export declare class ScanBridge {
+  constructor(base: string, server: ServerInfo);
+  readonly base: string;
+  readonly server: ServerInfo;
+  request(method: string, path: string, options?: { json?: unknown; headers?: Record<string, string>; signal?: AbortSignal }): Promise<Response>;
+  url(path: string): string;
+  serverInfo(): Promise<ServerInfo>;
+  listScanners(options?: { refresh?: boolean }): Promise<Scanner[]>;
+  listCameras(): Promise<Camera[]>;
+  scan(options?: ScanOptions): AsyncGenerator<ScannedPage, void, undefined>;
+  cancelJob(job: string): Promise<void>;
+  deleteJob(job: string): Promise<void>;
+  thumbnailUrl(id: number, size?: number): string;
+  rotatePage(id: number, degrees: number): Promise<{ id: number; width: number; height: number }>;
+  deletePage(id: number): Promise<void>;
+  reorderPages(ids: number[]): Promise<void>;
+  createDocument(options?: { password?: string }): Promise<ScanDocument>;
+  document(uid: string, options?: { password?: string }): ScanDocument;
+  subscribe(handler: (event: ScanBridgeEvent) => void, options?: { types?: string[] }): () => void;
+  uploadStatus(upload: string): Promise<UploadStatus>;
+}
+
+export declare class ScanDocument {
+  constructor(bridge: ScanBridge, uid: string, password?: string);
+  readonly bridge: ScanBridge;
+  readonly uid: string;
+  info(): Promise<DocumentInfo>;
+  insert(pages: Array<ScannedPage | string>, options?: { at?: number }): Promise<DocumentInfo>;
+  reorder(pageUids: string[]): Promise<DocumentInfo>;
+  rotate(page: string | number, degrees: number): Promise<DocumentInfo>;
+  deletePage(page: string | number): Promise<void>;
+  content(options?: { type?: "application/pdf" | "image/tiff" | "image/jpeg" | "image/png"; query?: Record<string, string> }): Promise<Blob>;
+  save(fileName: string, options?: { type?: "application/pdf" | "image/tiff" }): Promise<Blob>;
+  upload(target: UploadTarget): Promise<string>;
+  delete(): Promise<void>;
+}
+
+/** Offers a Blob as a download. */
+export declare function saveBlob(blob: Blob, fileName: string): void;
+"""#
+}
