@@ -18,7 +18,7 @@ import ScanBridgeUpload
 /// - `POST /api/storage/documents/{uid}/order` `{"pages": [pageUid...]}`: reorders a document's pages;
 /// - `POST /api/storage/documents/{uid}/pages/{page}/rotate` `{"degrees": …}`: rotates a stored page;
 /// - `POST /api/storage/documents/{uid}/upload` `{"url", "method", "type", …}`: the service uploads
-///   the document (progress as `upload` events); `GET /api/uploads/{id}`: its status.
+///   the document (progress as `upload` events); its status is `GET /api/uploads/{id}` (UploadRoutes).
 ///
 /// Buffered pages belong to the job that scanned them, and so to the origin that created the
 /// job: a page of another origin's job is answered 403 like the job itself.
@@ -32,11 +32,11 @@ final class BrowserRoutes: Sendable {
         self.service = service
         self.events = service.jobs.events
         self.stagingFolder = folder.upload
-        self.uploader = Uploader(stagingFolder: (folder.upload as NSString).appendingPathComponent("browser"))
+        // The service's one uploader: its concurrency limit and staging cover every upload.
+        self.uploader = service.uploader
     }
 
     func close() async {
-        await uploader.shutdown()
         events.finishAll()
     }
 
@@ -221,15 +221,6 @@ final class BrowserRoutes: Sendable {
             }
             return try .json(["upload": id.description], status: .accepted)
         }
-
-        router.get("/api/uploads/{id}") { [self] request in
-            guard let id = UploadID(try request.parameters.require("id")), let status = await uploader.status(id) else {
-                throw HTTPError(.notFound, message: "No such upload")
-            }
-            struct Body: Encodable { var upload: String; var state: String; var sent: Int64; var total: Int64; var statusCode: Int?; var message: String? }
-            return try .json(Body(upload: id.description, state: status.state.rawValue, sent: status.progress.sent, total: status.progress.total,
-                                  statusCode: status.response?.statusCode, message: status.error?.message))
-        }
     }
 
     // MARK: - Helpers
@@ -258,24 +249,17 @@ final class BrowserRoutes: Sendable {
 
     /// The document as `type`, in memory (for an upload).
     private func documentBytes(uid: String, type: String, password: String?, fileName: String?) async throws -> (Data, String) {
-        let info = try await service.documents.info(uid: uid, password: password)
-        guard !info.pages.isEmpty else { throw DWTErrors.invalidParameter("Document \(uid) has no pages to upload") }
-        var query = DocumentContent.Request(type: type, pages: nil, quality: 80, compression: 0, pageType: nil,
-                                            metadata: PDFMetadata(), version: .v1_7, outputPassword: nil)
-        let references = info.pages.map { PageReference.uid($0.uid) }
-        let path = (stagingFolder as NSString).appendingPathComponent("upload-\(UUID().uuidString).tmp")
-        defer { unlink(path) }
-        switch type {
-        case "application/pdf":
-            try await DocumentContent.writePDF(references, uid: uid, password: password, request: query, service: service, path: path)
-        case "image/tiff":
-            query.compression = 0
-            try await DocumentContent.writeTIFF(references, uid: uid, password: password, request: query, service: service, path: path)
-        default:
+        guard type == "application/pdf" || type == "image/tiff" else {
             throw DWTErrors.invalidParameter("type must be application/pdf or image/tiff")
         }
-        let data = try await PageRendering.pool.run { try Data(contentsOf: URL(fileURLWithPath: path)) }
-        let name = fileName ?? "\(uid).\(type == "application/pdf" ? "pdf" : "tif")"
-        return (data, name)
+        let content = try DocumentContent.parse(QueryParameters(parsing: Substring("type=\(type)")))
+        let data: Data
+        switch try await DocumentContent.render(uid: uid, password: password, request: content, service: service, stagingFolder: stagingFolder) {
+        case .bytes(let bytes): data = Data(bytes)
+        case .file(let path):
+            defer { unlink(path) }
+            data = try await PageRendering.pool.run { try Data(contentsOf: URL(fileURLWithPath: path)) }
+        }
+        return (data, fileName ?? "\(uid).\(type == "application/pdf" ? "pdf" : "tif")")
     }
 }
