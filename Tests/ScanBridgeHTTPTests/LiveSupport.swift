@@ -137,7 +137,7 @@ final class RawClient: @unchecked Sendable {
     }
 
     /// True when the server has closed the connection (an empty read), within `timeout`.
-    func isClosedByServer(timeout: Duration = .seconds(5)) async -> Bool {
+    func isClosedByServer(timeout: Duration = .seconds(15)) async -> Bool {
         do {
             while try await fill(timeout: timeout) {}
             return true
@@ -157,7 +157,7 @@ final class Signal: Sendable {
     func fire() { continuation.yield() }
 
     /// Waits for `fire()`; false after `timeout`.
-    func wait(timeout: Duration = .seconds(10)) async -> Bool {
+    func wait(timeout: Duration = .seconds(20)) async -> Bool {
         await withTaskGroup(of: Bool.self) { group in
             group.addTask { for await _ in self.stream { return true }; return false }
             group.addTask { try? await Task.sleep(for: timeout); return false }
