@@ -39,6 +39,8 @@ clean:
 # Each area appends its own: BENCHMARKS += name
 BENCHMARKS :=
 BENCHMARKS += http-bench
+# Socket engines: loopback echo, io_uring vs epoll vs SwiftNIO (IO_BENCH_SECONDS, IO_BENCH_RUNS).
+BENCHMARKS += io-bench
 
 ## bench: build and run every benchmark in Benchmarks/ (release), printing Markdown tables
 bench: install

@@ -13,6 +13,8 @@ let package = Package(
         .package(name: "ScanBridge", path: ".."),
         // The reference server for http-bench (only here, never in the main package).
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        // Reference servers measured in the same run.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
     ],
     targets: [
         // Timing, statistics, machine description and table output shared by every benchmark.
@@ -23,6 +25,13 @@ let package = Package(
             .product(name: "ScanBridgeHTTP", package: "ScanBridge"),
             .product(name: "ScanBridgeIO", package: "ScanBridge"),
             .product(name: "Hummingbird", package: "hummingbird"),
+        ], swiftSettings: strict),
+        // Socket engines: echo round trips and bulk throughput, io_uring vs epoll vs SwiftNIO.
+        .executableTarget(name: "io-bench", dependencies: [
+            "BenchmarkSupport",
+            .product(name: "ScanBridgeIO", package: "ScanBridge"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ], swiftSettings: strict),
     ]
 )

@@ -96,7 +96,7 @@ final class EpollLoop: @unchecked Sendable {
 
     func makeHandle(fd: Int32) -> SocketHandle {
         let inbox = self.inbox
-        return SocketHandle(fd: fd) { fd in inbox.push(.close(fd: fd, continuation: nil)) }
+        return SocketHandle(fd: fd) { fd, _ in inbox.push(.close(fd: fd, continuation: nil)) }
     }
 
     // MARK: Loop thread
@@ -149,7 +149,10 @@ final class EpollLoop: @unchecked Sendable {
             case .write: entry.writers.append(id)
             }
             entries[fd] = entry
-            if let deadline { timers.insert(Timer(deadline: deadline, id: id)) }
+            if let deadline {
+                timers.insert(Timer(deadline: deadline, id: id))
+                compactTimersIfNeeded()
+            }
             arm(fd, &resumptions)
 
         case .cancel(let id):
@@ -232,6 +235,13 @@ final class EpollLoop: @unchecked Sendable {
         arm(fd, &resumptions)
     }
 
+    /// Timers of waits that ended early stay in the heap until their deadline; when they
+    /// outnumber the live ones (e.g. long idle timeouts on busy keep-alive connections), drop them.
+    private func compactTimersIfNeeded() {
+        guard timers.count > 256, timers.count > 2 * waiters.count else { return }
+        timers = Heap(timers.unordered.filter { waiters[$0.id] != nil })
+    }
+
     private func expireTimers(_ now: ContinuousClock.Instant, _ resumptions: inout [(CheckedContinuation<WaitOutcome, Never>, WaitOutcome)]) {
         while let first = timers.min, first.deadline <= now {
             _ = timers.popMin()
@@ -272,24 +282,7 @@ final class EpollStream: ByteStream, SocketBacked {
         let deadline = timeout.map { ContinuousClock.now + $0 }
         while true {
             let attempt = try handle.withDescriptor("receive") { (fd) throws(IOError) -> [UInt8]? in
-                var wouldBlock = false
-                var failure: IOError?
-                let bytes = [UInt8](unsafeUninitializedCapacity: maxLength) { buffer, count in
-                    do throws(IOError) {
-                        switch try syscall("receive", { recv(fd, buffer.baseAddress, maxLength, 0) }) {
-                        case .done(let n): count = n
-                        case .wouldBlock: wouldBlock = true; count = 0
-                        }
-                    } catch {
-                        failure = error
-                        count = 0
-                    }
-                }
-                if let failure { throw failure }
-                if wouldBlock { return nil }
-                // Don't let a small read pin a large buffer.
-                if maxLength > 4096 && bytes.count < maxLength / 2 { return Array(bytes) }
-                return bytes
+                try Socket.receiveNow(fd, maxLength: maxLength)
             }
             if let attempt { return attempt }
             try await loop.waitReady(handle, .read, deadline: deadline).check("receive")
@@ -301,16 +294,13 @@ final class EpollStream: ByteStream, SocketBacked {
         var offset = 0
         while offset < bytes.count {
             let start = offset
-            let result = try handle.withDescriptor("send") { (fd) throws(IOError) -> SyscallResult<Int> in
-                try syscall("send") {
-                    bytes.withUnsafeBytes { raw in
-                        Glibc.send(fd, raw.baseAddress! + start, raw.count - start, Int32(MSG_NOSIGNAL))
-                    }
-                }
+            let sent = try handle.withDescriptor("send") { (fd) throws(IOError) -> Int? in
+                try Socket.sendNow(fd, bytes, from: start)
             }
-            switch result {
-            case .done(let n): offset += n
-            case .wouldBlock: try await loop.waitReady(handle, .write, deadline: deadline).check("send")
+            if let sent {
+                offset += sent
+            } else {
+                try await loop.waitReady(handle, .write, deadline: deadline).check("send")
             }
         }
     }

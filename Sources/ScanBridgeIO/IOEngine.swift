@@ -82,8 +82,10 @@ public final class IOEngine: Sendable {
         }
         do {
             let backend = try backend(for: kind)
-            logger.info("I/O engine: \(kind.rawValue) (\(decision.reason))")
-            return IOEngine(kind: kind, reason: decision.reason, backend: backend)
+            var reason = decision.reason
+            if case .ioUring(let loop) = backend { reason += "; ring: \(loop.setupDescription)" }
+            logger.info("I/O engine: \(kind.rawValue) (\(reason))")
+            return IOEngine(kind: kind, reason: reason, backend: backend)
         } catch where kind == .ioUring && preference == .auto {
             // The probe passed but the engine's own ring could not be set up: still fall back.
             let reason = "auto: io_uring engine failed to start (\(error)), falling back to epoll"

@@ -137,12 +137,17 @@ func withLoopOperation<T: Sendable>(
 /// the lock, and every caller-side syscall on the descriptor runs under the same lock, so no
 /// call can reach a descriptor number after it was handed to the loop for closing.
 final class SocketHandle: Sendable {
-    let fd: Int32
-    private let closed = Mutex<Bool>(false)
-    private let onDeinit: @Sendable (Int32) -> Void
+    private static let ids = Atomic<UInt64>(0)
 
-    init(fd: Int32, onDeinit: @escaping @Sendable (Int32) -> Void) {
+    let fd: Int32
+    /// Unique for the life of the process (descriptor numbers are reused, this is not).
+    let id: UInt64
+    private let closed = Mutex<Bool>(false)
+    private let onDeinit: @Sendable (Int32, UInt64) -> Void
+
+    init(fd: Int32, onDeinit: @escaping @Sendable (Int32, UInt64) -> Void) {
         self.fd = fd
+        self.id = Self.ids.add(1, ordering: .relaxed).newValue
         self.onDeinit = onDeinit
     }
 
@@ -177,7 +182,7 @@ final class SocketHandle: Sendable {
 
     deinit {
         // A stream dropped without close(): let the loop close the descriptor.
-        if !closed.withLock({ $0 }) { onDeinit(fd) }
+        if !closed.withLock({ $0 }) { onDeinit(fd, id) }
     }
 }
 

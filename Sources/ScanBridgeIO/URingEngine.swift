@@ -17,27 +17,27 @@ final class SendBuffer: @unchecked Sendable {
     let pointer: UnsafeMutableRawPointer
     let count: Int
 
-    init(_ bytes: [UInt8]) {
-        count = bytes.count
+    /// A copy of `bytes[offset...]`.
+    init(_ bytes: [UInt8], from offset: Int = 0) {
+        count = bytes.count - offset
         pointer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 16)
-        bytes.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress!, byteCount: count) }
+        bytes.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress! + offset, byteCount: count) }
     }
 
     deinit { pointer.deallocate() }
 }
 
 final class URingLoop: @unchecked Sendable {
-    static let isImplemented = true
-
     typealias Reply<T: Sendable> = CheckedContinuation<Result<T, IOError>, Never>
 
     enum Command: Sendable {
-        case receive(id: UInt64, fd: Int32, maxLength: Int, timeout: Duration?, reply: Reply<[UInt8]>)
-        case send(id: UInt64, fd: Int32, buffer: SendBuffer, offset: Int, timeout: Duration?, reply: Reply<Int>)
-        case connect(id: UInt64, fd: Int32, address: SocketAddress, timeout: Duration?, reply: Reply<Void>)
-        case accept(id: UInt64, listener: UInt64, fd: Int32, reply: Reply<Int32>)
+        // `owner` is the `SocketHandle.id` of the stream or listener.
+        case receive(id: UInt64, owner: UInt64, fd: Int32, maxLength: Int, timeout: Duration?, reply: Reply<[UInt8]>)
+        case send(id: UInt64, owner: UInt64, fd: Int32, buffer: SendBuffer, offset: Int, timeout: Duration?, reply: Reply<Int>)
+        case connect(id: UInt64, owner: UInt64, fd: Int32, address: SocketAddress, timeout: Duration?, reply: Reply<Void>)
+        case accept(id: UInt64, owner: UInt64, fd: Int32, reply: Reply<Int32>)
         case cancel(id: UInt64)
-        case close(fd: Int32, listener: UInt64?, continuation: CheckedContinuation<Void, Never>?)
+        case close(owner: UInt64, fd: Int32, continuation: CheckedContinuation<Void, Never>?)
     }
 
     /// An operation in the kernel (ring thread only).
@@ -49,14 +49,16 @@ final class URingLoop: @unchecked Sendable {
             case acceptMultishot(Listener)
         }
         let id: UInt64
+        let owner: UInt64
         let fd: Int32
         let work: Work
         var timeout: UnsafeMutablePointer<__kernel_timespec>?
         /// Set when we asked the kernel to cancel it (task cancelled, or the socket closed).
         var cancelReason: IOError.Kind?
 
-        init(id: UInt64, fd: Int32, work: Work) {
+        init(id: UInt64, owner: UInt64, fd: Int32, work: Work) {
             self.id = id
+            self.owner = owner
             self.fd = fd
             self.work = work
         }
@@ -86,6 +88,8 @@ final class URingLoop: @unchecked Sendable {
         }
     }
 
+    /// Connections a listener takes from the kernel ahead of accept() calls.
+    static let acceptBacklogLimit = 64
     private static let ignoredTag: UInt64 = 0
     private static let wakeTag: UInt64 = 1
 
@@ -97,7 +101,9 @@ final class URingLoop: @unchecked Sendable {
 
     // Ring-thread state.
     private var operations: [UInt64: Operation] = [:]
-    private var operationsByFD: [Int32: Set<UInt64>] = [:]
+    private var operationsByOwner: [UInt64: Set<UInt64>] = [:]
+    /// close() calls waiting for the last operation of their owner to complete.
+    private var closing: [UInt64: [CheckedContinuation<Void, Never>]] = [:]
     private var listeners: [UInt64: Listener] = [:]
     private var acceptWaiters: [UInt64: UInt64] = [:]  // waiter id → listener id
 
@@ -146,9 +152,9 @@ final class URingLoop: @unchecked Sendable {
 
     func makeID() -> UInt64 { nextID.add(1, ordering: .relaxed).newValue }
 
-    func makeHandle(fd: Int32, listener: UInt64? = nil) -> SocketHandle {
+    func makeHandle(fd: Int32) -> SocketHandle {
         let inbox = self.inbox
-        return SocketHandle(fd: fd) { fd in inbox.push(.close(fd: fd, listener: listener, continuation: nil)) }
+        return SocketHandle(fd: fd) { fd, owner in inbox.push(.close(owner: owner, fd: fd, continuation: nil)) }
     }
 
     // MARK: Caller side
@@ -170,11 +176,13 @@ final class URingLoop: @unchecked Sendable {
         return try result.get()
     }
 
-    func close(_ handle: SocketHandle, listener: UInt64? = nil) async {
+    /// Closes `handle`: pending operations end with `.closed`; returns once the kernel let go
+    /// of the socket (its last operation completed). Idempotent.
+    func close(_ handle: SocketHandle) async {
         let inbox = self.inbox
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let first = handle.markClosed {
-                inbox.push(.close(fd: handle.fd, listener: listener, continuation: continuation))
+                inbox.push(.close(owner: handle.id, fd: handle.fd, continuation: continuation))
             }
             if !first { continuation.resume() }
         }
@@ -223,7 +231,7 @@ final class URingLoop: @unchecked Sendable {
     /// Queues `operation` (prepared by `prepare`), linked to a timeout when it has one.
     private func submit(_ operation: Operation, timeout: Duration?, _ prepare: (UnsafeMutablePointer<io_uring_sqe>) -> Void) {
         operations[operation.id] = operation
-        operationsByFD[operation.fd, default: []].insert(operation.id)
+        operationsByOwner[operation.owner, default: []].insert(operation.id)
         let entry = sqe(reserving: timeout == nil ? 1 : 2)
         prepare(entry)
         io_uring_sqe_set_data64(entry, operation.id)
@@ -246,20 +254,20 @@ final class URingLoop: @unchecked Sendable {
 
     private func handle(_ command: Command) {
         switch command {
-        case .receive(let id, let fd, let maxLength, let timeout, let reply):
+        case .receive(let id, let owner, let fd, let maxLength, let timeout, let reply):
             let buffer = UnsafeMutableRawPointer.allocate(byteCount: maxLength, alignment: 16)
-            let operation = Operation(id: id, fd: fd, work: .receive(buffer, reply))
+            let operation = Operation(id: id, owner: owner, fd: fd, work: .receive(buffer, reply))
             submit(operation, timeout: timeout) { io_uring_prep_recv($0, fd, buffer, maxLength, 0) }
 
-        case .send(let id, let fd, let buffer, let offset, let timeout, let reply):
-            let operation = Operation(id: id, fd: fd, work: .send(buffer, reply))
+        case .send(let id, let owner, let fd, let buffer, let offset, let timeout, let reply):
+            let operation = Operation(id: id, owner: owner, fd: fd, work: .send(buffer, reply))
             submit(operation, timeout: timeout) {
                 io_uring_prep_send($0, fd, buffer.pointer + offset, buffer.count - offset, Int32(MSG_NOSIGNAL))
             }
 
-        case .connect(let id, let fd, let address, let timeout, let reply):
+        case .connect(let id, let owner, let fd, let address, let timeout, let reply):
             let (storage, length) = address.heapCopy()
-            let operation = Operation(id: id, fd: fd, work: .connect(storage, "connect to \(address)", reply))
+            let operation = Operation(id: id, owner: owner, fd: fd, work: .connect(storage, "connect to \(address)", reply))
             submit(operation, timeout: timeout) {
                 io_uring_prep_connect($0, fd, storage.assumingMemoryBound(to: sockaddr.self), length)
             }
@@ -292,14 +300,15 @@ final class URingLoop: @unchecked Sendable {
                 waiter.reply.resume(returning: .failure(IOError(.cancelled, operation: "accept")))
             }
 
-        case .close(let fd, let listenerID, let continuation):
-            for id in operationsByFD[fd] ?? [] {
+        case .close(let owner, let fd, let continuation):
+            let pending = operationsByOwner[owner] ?? []
+            for id in pending {
                 if let operation = operations[id], operation.cancelReason == nil {
                     operation.cancelReason = .closed
                     requestCancel(id)
                 }
             }
-            if let listenerID, let listener = listeners.removeValue(forKey: listenerID) {
+            if let listener = listeners.removeValue(forKey: owner) {
                 listener.closed = true
                 for waiter in listener.waiters {
                     acceptWaiters.removeValue(forKey: waiter.id)
@@ -312,7 +321,13 @@ final class URingLoop: @unchecked Sendable {
             // the file) before the number is released and can be reused by another socket.
             _ = io_uring_submit(ring)
             closeDescriptor(fd)
-            continuation?.resume()
+            if let continuation {
+                if pending.isEmpty {
+                    continuation.resume()
+                } else {
+                    closing[owner, default: []].append(continuation)
+                }
+            }
         }
     }
 
@@ -320,7 +335,7 @@ final class URingLoop: @unchecked Sendable {
         guard listener.armed == nil, !listener.closed, !listener.waiters.isEmpty else { return }
         let id = makeID()
         listener.armed = id
-        let operation = Operation(id: id, fd: listener.fd, work: .acceptMultishot(listener))
+        let operation = Operation(id: id, owner: listener.id, fd: listener.fd, work: .acceptMultishot(listener))
         submit(operation, timeout: nil) {
             io_uring_prep_multishot_accept($0, listener.fd, nil, nil, Int32(SOCK_CLOEXEC.rawValue))
         }
@@ -337,9 +352,16 @@ final class URingLoop: @unchecked Sendable {
         let final = flags & IORING_CQE_F_MORE == 0
         if final {
             operations.removeValue(forKey: tag)
-            if var ids = operationsByFD[operation.fd] {
+            if var ids = operationsByOwner[operation.owner] {
                 ids.remove(tag)
-                operationsByFD[operation.fd] = ids.isEmpty ? nil : ids
+                if ids.isEmpty {
+                    operationsByOwner[operation.owner] = nil
+                    for continuation in closing.removeValue(forKey: operation.owner) ?? [] {
+                        continuation.resume()
+                    }
+                } else {
+                    operationsByOwner[operation.owner] = ids
+                }
             }
         }
 
@@ -370,6 +392,13 @@ final class URingLoop: @unchecked Sendable {
                 } else {
                     Socket.configureStream(result)
                     listener.backlog.append(result)
+                    // Nobody is accepting: stop the multishot accept so that further clients
+                    // wait in the kernel's backlog; the next accept() re-arms it.
+                    if listener.backlog.count >= Self.acceptBacklogLimit, !final, listener.armed == tag,
+                       operation.cancelReason == nil {
+                        operation.cancelReason = .cancelled
+                        requestCancel(tag)
+                    }
                 }
             } else if !listener.closed && -result != ECANCELED && -result != ECONNABORTED {
                 // EMFILE and friends: the waiting accept reports it; the next accept re-arms.
@@ -410,17 +439,34 @@ final class URingStream: ByteStream, SocketBacked {
 
     func receive(maxLength: Int, timeout: Duration?) async throws(IOError) -> [UInt8] {
         precondition(maxLength > 0, "receive(maxLength:) needs a positive length")
-        let fd = handle.fd
+        // Fast path: data already queued is taken at once, without a trip through the ring.
+        if let bytes = try handle.withDescriptor("receive", { (fd) throws(IOError) in
+            try Socket.receiveNow(fd, maxLength: maxLength)
+        }) {
+            return bytes
+        }
+        let fd = handle.fd, owner = handle.id
         return try await loop.perform(handle, "receive") { id, reply in
-            .receive(id: id, fd: fd, maxLength: maxLength, timeout: timeout, reply: reply)
+            .receive(id: id, owner: owner, fd: fd, maxLength: maxLength, timeout: timeout, reply: reply)
         }
     }
 
     func send(_ bytes: [UInt8], timeout: Duration?) async throws(IOError) {
         if bytes.isEmpty { return }
         let deadline = timeout.map { ContinuousClock.now + $0 }
-        let buffer = SendBuffer(bytes)
-        let fd = handle.fd
+        // Fast path: what the socket buffer takes now is sent from this thread; the ring waits
+        // (with a linked timeout) only for the rest.
+        var sent = 0
+        while sent < bytes.count {
+            let start = sent
+            guard let n = try handle.withDescriptor("send", { (fd) throws(IOError) in
+                try Socket.sendNow(fd, bytes, from: start)
+            }) else { break }
+            sent += n
+        }
+        if sent == bytes.count { return }
+        let buffer = SendBuffer(bytes, from: sent)
+        let fd = handle.fd, owner = handle.id
         var offset = 0
         while offset < buffer.count {
             var remaining: Duration?
@@ -430,7 +476,7 @@ final class URingStream: ByteStream, SocketBacked {
             }
             let start = offset
             offset += try await loop.perform(handle, "send") { id, reply in
-                .send(id: id, fd: fd, buffer: buffer, offset: start, timeout: remaining, reply: reply)
+                .send(id: id, owner: owner, fd: fd, buffer: buffer, offset: start, timeout: remaining, reply: reply)
             }
         }
     }
@@ -444,27 +490,24 @@ final class URingListener: StreamListener, SocketBacked {
     let handle: SocketHandle
     let loop: URingLoop
     let port: Int
-    let id: UInt64
     var fileDescriptor: Int32 { handle.fd }
 
     init(fd: Int32, port: Int, loop: URingLoop) {
         self.loop = loop
         self.port = port
-        self.id = loop.makeID()
-        self.handle = loop.makeHandle(fd: fd, listener: id)
+        self.handle = loop.makeHandle(fd: fd)
     }
 
     func accept() async throws(IOError) -> any ByteStream {
-        let fd = handle.fd
-        let listener = id
+        let fd = handle.fd, owner = handle.id
         let connection = try await loop.perform(handle, "accept") { id, reply in
-            .accept(id: id, listener: listener, fd: fd, reply: reply)
+            .accept(id: id, owner: owner, fd: fd, reply: reply)
         }
         return URingStream(fd: connection, loop: loop)
     }
 
     func close() async {
-        await loop.close(handle, listener: id)
+        await loop.close(handle)
     }
 }
 
@@ -481,7 +524,7 @@ extension URingLoop {
         let stream = URingStream(fd: fd, loop: self)
         do throws(IOError) {
             try await perform(stream.handle, "connect") { id, reply in
-                .connect(id: id, fd: fd, address: address, timeout: timeout, reply: reply)
+                .connect(id: id, owner: stream.handle.id, fd: fd, address: address, timeout: timeout, reply: reply)
             }
         } catch {
             await stream.close()
@@ -494,3 +537,4 @@ extension URingLoop {
         return stream
     }
 }
+
