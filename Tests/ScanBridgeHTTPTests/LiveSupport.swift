@@ -157,7 +157,7 @@ final class Signal: Sendable {
     func fire() { continuation.yield() }
 
     /// Waits for `fire()`; false after `timeout`.
-    func wait(timeout: Duration = .seconds(10)) async -> Bool {
+    func wait(timeout: Duration = .seconds(20)) async -> Bool {
         await withTaskGroup(of: Bool.self) { group in
             group.addTask { for await _ in self.stream { return true }; return false }
             group.addTask { try? await Task.sleep(for: timeout); return false }

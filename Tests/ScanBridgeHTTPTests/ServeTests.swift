@@ -132,7 +132,8 @@ struct ServeTests {
         try await idle.send(Array("GET /api/server HTTP/1.1\r\nHo".utf8), timeout: .seconds(5))
         let start = ContinuousClock.now
         #expect(await service.stop() == 0)
-        #expect(ContinuousClock.now - start < .seconds(10))
+        // The 5 s grace period, then it closes whatever is left (bound generous for a loaded machine).
+        #expect(ContinuousClock.now - start < .seconds(15))
         await idle.close()
     }
 

@@ -58,7 +58,10 @@ struct CommandLineTests {
     func serveStartsAndStops(signal: Int32) throws {
         let home = try TestSupport.temporaryFolder() + "/home"
         defer { try? FileManager.default.removeItem(atPath: home) }
-        let child = ChildProcess(TestSupport.scanbridgeBinary, ["serve", "--home", home, "--log-level", "30"])
+        // Every listener on port 0 (any free port): serve binds its ports, and tests run side by side.
+        let child = ChildProcess(TestSupport.scanbridgeBinary, ["serve", "--home", home, "--log-level", "30",
+                                                                "--set", "Port_mp_0=0", "--set", "Port_mp_1=0",
+                                                                "--set", "SSLPort_mp_0=0", "--set", "SSLPort_mp_1=0"])
         try child.start()
         let logPath = "\(home)/log/scanbridge.log"
         let deadline = Date().addingTimeInterval(10)

@@ -28,7 +28,10 @@ final class ConnectionReader: RequestBodySource {
     let stream: any ByteStream
     let limits: HTTPLimits
     private let state: Mutex<State>
-    private static let readSize = 64 * 1024
+    /// Receive sizes: heads are small (and engines allocate the whole size per receive), bodies
+    /// can be large.
+    private static let headReadSize = 16 * 1024
+    private static let bodyReadSize = 64 * 1024
 
     init(stream: any ByteStream, limits: HTTPLimits) {
         self.stream = stream
@@ -72,7 +75,7 @@ final class ConnectionReader: RequestBodySource {
                 }
                 let bytes: [UInt8]
                 do {
-                    bytes = try await stream.receive(maxLength: Self.readSize, timeout: timeout)
+                    bytes = try await stream.receive(maxLength: Self.headReadSize, timeout: timeout)
                 } catch {
                     return error.kind == .timedOut && readingHead ? .headTimedOut : .closed
                 }
@@ -130,7 +133,7 @@ final class ConnectionReader: RequestBodySource {
             case .needMoreData:
                 let bytes: [UInt8]
                 do {
-                    bytes = try await stream.receive(maxLength: Self.readSize, timeout: limits.idleTimeout)
+                    bytes = try await stream.receive(maxLength: Self.bodyReadSize, timeout: limits.idleTimeout)
                 } catch {
                     state.withLock { $0.failed = true; $0.bodyPending = false }
                     if error.kind == .timedOut { throw HTTPError(.requestTimeout, message: "The request body stalled") }
