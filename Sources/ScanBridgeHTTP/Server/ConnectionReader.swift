@@ -90,8 +90,8 @@ final class ConnectionReader: RequestBodySource {
     /// or sends more, e.g. a pipelined request, which is kept for `nextHead` (false).
     /// Cancelling it is safe: bytes that a cancelled receive still returns are kept as well.
     func watchForPeerClose() async -> Bool {
-        do {
-            let bytes = try await stream.receive(maxLength: Self.readSize, timeout: nil)
+        do throws(IOError) {
+            let bytes = try await stream.receive(maxLength: Self.headReadSize, timeout: nil)
             guard !bytes.isEmpty else { return true }
             state.withLock { $0.parser.append(bytes) }
             return false
