@@ -19,13 +19,7 @@ struct CertCommand: ParsableCommand {
     @Flag(help: "Print JSON instead of text.") var json = false
 
     func run() throws {
-        let folder = ServiceFolder(root: options.resolvedHome)
-        do {
-            try folder.prepare()
-        } catch {
-            printError("scanbridge: \(error)")
-            throw ExitCode(73)
-        }
+        let folder = try options.preparedFolder()
         let certificates = ServerCertificates(folder: folder)
         do {
             try certificates.ensure()

@@ -38,13 +38,7 @@ struct MonitorCommand: ParsableCommand {
 
     func run() throws {
         Supervisor.blockSignals()
-        let folder = ServiceFolder(root: options.resolvedHome)
-        do {
-            try folder.prepare()
-        } catch {
-            printError("scanbridge: \(error)")
-            throw ExitCode(73)
-        }
+        let folder = try options.preparedFolder()
         // A bad configuration fails here, once, rather than in a restart loop.
         let configuration = try options.loadConfiguration()
         let (_, logFile) = try ServiceLogging.bootstrap(folder: folder, settings: configuration.settings, fileName: "monitor.log")

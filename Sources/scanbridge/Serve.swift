@@ -15,13 +15,7 @@ struct Serve: ParsableCommand {
         // Before any thread exists, so that only the main thread ever receives these signals.
         ShutdownSignal.block()
 
-        let folder = ServiceFolder(root: options.resolvedHome)
-        do {
-            try folder.prepare()
-        } catch {
-            printError("scanbridge: \(error)")
-            throw ExitCode(73)
-        }
+        let folder = try options.preparedFolder()
         ServiceProcess.prepare(folder: folder) // deploy: crash reports into dump/, monitor lifeline
         let configuration = try options.loadConfiguration()
         let settings = configuration.settings

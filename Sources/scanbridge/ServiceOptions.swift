@@ -44,6 +44,19 @@ struct ServiceOptions: ParsableArguments {
         return result
     }
 
+    /// The service folder, created and checked (`ServiceFolder.prepare`), or exit status 73
+    /// (EX_CANTCREAT) with a message naming the folder and the reason.
+    func preparedFolder() throws -> ServiceFolder {
+        let folder = ServiceFolder(root: resolvedHome)
+        do {
+            try folder.prepare()
+        } catch {
+            printError("scanbridge: \(error)")
+            throw ExitCode(73)
+        }
+        return folder
+    }
+
     /// Loads the configuration or exits with status 78 (EX_CONFIG) and a message naming the problem.
     func loadConfiguration() throws -> LoadedConfiguration {
         do {
