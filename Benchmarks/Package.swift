@@ -49,5 +49,10 @@ let package = Package(
             .product(name: "ScanBridgeUpload", package: "ScanBridge"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/UploadBenchmark", swiftSettings: strict),
+        // The ceiling of `make batch-bench` (Benchmarks/batch_bench.py): raw TurboJPEG encodes of
+        // the batch's own pages × cores.
+        .executableTarget(name: "batch-ceiling", dependencies: [
+            "BenchmarkSupport", .product(name: "ScanBridgeImaging", package: "ScanBridge"),
+        ], swiftSettings: strict),
     ]
 )

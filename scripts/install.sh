@@ -18,6 +18,9 @@ APT_PACKAGES=(
   qpdf poppler-utils libtiff-tools openssl curl wrk util-linux
   # Devices tests: netpbm's pnmfile and yuy2topam check scanned pages and camera conversion
   netpbm
+  # Batch benchmark (make batch-bench): ImageMagick `convert` as the scanservjs-style PDF baseline,
+  # djpeg (libjpeg-turbo-progs) to decode every output JPEG strictly (exit 2 on corrupt data)
+  imagemagick libjpeg-turbo-progs
   # The test virtualenv
   python3 python3-venv
 )
