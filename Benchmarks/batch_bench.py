@@ -49,6 +49,7 @@ ADF_SHEETS = 10          # the test backend's feeder is empty after 10 scans
 DPI = 300
 A4 = (210, 297)          # mm; TWAIN PageSize 1
 THUMB_BOX = (200, 260)   # thumbnail box in pixels
+REQUEST_TIMEOUT = (10, 120)  # connect, read (s): a hung service fails the run instead of stalling it
 MODES = {
     #        DWT PixelType, scanimage options, baseline file format, PIL modes accepted
     "colour": (2, ["--mode", "Color", "--depth", "8"], "jpeg", {"RGB"}),
@@ -184,7 +185,11 @@ class Latencies:
 
     def timed(self, call, function, *args, **kwargs):
         start = time.perf_counter()
-        response = function(*args, **kwargs)
+        try:
+            response = function(*args, timeout=REQUEST_TIMEOUT, **kwargs)
+        except requests.Timeout:
+            raise HarnessError(f"{call}: no answer within {REQUEST_TIMEOUT[1]} s: the service hung "
+                               "(see the service log in the kept temp folder)") from None
         _ = response.content
         self.by_call.setdefault(call, []).append(time.perf_counter() - start)
         return response
@@ -207,7 +212,7 @@ def expect(response, status, what):
     return response
 
 
-def service_run(service, mode, pages, folder, dwt_version):
+def service_run(service, mode, pages, folder, dwt_version, drop_page=None, scanner_timeout=None):
     pixel_type = MODES[mode][0]
     http, base, lat = service.http, service.base, Latencies()
     service.reset_peak()
@@ -221,6 +226,8 @@ def service_run(service, mode, pages, folder, dwt_version):
         options = {"device": DEVICE, "config": {
             "PixelType": pixel_type, "Resolution": DPI, "IfFeederEnabled": True, "PageSize": 1,
             "XferCount": ADF_SHEETS, "IfShowUI": False}}
+        if scanner_timeout is not None:
+            options["scannerFailureTimeout"] = scanner_timeout
         job = expect(lat.timed("POST jobs", http.post, f"{base}/api/device/scanners/jobs", json=options), 201, "create job").json()
         uid = job["jobuid"]
         in_batch = 0
@@ -246,17 +253,20 @@ def service_run(service, mode, pages, folder, dwt_version):
                 raise HarnessError(f"{mode} page {received + 1}: thumbnail is {thumbnail.size}, not fitted to {THUMB_BOX}")
             if first_thumbnail is None:
                 first_thumbnail = time.perf_counter() - start
-            expect(lat.timed("POST document pages", http.post, f"{base}/api/storage/documents/{document}/pages",
-                             json={"source": page["url"]}), 200, "append page")
+            if received + 1 != drop_page:
+                expect(lat.timed("POST document pages", http.post, f"{base}/api/storage/documents/{document}/pages",
+                                 json={"source": page["url"]}), 200, "append page")
             in_batch += 1
             received += 1
         if in_batch != ADF_SHEETS:
-            raise HarnessError(f"{mode} batch {batch + 1}: {in_batch} pages, expected {ADF_SHEETS}")
+            status = http.get(f"{base}/api/device/scanners/jobs/{uid}").text
+            raise HarnessError(f"{mode} batch {batch + 1}: {in_batch} pages, expected {ADF_SHEETS} (pages lost); job: {status}")
         expect(lat.timed("DELETE job", http.delete, f"{base}/api/device/scanners/jobs/{uid}"), 204, "delete job")
     # The PDF streams to a file (a 500-page colour PDF is gigabytes).
     path = os.path.join(folder, f"scanbridge-{mode}.pdf")
     requested = time.perf_counter()
-    with http.get(f"{base}/api/storage/documents/{document}/content", params={"type": "application/pdf"}, stream=True) as response:
+    with http.get(f"{base}/api/storage/documents/{document}/content", params={"type": "application/pdf"}, stream=True,
+                  timeout=(REQUEST_TIMEOUT[0], 600)) as response:
         if response.status_code != 200:
             raise HarnessError(f"document PDF: HTTP {response.status_code}: {response.text[:500]}")
         with open(path, "wb") as f:
@@ -299,7 +309,7 @@ def scanimage_batches(mode, pages, folder, sane_dir):
     return files, wall, cpu, peak
 
 
-def baseline_runs(mode, pages, folder, sane_dir, magick_dir, convert):
+def baseline_runs(mode, pages, folder, sane_dir, magick_dir, convert, convert_pages):
     scans, scan_wall, scan_cpu, scan_peak = scanimage_batches(mode, pages, os.path.join(folder, f"scan-{mode}"), sane_dir)
     results = {}
     pdf = os.path.join(folder, f"img2pdf-{mode}.pdf")
@@ -308,9 +318,13 @@ def baseline_runs(mode, pages, folder, sane_dir, magick_dir, convert):
     if convert:
         pdf = os.path.join(folder, f"convert-{mode}.pdf")
         env = dict(os.environ, MAGICK_CONFIGURE_PATH=magick_dir, MAGICK_TMPDIR=folder)
+        # convert holds every page in its pixel cache (8 bytes a pixel: 70 MB an A4 page), so
+        # long runs use the first `convert_pages` pages, with their share of the scan time.
+        count = min(pages, convert_pages)
+        share = count / pages
         try:
-            w, c, p = run_measured([*convert, *scans, pdf], env=env)
-            results["convert"] = summarize(pages, scan_wall + w, scan_cpu + c, max(scan_peak, p), pdf)
+            w, c, p = run_measured([*convert, *scans[:count], pdf], env=env)
+            results["convert"] = summarize(count, scan_wall * share + w, scan_cpu * share + c, max(scan_peak, p), pdf)
         except HarnessError as error:
             results["convert"] = {"error": str(error)}
     shutil.rmtree(os.path.join(folder, f"scan-{mode}"))
@@ -476,6 +490,8 @@ def render(report):
             b = base.get(name)
             if not b:
                 continue
+            if b.get("pages", report["pages"]) != report["pages"]:
+                label += f" (first {b['pages']} pages)"
             if "error" in b:
                 lines.append(f"| {mode} | {label} | failed: {b['error'][:120]} |" + " |" * (len(head) - 3))
                 continue
@@ -521,9 +537,15 @@ def main():
     parser.add_argument("--ceiling-tool", default=os.path.join(ROOT, "Benchmarks", ".build", "release", "batch-ceiling"))
     parser.add_argument("--picture", default="Color pattern", help="SANE test backend test-picture")
     parser.add_argument("--buffer-mb", type=int, default=None, help="BufferMemoryLimit for the service (MB; default: the service's)")
+    parser.add_argument("--convert-pages", type=int, default=100,
+                        help="pages given to ImageMagick convert at most (its pixel cache needs 70 MB a page; default 100)")
     parser.add_argument("--no-convert", action="store_true", help="skip the ImageMagick baseline")
     parser.add_argument("--json", help="also write the results as JSON here")
+    parser.add_argument("--scanner-timeout", type=int, default=None, metavar="S",
+                        help="the jobs' scannerFailureTimeout in s (default: the service's, 15)")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (PDFs, service log)")
+    parser.add_argument("--drop-page", type=int, default=None, metavar="N",
+                        help="harness self-check: do not append page N (1-based) of each mode; the run must then fail")
     args = parser.parse_args()
     if args.pages <= 0 or args.pages % ADF_SHEETS:
         parser.error(f"--pages must be a positive multiple of {ADF_SHEETS} (ADF batches)")
@@ -564,10 +586,13 @@ def main():
               "pages": args.pages, "picture": args.picture, "load_start": " ".join(f"{x:.1f}" for x in os.getloadavg()),
               "modes": {}}
     problems = []
+    failed = True
     try:
-        return measure(args, modes, convert, folder, sane_dir, magick_dir, report, problems)
+        status = measure(args, modes, convert, folder, sane_dir, magick_dir, report, problems)
+        failed = status != 0
+        return status
     finally:
-        if args.keep:
+        if args.keep or failed:
             log(f"kept {folder}")
         else:
             shutil.rmtree(folder, ignore_errors=True)
@@ -580,9 +605,9 @@ def measure(args, modes, convert, folder, sane_dir, magick_dir, report, problems
         version = "_".join(p.strip() for p in service.http.get(f"{service.base}/fa/VersionInfo").json()["result"][0].split(","))
         for mode in modes:
             log(f"{mode}: ScanBridge, {args.pages} pages")
-            ours = service_run(service, mode, args.pages, folder, version)
+            ours = service_run(service, mode, args.pages, folder, version, args.drop_page, args.scanner_timeout)
             log(f"{mode}: {ours['ppm']:.1f} pages/min; baselines")
-            base = baseline_runs(mode, args.pages, folder, sane_dir, magick_dir, convert)
+            base = baseline_runs(mode, args.pages, folder, sane_dir, magick_dir, convert, args.convert_pages)
             log(f"{mode}: ceiling")
             ceil = ceiling(mode, folder, sane_dir, args.ceiling_tool)
             report["modes"][mode] = {"scanbridge": ours, "baselines": base, "ceiling": ceil}
@@ -591,7 +616,7 @@ def measure(args, modes, convert, folder, sane_dir, magick_dir, report, problems
             for name, b in base.items():
                 if "pdf" in b:
                     # Baselines choose their own image modes (convert writes BW pages as RGB).
-                    problems += [f"baseline {name}: {p}" for p in verify_pdf(b["pdf"], args.pages)]
+                    problems += [f"baseline {name}: {p}" for p in verify_pdf(b["pdf"], b["pages"])]
     finally:
         service.stop()
     report["load_end"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
