@@ -641,6 +641,6 @@ if __name__ == "__main__":
     signal.signal(signal.SIGTERM, interrupted)
     try:
         sys.exit(main())
-    except HarnessError as error:
+    except (HarnessError, requests.RequestException) as error:
         print(f"batch-bench: {error}", file=sys.stderr)
         sys.exit(1)
