@@ -8,7 +8,7 @@ DEV_SANE ?= $(CURDIR)/.dev/sane.d
 # Extra arguments for `scanbridge serve`, e.g. make run ARGS="--log-level 30".
 ARGS ?=
 
-.PHONY: install run test build release clean bench
+.PHONY: install run test build release clean bench package-binary deb rpm test-deploy
 
 ## install: bring this Debian 12 machine to everything the project needs (idempotent)
 install:
@@ -20,11 +20,18 @@ run: install release
 	@# Real scanners: export SANE_CONFIG_DIR=/etc/sane.d (or any folder) before `make run`.
 	SANE_CONFIG_DIR="$${SANE_CONFIG_DIR:-$(DEV_SANE)}" .build/release/scanbridge serve --home "$(DEV_HOME)" $(ARGS)
 
+# Swift test targets, each run in a process of its own: the live suites start servers, scanners
+# and child processes, and one suite's load must not starve another's timeouts on two cores.
+SWIFT_TEST_TARGETS := CLibraryTests ScanBridgeServiceTests ScanBridgeIOTests ScanBridgeHTTPTests \
+	ScanBridgeImagingTests ScanBridgeDevicesTests ScanBridgeStorageTests ScanBridgeUploadTests ScanBridgeDeployTests
+
 ## test: install, build and run the whole test suite
 test: install
 	swift build --build-tests
 	scripts/sane-test-config.sh "$(DEV_SANE)"
-	SANE_CONFIG_DIR="$(DEV_SANE)" swift test --skip-build
+	@set -e; for target in $(SWIFT_TEST_TARGETS); do \
+	  echo "== swift test $$target"; \
+	  SANE_CONFIG_DIR="$(DEV_SANE)" swift test --skip-build --filter "^$$target\." ; done
 	SANE_CONFIG_DIR="$(DEV_SANE)" .venv/bin/python -m pytest -q -p no:cacheprovider Tests/Conformance
 
 build:
@@ -45,6 +52,8 @@ BENCHMARKS += imaging-bench
 BENCHMARKS += storage-bench
 BENCHMARKS += http-bench
 BENCHMARKS += upload-benchmark
+# Socket engines: loopback echo, io_uring vs epoll vs SwiftNIO (IO_BENCH_SECONDS, IO_BENCH_RUNS).
+BENCHMARKS += io-bench
 
 ## bench: build and run every benchmark in Benchmarks/ (release), printing Markdown tables
 bench: install
@@ -73,3 +82,29 @@ BATCH_ARGS ?=
 batch-bench: install release
 	cd Benchmarks && swift build -c release --product batch-ceiling
 	.venv/bin/python Benchmarks/batch_bench.py $(BATCH_ARGS)
+# Packages (Deploy/, README "Install, upgrade, uninstall"). A release build with the Swift
+# runtime linked in (targets need no toolchain), in its own build folder so that it does not
+# undo `make release`.
+PACKAGE_BUILD := .build-package
+PACKAGE_BINARY := $(PACKAGE_BUILD)/release/scanbridge
+PACKAGE_DIR ?= $(CURDIR)/.build-package/packages
+
+package-binary:
+	swift build -c release --product scanbridge --static-swift-stdlib --disable-local-rpath --scratch-path $(PACKAGE_BUILD)
+
+## deb: build the .deb into $(PACKAGE_DIR)
+deb: package-binary
+	@Deploy/package.sh deb $(PACKAGE_BINARY) $(PACKAGE_DIR)
+
+## rpm: build the .rpm into $(PACKAGE_DIR)
+rpm: package-binary
+	@Deploy/package.sh rpm $(PACKAGE_BINARY) $(PACKAGE_DIR)
+
+## test-deploy: build both packages once, then run the package tests on them (install into a
+## throwaway root, file lists, lintian). `make test` runs every other deploy test.
+test-deploy: install
+	swift build --build-tests
+	$(MAKE) --no-print-directory deb rpm
+	SCANBRIDGE_DEB="$$(ls -t $(PACKAGE_DIR)/scanbridge_*.deb | head -1)" \
+	SCANBRIDGE_RPM="$$(ls -t $(PACKAGE_DIR)/scanbridge-*.rpm | head -1)" \
+	swift test --skip-build --filter ScanBridgeDeployTests.PackageTests

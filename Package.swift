@@ -108,6 +108,7 @@ let package = Package(
             "ScanBridgeUpload", "ScanBridgeCore", "COpenSSL",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
+        .testTarget(name: "ScanBridgeDeployTests", dependencies: ["ScanBridgeService", "scanbridge"], swiftSettings: strict),
         .testTarget(name: "CLibraryTests", dependencies: [
             "CLibURing", "CLibSANE", "CTurboJPEG", "CLibPNG", "CLibTIFF", "CLibCurl", "COpenSSL", "CLibV4L2",
         ], swiftSettings: strict),

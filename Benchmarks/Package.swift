@@ -14,6 +14,8 @@ let package = Package(
         // The reference server for http-bench (only here, never in the main package).
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        // Reference servers measured in the same run.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
     ],
     targets: [
         // Timing, statistics, machine description and table output shared by every benchmark.
@@ -49,6 +51,13 @@ let package = Package(
             .product(name: "ScanBridgeUpload", package: "ScanBridge"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/UploadBenchmark", swiftSettings: strict),
+        // Socket engines: echo round trips and bulk throughput, io_uring vs epoll vs SwiftNIO.
+        .executableTarget(name: "io-bench", dependencies: [
+            "BenchmarkSupport",
+            .product(name: "ScanBridgeIO", package: "ScanBridge"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ], swiftSettings: strict),
         // The ceiling of `make batch-bench` (Benchmarks/batch_bench.py): raw TurboJPEG encodes of
         // the batch's own pages × cores.
         .executableTarget(name: "batch-ceiling", dependencies: [

@@ -10,8 +10,11 @@ let package = Package(
         .package(name: "ScanBridge", path: ".."),
     ],
     targets: [
-        // Built with `-sanitize=fuzzer,address -parse-as-library` (see the Makefile): libFuzzer provides `main`.
+        .target(name: "CFuzzDriver"),
+        // Built with `-sanitize=fuzzer,address -parse-as-library` (see the Makefile); its entry
+        // point hands over to libFuzzer's driver.
         .executableTarget(name: "fuzz-http", dependencies: [
+            "CFuzzDriver",
             .product(name: "ScanBridgeHTTP", package: "ScanBridge"),
         ], swiftSettings: [.treatAllWarnings(as: .error)]),
     ]

@@ -21,6 +21,8 @@ APT_PACKAGES=(
   # Batch benchmark (make batch-bench): ImageMagick `convert` as the scanservjs-style PDF baseline,
   # djpeg (libjpeg-turbo-progs) to decode every output JPEG strictly (exit 2 on corrupt data)
   imagemagick libjpeg-turbo-progs
+  # Deploy: packaging (make deb/rpm), lintian, systemd-analyze for the units, certutil for `cert trust`
+  dpkg-dev fakeroot rpm lintian shellcheck systemd libnss3-tools binutils gzip xz-utils passwd
   # The test virtualenv
   python3 python3-venv
 )

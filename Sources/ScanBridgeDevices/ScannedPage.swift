@@ -20,7 +20,8 @@ public struct ScannedPage: Sendable {
     }
 
     public var content: Content
-    /// 1-based within the scan that produced it.
+    /// 1-based within the scan that produced it. For duplex feeders pages alternate front and
+    /// back (1 front, 2 back, 3 front …), as SANE duplex backends deliver them.
     public var pageNumber: Int
     public var origin: Origin
     public var xDPI: Double
@@ -67,6 +68,19 @@ public struct ScannedPage: Sendable {
 /// RGB, 16-bit samples big-endian as Netpbm requires. The header matches `scanimage`'s, so the
 /// files of both compare byte for byte (except the padding bits at the end of PBM rows, which
 /// SANE leaves undefined and this writer clears).
+extension ScannedPage.Origin {
+    /// Where page `page` (1-based) of a scan from a source of `sourceKind` comes from.
+    public static func of(page: Int, sourceKind: ScanSource.Kind?, usesFeeder: Bool) -> Self {
+        switch sourceKind {
+        case .flatbed: .flatbed
+        case .feeder: .feederFront
+        case .feederBack: .feederBack
+        case .feederDuplex: page % 2 == 1 ? .feederFront : .feederBack
+        case .other, nil: usesFeeder ? .feederFront : .other
+        }
+    }
+}
+
 public enum PNMWriter {
     /// Writes `image` as a PNM file (blocking: call it off the cooperative pool). Rows that need
     /// no change are written straight from the image's pixels.

@@ -282,24 +282,7 @@ final class EpollStream: ByteStream, SocketBacked {
         let deadline = timeout.map { ContinuousClock.now + $0 }
         while true {
             let attempt = try handle.withDescriptor("receive") { (fd) throws(IOError) -> [UInt8]? in
-                var wouldBlock = false
-                var failure: IOError?
-                let bytes = [UInt8](unsafeUninitializedCapacity: maxLength) { buffer, count in
-                    do throws(IOError) {
-                        switch try syscall("receive", { recv(fd, buffer.baseAddress, maxLength, 0) }) {
-                        case .done(let n): count = n
-                        case .wouldBlock: wouldBlock = true; count = 0
-                        }
-                    } catch {
-                        failure = error
-                        count = 0
-                    }
-                }
-                if let failure { throw failure }
-                if wouldBlock { return nil }
-                // Don't let a small read pin a large buffer.
-                if maxLength > 4096 && bytes.count < maxLength / 2 { return Array(bytes) }
-                return bytes
+                try Socket.receiveNow(fd, maxLength: maxLength)
             }
             if let attempt { return attempt }
             try await loop.waitReady(handle, .read, deadline: deadline).check("receive")
@@ -311,16 +294,13 @@ final class EpollStream: ByteStream, SocketBacked {
         var offset = 0
         while offset < bytes.count {
             let start = offset
-            let result = try handle.withDescriptor("send") { (fd) throws(IOError) -> SyscallResult<Int> in
-                try syscall("send") {
-                    bytes.withUnsafeBytes { raw in
-                        Glibc.send(fd, raw.baseAddress! + start, raw.count - start, Int32(MSG_NOSIGNAL))
-                    }
-                }
+            let sent = try handle.withDescriptor("send") { (fd) throws(IOError) -> Int? in
+                try Socket.sendNow(fd, bytes, from: start)
             }
-            switch result {
-            case .done(let n): offset += n
-            case .wouldBlock: try await loop.waitReady(handle, .write, deadline: deadline).check("send")
+            if let sent {
+                offset += sent
+            } else {
+                try await loop.waitReady(handle, .write, deadline: deadline).check("send")
             }
         }
     }

@@ -151,4 +151,39 @@ enum Socket {
         if getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &length) != 0 { return errno }
         return value
     }
+
+    /// One non-blocking `recv`: the bytes (empty at end of stream), or nil when it would block.
+    static func receiveNow(_ fd: Int32, maxLength: Int) throws(IOError) -> [UInt8]? {
+        var wouldBlock = false
+        var failure: IOError?
+        let bytes = [UInt8](unsafeUninitializedCapacity: maxLength) { buffer, count in
+            do throws(IOError) {
+                switch try syscall("receive", { recv(fd, buffer.baseAddress, maxLength, Int32(MSG_DONTWAIT)) }) {
+                case .done(let n): count = n
+                case .wouldBlock: wouldBlock = true; count = 0
+                }
+            } catch {
+                failure = error
+                count = 0
+            }
+        }
+        if let failure { throw failure }
+        if wouldBlock { return nil }
+        // Don't let a small read pin a large buffer.
+        if maxLength > 4096 && bytes.count < maxLength / 2 { return Array(bytes) }
+        return bytes
+    }
+
+    /// One non-blocking `send` of `bytes[offset...]`: the count sent, or nil when it would block.
+    static func sendNow(_ fd: Int32, _ bytes: [UInt8], from offset: Int) throws(IOError) -> Int? {
+        let result = try syscall("send") {
+            bytes.withUnsafeBytes { raw in
+                Glibc.send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+            }
+        }
+        switch result {
+        case .done(let n): return n
+        case .wouldBlock: return nil
+        }
+    }
 }

@@ -5,6 +5,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CLibURing
 
 /// The outcome of a non-blocking system call.
 enum SyscallResult<Value> {

@@ -17,18 +17,17 @@ final class SendBuffer: @unchecked Sendable {
     let pointer: UnsafeMutableRawPointer
     let count: Int
 
-    init(_ bytes: [UInt8]) {
-        count = bytes.count
+    /// A copy of `bytes[offset...]`.
+    init(_ bytes: [UInt8], from offset: Int = 0) {
+        count = bytes.count - offset
         pointer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 16)
-        bytes.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress!, byteCount: count) }
+        bytes.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress! + offset, byteCount: count) }
     }
 
     deinit { pointer.deallocate() }
 }
 
 final class URingLoop: @unchecked Sendable {
-    static let isImplemented = true
-
     typealias Reply<T: Sendable> = CheckedContinuation<Result<T, IOError>, Never>
 
     enum Command: Sendable {
@@ -440,6 +439,12 @@ final class URingStream: ByteStream, SocketBacked {
 
     func receive(maxLength: Int, timeout: Duration?) async throws(IOError) -> [UInt8] {
         precondition(maxLength > 0, "receive(maxLength:) needs a positive length")
+        // Fast path: data already queued is taken at once, without a trip through the ring.
+        if let bytes = try handle.withDescriptor("receive", { (fd) throws(IOError) in
+            try Socket.receiveNow(fd, maxLength: maxLength)
+        }) {
+            return bytes
+        }
         let fd = handle.fd, owner = handle.id
         return try await loop.perform(handle, "receive") { id, reply in
             .receive(id: id, owner: owner, fd: fd, maxLength: maxLength, timeout: timeout, reply: reply)
@@ -449,7 +454,18 @@ final class URingStream: ByteStream, SocketBacked {
     func send(_ bytes: [UInt8], timeout: Duration?) async throws(IOError) {
         if bytes.isEmpty { return }
         let deadline = timeout.map { ContinuousClock.now + $0 }
-        let buffer = SendBuffer(bytes)
+        // Fast path: what the socket buffer takes now is sent from this thread; the ring waits
+        // (with a linked timeout) only for the rest.
+        var sent = 0
+        while sent < bytes.count {
+            let start = sent
+            guard let n = try handle.withDescriptor("send", { (fd) throws(IOError) in
+                try Socket.sendNow(fd, bytes, from: start)
+            }) else { break }
+            sent += n
+        }
+        if sent == bytes.count { return }
+        let buffer = SendBuffer(bytes, from: sent)
         let fd = handle.fd, owner = handle.id
         var offset = 0
         while offset < buffer.count {

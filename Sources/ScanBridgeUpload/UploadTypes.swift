@@ -56,7 +56,8 @@ public struct UploadOptions: Sendable, Equatable {
     public var initialBackoff: Duration
     /// Upper bound of the backoff delay (default 10 s).
     public var maxBackoff: Duration
-    /// Everything, retries and backoff included, must finish within this (default 300 s).
+    /// Everything, retries and backoff included, must finish within this (default 300 s),
+    /// counted from when the upload leaves the queue of the concurrent-upload limit.
     public var totalTimeout: Duration
     /// Limit for establishing each connection (default 15 s).
     public var connectTimeout: Duration
@@ -111,7 +112,7 @@ public struct HeaderField: Sendable, Equatable, Codable {
 }
 
 /// Bytes sent so far and the total to send (0 while unknown).
-public struct UploadProgress: Sendable, Equatable {
+public struct UploadProgress: Sendable, Equatable, Encodable {
     public var sent: Int64
     public var total: Int64
 

@@ -12,7 +12,8 @@ struct CertCommand: ParsableCommand {
             certificate for 127.0.0.1, ::1 and localhost signed by it. Trust ca.pem in the browser
             (check the fingerprint). To use your own certificate, replace the two server files and
             restart the service.
-            """)
+            """,
+        subcommands: [TrustCommand.self])
 
     @OptionGroup var options: ServiceOptions
     @Flag(help: "Print JSON instead of text.") var json = false

@@ -9,6 +9,7 @@ struct Serve: ParsableCommand {
         abstract: "Run the service in the foreground until SIGINT or SIGTERM.")
 
     @OptionGroup var options: ServiceOptions
+    @OptionGroup var debug: DebugOptions // deploy: debug-build-only options, hidden
 
     func run() throws {
         // Before any thread exists, so that only the main thread ever receives these signals.
@@ -21,6 +22,7 @@ struct Serve: ParsableCommand {
             printError("scanbridge: \(error)")
             throw ExitCode(73)
         }
+        ServiceProcess.prepare(folder: folder) // deploy: crash reports into dump/, monitor lifeline
         let configuration = try options.loadConfiguration()
         let settings = configuration.settings
         let (logLevel, logFile) = try ServiceLogging.bootstrap(folder: folder, settings: settings)
@@ -46,7 +48,11 @@ struct Serve: ParsableCommand {
         }
         logger.info("Ready; stop with SIGINT or SIGTERM")
 
+        let systemd = SystemdSession.ready(status: "Ready", logger: logger) // deploy: READY=1, watchdog
+        debug.arm() // deploy
+
         let signal = ShutdownSignal.wait()
+        systemd.stopping() // deploy: STOPPING=1
         logger.info("Received \(signal); stopping")
         runBlocking { await server.stop() }
         logger.info("Stopped cleanly")

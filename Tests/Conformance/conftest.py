@@ -33,6 +33,7 @@ class Service:
     http_port: int
     https_port: int
     service_port: int
+    ports: tuple
 
     @property
     def http(self):
@@ -51,13 +52,15 @@ class Service:
             return f.read()
 
 
-def start_service(home, extra=()):
-    dcp, dwt, dcp_tls, dwt_tls = free_ports(4)
+def start_service(home, extra=(), ports=None):
+    """Starts `scanbridge serve` on `home`; `ports` (dcp, dwt, dcp_tls, dwt_tls) reuses a
+    previous run's ports, e.g. to restart after a crash."""
+    dcp, dwt, dcp_tls, dwt_tls = ports or free_ports(4)
     args = [BINARY, "serve", "--home", home,
             "--set", f"Port_mp_0={dcp}", "--set", f"Port_mp_1={dwt}",
             "--set", f"SSLPort_mp_0={dcp_tls}", "--set", f"SSLPort_mp_1={dwt_tls}", *extra]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    service = Service(process, home, dwt, dwt_tls, dcp)
+    service = Service(process, home, dwt, dwt_tls, dcp, (dcp, dwt, dcp_tls, dwt_tls))
     deadline = time.time() + 20
     while time.time() < deadline:
         if process.poll() is not None:

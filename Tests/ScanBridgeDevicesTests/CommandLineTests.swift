@@ -38,6 +38,7 @@ struct CommandLineTests {
         let result = try runProgram(Paths.scanbridge, [
             "scan", "--device", "sane:test:0", "--source", "adf", "--mode", mode, "--resolution", "75",
             "--output", output, "--option", "test-picture=Grid", "--option", "br-x=100", "--option", "br-y=60",
+            "--option", "read-delay=yes", "--option", "read-delay-duration=1000",  // see TestSANE.baseline
         ], environment: ["SANE_CONFIG_DIR": config])
         #expect(result.status == 0, "\(result.stderr)")
         let files = try FileManager.default.contentsOfDirectory(atPath: output).sorted()
@@ -88,5 +89,63 @@ struct CommandLineTests {
         #expect(rounded.status == 0)
         #expect(rounded.stderr.contains("note: Resolution: requested 5000, using 1200"))
         #expect(rounded.stdout.contains("6992x9448 gray8 1200 dpi flatbed"), "\(rounded.stdout)")
+    }
+}
+
+/// A SANE network backend whose server accepts and then never answers: discovery must give up
+/// after its timeout instead of hanging (`scanbridge devices --timeout 1`).
+@Suite("Discovery timeout")
+struct DiscoveryTimeoutTests {
+    @Test func hangingNetworkBackendTimesOut() throws {
+        // saned's port is fixed (6566); a random loopback address keeps parallel runs apart.
+        let silent = Process()
+        silent.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        silent.arguments = ["-c", """
+            import random, socket, sys, time
+            for _ in range(50):
+                address = "127.%d.%d.%d" % (random.randint(1, 254), random.randint(1, 254), random.randint(2, 254))
+                s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    s.bind((address, 6566)); break
+                except OSError:
+                    s.close()
+            s.listen(8); print(address, flush=True)
+            held = []
+            end = time.time() + 20
+            while time.time() < end:
+                s.settimeout(0.5)
+                try: held.append(s.accept())
+                except OSError: pass
+            """]
+        let output = Pipe()
+        silent.standardOutput = output
+        try silent.run()
+        defer { kill(silent.processIdentifier, SIGKILL); silent.waitUntilExit() }
+        let line = String(decoding: output.fileHandleForReading.availableDataLine(), as: UTF8.self)
+        let address = line.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(address.hasPrefix("127."))
+
+        let config = TestSANE.makeConfigDirectory()
+        try "net\n".write(toFile: config + "/dll.conf", atomically: true, encoding: .utf8)
+        try "connect_timeout = 30\n\(address)\n".write(toFile: config + "/net.conf", atomically: true, encoding: .utf8)
+        let start = Date()
+        let result = try runProgram(Paths.scanbridge, ["devices", "--json", "--no-capabilities", "--timeout", "1"],
+                                    environment: ["SANE_CONFIG_DIR": config, "SANE_NET_HOSTS": ""], timeout: 25)
+        let elapsed = Date().timeIntervalSince(start)
+        #expect(elapsed < 10, "took \(elapsed) s")
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("Scanner discovery did not finish within 1 s"), "\(result.stdout)")
+    }
+}
+
+extension FileHandle {
+    /// Reads until the first newline (or end of file).
+    func availableDataLine() -> Data {
+        var line = Data()
+        while true {
+            let byte = readData(ofLength: 1)
+            if byte.isEmpty || byte == Data([0x0A]) { return line }
+            line.append(byte)
+        }
     }
 }

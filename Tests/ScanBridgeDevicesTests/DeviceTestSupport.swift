@@ -25,9 +25,15 @@ enum TestSANE {
     }
 
     /// Options that bring the test device back to known settings (they persist across opens).
+    ///
+    /// `read-delay` stays on (1 ms after each block): the backend's reader thread then ends each
+    /// page asleep in `usleep`, where SANE's asynchronous `pthread_cancel` of it is harmless.
+    /// Without the delay the cancel can land while the reader is inside `free()`, leaving a
+    /// malloc lock held and hanging this whole test process (see SANEContext).
     static let baseline: [(String, String)] = [
         ("mode", "Color"), ("three-pass", "no"), ("mode", "Gray"), ("depth", "8"), ("hand-scanner", "no"),
-        ("source", "Flatbed"), ("test-picture", "Solid black"), ("read-limit", "no"), ("read-delay", "no"),
+        ("source", "Flatbed"), ("test-picture", "Solid black"), ("read-limit", "no"), ("read-delay", "yes"),
+        ("read-delay-duration", "1000"),
         ("read-return-value", "Default"), ("resolution", "50"),
         ("tl-x", "0"), ("tl-y", "0"), ("br-x", "80"), ("br-y", "100"),
     ]

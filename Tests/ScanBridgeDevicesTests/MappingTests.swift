@@ -129,6 +129,15 @@ struct MappingTests {
         #expect(setting(a5, "br-x") == .number(148) && a5.adjustments.count == 1)  // 210 mm high: clipped
     }
 
+    @Test func pageOrigins() {
+        let duplex = (1...4).map { ScannedPage.Origin.of(page: $0, sourceKind: .feederDuplex, usesFeeder: true) }
+        #expect(duplex == [.feederFront, .feederBack, .feederFront, .feederBack])
+        #expect(ScannedPage.Origin.of(page: 2, sourceKind: .feeder, usesFeeder: true) == .feederFront)
+        #expect(ScannedPage.Origin.of(page: 1, sourceKind: .flatbed, usesFeeder: false) == .flatbed)
+        #expect(ScannedPage.Origin.of(page: 1, sourceKind: nil, usesFeeder: false) == .other)
+        #expect(ScanSource(name: "ADF Back").kind == .feederBack && ScanSource(name: "Transparency Unit").kind == .other)
+    }
+
     @Test func identitiesAreStableAndJSONSafe() throws {
         let reported: [DeviceIdentity.Reported] = [
             .init(name: "genesys:libusb:001:007", vendor: "Canon", model: "LiDE 220", type: "flatbed scanner"),

@@ -164,7 +164,7 @@ struct SANESessionTests {
         let plain = await TestSANE.collect(try await session.scan())
         await session.waitUntilIdle()
         for (name, value) in [("read-limit", "yes"), ("read-limit-size", "777"), ("read-delay", "yes"),
-                              ("read-delay-duration", "1000")] {
+                              ("read-delay-duration", "5000")] {
             try await session.setOption(name, text: value)
         }
         let slow = await TestSANE.collect(try await session.scan())
@@ -228,7 +228,7 @@ struct SANESessionTests {
         #expect(elapsed < 1.0, "stopped after \(elapsed) s")
         #expect(outcome.pages.isEmpty && outcome.error is CancellationError)
         // The device is usable again at once.
-        for (name, value) in [("read-delay", "no"), ("resolution", "50"), ("br-x", "80"), ("br-y", "100")] {
+        for (name, value) in [("read-delay-duration", "1000"), ("resolution", "50"), ("br-x", "80"), ("br-y", "100")] {
             try await session.setOption(name, text: value)
         }
         let again = await TestSANE.collect(try await session.scan())
@@ -248,7 +248,6 @@ struct SANESessionTests {
         let start = Date()
         await session.waitUntilIdle()
         #expect(Date().timeIntervalSince(start) < 1.0)
-        try await session.setOption("read-delay", text: "no")
         await session.close()
     }
 
@@ -290,7 +289,7 @@ struct SANESessionTests {
             if reopened == nil { try await Task.sleep(nanoseconds: 100_000_000) }
         }
         let session2 = try #require(reopened)
-        try await session2.setOption("read-delay", text: "no")
+        try await session2.setOption("read-delay-duration", text: "1000")
         await session2.close()
     }
 
@@ -321,6 +320,36 @@ struct SANESessionTests {
         // Top-left square is white (0 bits), the one to its right black (1 bits).
         #expect(image.pixels[0] == 0x00)
         #expect(image.pixels[3] & 0x0F == 0x0F)
+    }
+
+    @Test func settingsBlobRoundTrips() async throws {
+        let session = try await TestSANE.open(options: [("mode", "Color"), ("resolution", "123"), ("test-picture", "Grid"),
+                                                        ("source", "Automatic Document Feeder")])
+        let blob = try await session.settingsBlob()
+        for (name, value) in TestSANE.baseline { try await session.setOption(name, text: value) }
+        #expect(await session.capabilities.values["mode"] == .string("Gray"))
+        let adjustments = try await session.applySettings(blob)
+        #expect(adjustments.isEmpty, "\(adjustments)")
+        let values = await session.capabilities.values
+        #expect(values["mode"] == .string("Color") && values["resolution"] == .number(123))
+        #expect(values["test-picture"] == .string("Grid") && values["source"] == .string("Automatic Document Feeder"))
+        // Someone else's blob, or garbage: refused clearly; a blob naming unknown options: reported.
+        await #expect(throws: ScanBridgeError.self) { try await session.applySettings("bm90IGEgYmxvYg==") }
+        let foreign = Data(#"{"version":1,"device":"x","options":{"lamp-colour":{"string":{"_0":"blue"}}}}"#.utf8).base64EncodedString()
+        let reported = try await session.applySettings(foreign)
+        await session.close()
+        #expect(reported.map(\.requested) == ["lamp-colour = blue"])
+    }
+
+    @Test(arguments: [("Solid black", UInt8(0)), ("Solid white", UInt8(255))])
+    func oneBitColourIsWidenedToRGB24(picture: String, value: UInt8) async throws {
+        // scanimage refuses 1-bit colour; a set bit is full intensity of its channel.
+        let session = try await TestSANE.open(options: [("mode", "Color"), ("depth", "1"), ("test-picture", picture)])
+        let outcome = await TestSANE.collect(try await session.scan())
+        await session.close()
+        let image = try #require(outcome.pages.first?.image)
+        #expect(image.format == .rgb24 && image.width == 157 && image.height == 196)
+        #expect(image.pixels.allSatisfy { $0 == value })
     }
 
     @Test func slowConsumerGetsEveryPageInOrder() async throws {

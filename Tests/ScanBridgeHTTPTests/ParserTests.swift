@@ -222,6 +222,28 @@ struct ParserTests {
         #expect(parseWhole(fits, limits: limits).last == .end)
     }
 
+    @Test("limits don't depend on where the input is split (found by the fuzzer: a line exactly at the limit)")
+    func limitAtBoundary() {
+        let limits = HTTPLimits(maxRequestLineLength: 64, maxHeaderBytes: 256, maxHeaderCount: 8, maxBodySize: 512, maxChunkLineLength: 32)
+        let target = "/" + String(repeating: "a", count: 64 - "GET  HTTP/1.1".count - 1)
+        let exact = "GET \(target) HTTP/1.1"
+        #expect(exact.utf8.count == 64)
+        #expect(expectSplitInvariant(exact + "\r\nHost: h\r\n\r\n", limits: limits).last == .end)
+        #expect(expectSplitInvariant("GET \(target)a HTTP/1.1\r\nHost: h\r\n\r\n", limits: limits) == [.error(.uriTooLong)])
+        // A bare LF right at the limit is a bare LF, however it arrives.
+        #expect(expectSplitInvariant(exact + "a\nHost: h\r\n\r\n", limits: limits) == [.error(.badRequest)])
+        #expect(expectSplitInvariant(exact + "ab\nHost: h\r\n\r\n", limits: limits) == [.error(.uriTooLong)])
+        // The head exactly at maxHeaderBytes passes; one byte more is 431.
+        let filler = String(repeating: "x", count: 256 - "GET / HTTP/1.1\r\nHost: h\r\nX: \r\n\r\n".utf8.count)
+        #expect(expectSplitInvariant("GET / HTTP/1.1\r\nHost: h\r\nX: \(filler)\r\n\r\n", limits: limits).last == .end)
+        #expect(expectSplitInvariant("GET / HTTP/1.1\r\nHost: h\r\nX: \(filler)y\r\n\r\n", limits: limits) == [.error(.requestHeaderFieldsTooLarge)])
+        // Chunk size lines: exactly maxChunkLineLength bytes with the CRLF pass.
+        let ext = String(repeating: "e", count: 32 - "5;\r\n".utf8.count)
+        let chunked = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+        #expect(expectSplitInvariant(chunked + "5;\(ext)\r\nhello\r\n0\r\n\r\n", limits: limits).last == .end)
+        #expect(expectSplitInvariant(chunked + "5;\(ext)e\r\nhello\r\n0\r\n\r\n", limits: limits).last == .error(.badRequest))
+    }
+
     @Test("header bytes over the limit are 431, even before the head ends")
     func headerBytesLimit() {
         let limits = HTTPLimits(maxHeaderBytes: 256)

@@ -206,7 +206,17 @@ struct EngineTests {
         #expect(try await server.receive(maxLength: 10, timeout: patient) == [1])
         await server.close()
         await client.close()
+        // A connection nobody accepted (queued by the kernel, or taken ahead by a multishot
+        // accept) is closed with the listener, not leaked: its client sees the end.
+        let orphan = try await engine.connect(address: "127.0.0.1", port: listener.port, timeout: patient)
+        try await Task.sleep(for: .milliseconds(20))
         await listener.close()
+        do {
+            #expect(try await orphan.receive(maxLength: 10, timeout: patient) == [])
+        } catch {
+            #expect(error.kind == .connectionReset, "\(error)")
+        }
+        await orphan.close()
     }
 
     @Test("close() while a receive is pending ends it with .closed, closes the socket", arguments: engineKinds)
@@ -409,6 +419,24 @@ struct EngineRaceTests {
         await server.close()
         await client.close()
         await listener.close()
+    }
+
+    @Test("600 waits that end before their long timeouts, then a short timeout still fires", arguments: engineKinds)
+    func manyEarlyEndingTimeouts(kind: IOEngineKind) async throws {
+        let engine = try engine(kind)
+        try await withEchoServer(engine) { port in
+            let client = try await engine.connect(address: "127.0.0.1", port: port, timeout: patient)
+            // Ping-pong: each receive waits for the echo with a 30 s timeout that never fires
+            // (epoll keeps such timers until it drops them in bulk).
+            for round in 0..<600 {
+                try await client.send([UInt8(truncatingIfNeeded: round)], timeout: patient)
+                #expect(try await client.receive(maxLength: 10, timeout: patient) == [UInt8(truncatingIfNeeded: round)])
+            }
+            let start = ContinuousClock.now
+            await expectIOError(.timedOut) { try await client.receive(maxLength: 10, timeout: .milliseconds(50)) }
+            #expect(ContinuousClock.now - start >= .milliseconds(45))
+            await client.close()
+        }
     }
 
     @Test("a stream dropped without close() still closes its socket", arguments: engineKinds)

@@ -73,6 +73,12 @@ struct CodecTests {
         #expect(throws: ScanBridgeError.self) { try PNGCodec.decode(bytes) }
         #expect(throws: ScanBridgeError.self) { try PNGCodec.decode(Array(bytes.prefix(40))) }
         #expect(throws: ScanBridgeError.self) { try PNGCodec.decode([1, 2, 3]) }
+        // A header claiming 100000 × 100000 pixels is refused before any allocation.
+        var huge = try PNGCodec.encode(TestPage.make(width: 16, height: 16))
+        for (offset, value) in [(16, 100_000), (20, 100_000)] {
+            huge[offset] = UInt8(value >> 24); huge[offset + 1] = UInt8((value >> 16) & 0xFF); huge[offset + 2] = UInt8((value >> 8) & 0xFF); huge[offset + 3] = UInt8(value & 0xFF)
+        }
+        #expect(throws: ScanBridgeError.self) { try PNGCodec.decode(huge) }
         #expect(throws: ScanBridgeError.self) { try PNGCodec.encode(TestPage.make(width: 10, height: 10), compressionLevel: 12) }
     }
 
@@ -115,9 +121,9 @@ struct CodecTests {
         let pages = [TestPage.make(width: 400, height: 300, format: .bw1, seed: 1),
                      TestPage.make(width: 300, height: 400, format: .gray8, seed: 2),
                      TestPage.make(width: 350, height: 350, format: .rgb24, seed: 3)]
-        for compression in Self.losslessTIFF + [.jpeg(quality: 85), .ccittG4] {
+        for compression in Self.losslessTIFF + [.jpeg(quality: 85), .ccittG3, .ccittG4] {
             let input = folder.appendingPathComponent("in.tif"), output = folder.appendingPathComponent("out.tif")
-            let usable = compression == .ccittG4 ? pages.map { $0.converted(to: .bw1) } : pages
+            let usable = compression == .ccittG4 || compression == .ccittG3 ? pages.map { $0.converted(to: .bw1) } : pages
             let writer = try TIFFWriter(path: input.path, compression: compression)
             for page in usable { try writer.add(page) }
             try writer.finish()

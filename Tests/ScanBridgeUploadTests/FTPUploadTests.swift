@@ -84,3 +84,67 @@ struct FTPUploadTests {
         await harness.close()
     }
 }
+
+@Suite("Route-level flow")
+struct RouteFlowTests {
+    /// What a route does: decode the JSON target and options, start, stream events as JSON.
+    @Test func jsonTargetToFTPWithEncodedEvents() async throws {
+        let root = try Paths.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let server = try await TestServer("ftp_server.py", [root, "scanner", "json-pw"])
+        let harness = try Harness()
+        let body = """
+            {"type": "ftp", "host": "127.0.0.1", "port": \(server.port), "path": "from-json/doc.pdf",
+             "username": "scanner", "password": "json-pw"}
+            """
+        let target = try JSONDecoder().decode(UploadTarget.self, from: Data(body.utf8))
+        let options = try JSONDecoder().decode(UploadOptions.self, from: Data(#"{"maxAttempts": 2, "totalTimeout": 20}"#.utf8))
+        let data = randomBytes(2_000_000)
+        let id = try await harness.uploader.start(UploadDocument(data: data, fileName: "doc.pdf"), to: target, options: options)
+        var lines: [String] = []
+        for await event in await harness.uploader.events(id)! {
+            lines.append("event: \(event.eventName)\ndata: " + String(decoding: try JSONEncoder().encode(event), as: UTF8.self))
+        }
+        #expect(lines.last?.hasPrefix("event: upload-succeeded") == true)
+        #expect(lines.contains { $0.contains(#""type":"progress""#) })
+        #expect(!lines.joined().contains("json-pw"))
+        #expect(FileManager.default.contents(atPath: root + "/from-json/doc.pdf") == data)
+        let status = String(decoding: try JSONEncoder().encode(await harness.uploader.status(id)!), as: UTF8.self)
+        #expect(status.contains(#""state":"succeeded""#) && status.contains(#""statusCode":226"#))
+        await harness.close()
+    }
+}
+
+@Suite("Cancellation under churn")
+struct ChurnTests {
+    /// Many uploads through a limit of 3, canceled at random moments (queued, connecting,
+    /// mid-body, finishing): every one ends exactly once, in a final state, and the suite never hangs.
+    @Test(.timeLimit(.minutes(1)))
+    func randomCancelsAllEnd() async throws {
+        let server = try await TestServer("http_receiver.py", ["--slow", "3000000"])
+        let harness = try Harness(maxConcurrentUploads: 3)
+        let target = UploadTarget.httpPut(HTTPPutTarget(url: "http://127.0.0.1:\(server.port)/churn"))
+        var ids: [UploadID] = []
+        for index in 0..<24 {
+            ids.append(try await harness.uploader.start(UploadDocument(data: randomBytes(150_000 + index * 1000), fileName: "c.pdf"),
+                                                        to: target, options: quick))
+        }
+        let uploader = harness.uploader
+        await withTaskGroup(of: Void.self) { group in
+            for id in ids {
+                group.addTask {
+                    try? await Task.sleep(for: .milliseconds(Int.random(in: 0...400)))
+                    await uploader.cancel(id)
+                }
+            }
+        }
+        var states: [UploadState] = []
+        for id in ids { states.append(try await harness.uploader.wait(id).state) }
+        #expect(states.allSatisfy { $0 == .succeeded || $0 == .canceled })
+        #expect(states.contains(.canceled))
+        // Succeeded ones left nothing staged; canceled ones kept exactly their two files.
+        let canceled = zip(ids, states).filter { $0.1 == .canceled }.map(\.0)
+        #expect(harness.stagedFiles() == canceled.flatMap { ["\($0).data", "\($0).json"] }.sorted())
+        await harness.close()
+    }
+}

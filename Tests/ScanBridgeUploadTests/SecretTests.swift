@@ -33,8 +33,9 @@ struct SecretTests {
                          accessKeyID: "AKIAEXAMPLE", secretAccessKey: s3Secret)),
         ]
         var texts: [String] = []
-        for target in targets {
-            let id = try await harness.uploader.start(document, to: target, options: quick)
+        var ids: [UploadID] = []
+        for target in targets { ids.append(try await harness.uploader.start(document, to: target, options: quick)) }
+        for (id, target) in zip(ids, targets) {
             let final = try await harness.uploader.wait(id)
             #expect(final.state == .failed, "\(target.redactedDescription)")
             texts.append(String(describing: final))

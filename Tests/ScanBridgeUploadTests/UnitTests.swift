@@ -125,3 +125,66 @@ func currentThreadName() -> String {
     ((try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "?")
         .trimmingCharacters(in: .whitespacesAndNewlines)
 }
+
+@Suite("JSON forms for the routes")
+struct CodingTests {
+    func decode<T: Decodable>(_ type: T.Type, _ json: String) throws -> T {
+        try JSONDecoder().decode(T.self, from: Data(json.utf8))
+    }
+
+    @Test func targetsDecode() throws {
+        let post = try decode(UploadTarget.self, """
+            {"type": "http-post", "url": "https://example.com/up", "fieldName": "file",
+             "formFields": [{"name": "b", "value": "2"}, {"name": "a", "value": "1"}],
+             "headers": {"X-Token": "t"}, "cookies": {"sid": "s"}, "username": "u", "password": "p"}
+            """)
+        #expect(post == .httpPost(HTTPPostTarget(url: "https://example.com/up", fieldName: "file",
+                                                 formFields: [NameValue("b", "2"), NameValue("a", "1")],
+                                                 headers: [HeaderField("X-Token", "t")], cookies: [NameValue("sid", "s")],
+                                                 credentials: HTTPCredentials(username: "u", password: "p"))))
+        let ftp = try decode(UploadTarget.self, #"{"type": "ftp", "host": "h", "path": "a/b.pdf", "security": "implicit", "passive": false}"#)
+        #expect(ftp == .ftp(FTPTarget(host: "h", port: 990, path: "a/b.pdf", passive: false, security: .implicitTLS)))
+        let s3 = try decode(UploadTarget.self, """
+            {"type": "s3", "endpoint": "http://127.0.0.1:9000", "bucket": "b", "key": "k.pdf",
+             "accessKeyId": "A", "secretAccessKey": "S", "partSize": 6291456}
+            """)
+        #expect(s3 == .s3(S3Target(endpoint: "http://127.0.0.1:9000", bucket: "b", key: "k.pdf", accessKeyID: "A",
+                                   secretAccessKey: "S", partSize: 6 << 20)))
+        #expect(throws: DecodingError.self) { try decode(UploadTarget.self, #"{"type": "gopher", "url": "x"}"#) }
+        #expect(throws: DecodingError.self) { try decode(UploadTarget.self, #"{"type": "ftp", "host": "h"}"#) }
+        #expect(throws: DecodingError.self) { try decode(UploadTarget.self, #"{"type": "ftp", "host": "h", "path": "p", "security": "tls"}"#) }
+    }
+
+    @Test func optionsDecode() throws {
+        let options = try decode(UploadOptions.self, #"{"maxAttempts": 2, "totalTimeout": 1.5, "verifyTLS": false, "caFile": "/ca.pem"}"#)
+        #expect(options.maxAttempts == 2)
+        #expect(options.totalTimeout == .milliseconds(1500))
+        #expect(options.tls == TLSOptions(verifyPeer: false, caFile: "/ca.pem"))
+        #expect(try decode(UploadOptions.self, "{}") == UploadOptions())
+        #expect(throws: DecodingError.self) { try decode(UploadOptions.self, #"{"maxAttempts": 0}"#) }
+        #expect(throws: DecodingError.self) { try decode(UploadOptions.self, #"{"totalTimeout": -1}"#) }
+    }
+
+    @Test func statusAndEventsEncodeWithoutSecretsOrPaths() throws {
+        let target = UploadTarget.ftp(FTPTarget(host: "h", path: "a.pdf", username: "u", password: "hunter2"))
+        let status = UploadStatus(id: UploadID("0123-abcd")!, state: .failed, target: target.redactedDescription, fileName: "a.pdf",
+                                  byteCount: 10, attempt: 2, progress: UploadProgress(sent: 4, total: 10),
+                                  response: UploadResponse(statusCode: 530, body: Data("Login incorrect.".utf8)),
+                                  error: ScanBridgeError(code: UploadErrorCode.transferFailed, message: "upload failed",
+                                                         cause: .init(code: 67, message: "libcurl: Access denied")),
+                                  stagedFile: "/opt/scanbridge/upload/0123-abcd.data", created: Date(timeIntervalSince1970: 0))
+        let json = String(decoding: try JSONEncoder().encode(status), as: UTF8.self)
+        #expect(json.contains(#""state":"failed""#))
+        #expect(json.contains(#""progress":{"sent":4,"total":10}"#) || json.contains(#""progress":{"total":10,"sent":4}"#))
+        #expect(json.contains(#""staged":true"#))
+        #expect(json.contains(#""code":67"#))
+        #expect(json.contains("Login incorrect."))
+        #expect(!json.contains("hunter2"))
+        #expect(!json.contains("/opt/scanbridge"))
+        let event = String(decoding: try JSONEncoder().encode(UploadEvent.retrying(attempt: 2, delay: .milliseconds(500), reason: "server answered 503")), as: UTF8.self)
+        #expect(event.contains(#""type":"retrying""#) && event.contains(#""delay":0.5"#))
+        #expect(UploadEvent.progress(UploadProgress(sent: 1, total: 2)).eventName == "upload-progress")
+        let binary = String(decoding: try JSONEncoder().encode(UploadResponse(statusCode: 200, body: Data([0xff, 0xfe]))), as: UTF8.self)
+        #expect(binary.contains(#""bodyBase64":"\/\/4=""#) || binary.contains(#""bodyBase64":"//4=""#))
+    }
+}

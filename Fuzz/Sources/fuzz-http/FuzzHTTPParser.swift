@@ -1,3 +1,4 @@
+import CFuzzDriver
 import ScanBridgeHTTP
 
 /// What the parser produced, with adjacent body events merged (so splits compare equal).
@@ -50,4 +51,12 @@ public func fuzzHTTPParser(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let single = events(bytes.indices.map { bytes[$0...$0] }, limits: limits)
     if single != whole { fatalError("byte-by-byte feeding changed the result") }
     return 0
+}
+
+/// The executable's entry point (SwiftPM links `main` to `fuzz_http_main`): libFuzzer's driver.
+@_cdecl("fuzz_http_main")
+public func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> Int32 {
+    var count = argc
+    var arguments: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = argv
+    return LLVMFuzzerRunDriver(&count, &arguments) { data, size in fuzzHTTPParser(data!, size) }
 }

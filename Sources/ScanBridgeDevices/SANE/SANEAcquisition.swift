@@ -73,12 +73,22 @@ struct SANEAcquisition {
 
     /// Bytes asked of each `sane_read`.
     static let chunkSize = 256 << 10
+    /// Pause before `sane_cancel` of a page cut short (see `run`).
+    static let readerSettleMicroseconds: UInt32 = 50_000
 
     /// Runs the batch; returns the number of pages delivered.
     @discardableResult
     func run() -> Int {
         var delivered = 0
-        defer { handle.cancel() }  // SANE: every batch ends with sane_cancel.
+        var interrupted = false
+        defer {
+            // SANE: every batch ends with sane_cancel. After a page was cut short (fault,
+            // cancel, timeout) first give the backend's reader thread a moment to reach a
+            // cancellation point: sanei_thread cancels it asynchronously, and a reader cancelled
+            // inside malloc/free leaves a heap lock held forever (see SANEContext).
+            if interrupted { usleep(Self.readerSettleMicroseconds) }
+            handle.cancel()
+        }
         while true {
             if let maxPages, delivered >= maxPages { return finish(nil, delivered) }
             guard buffer.waitForRoom() else { return finish(CancellationError(), delivered) }
@@ -94,7 +104,8 @@ struct SANEAcquisition {
             case .feederEmpty:
                 if delivered > 0 { return finish(nil, delivered) }
                 return finish(SANEStatus.noDocuments.error(device: device, during: "starting the scan"), delivered)
-            case .failed(let error):
+            case .failed(let error, let started):
+                interrupted = started
                 return finish(error, delivered)
             }
         }
@@ -114,7 +125,8 @@ struct SANEAcquisition {
     private enum PageResult {
         case page(ScannedPage)
         case feederEmpty
-        case failed(Error)
+        /// `started`: sane_start had succeeded, so the page was cut short.
+        case failed(Error, started: Bool)
     }
 
     struct Frame {
@@ -131,19 +143,22 @@ struct SANEAcquisition {
     private func scanPage(number: Int) -> PageResult {
         var frames: [Frame] = []
         while true {
-            if buffer.isCancelRequested || watch.hasFired { return .failed(CancellationError()) }
+            if buffer.isCancelRequested || watch.hasFired { return .failed(CancellationError(), started: !frames.isEmpty) }
             let status = call { handle.start() }
-            if watch.hasFired { return .failed(CancellationError()) }
+            if watch.hasFired { return .failed(CancellationError(), started: true) }
             if status == .noDocuments && frames.isEmpty { return .feederEmpty }
-            guard status == .good else { return .failed(status.error(device: device, during: "starting page \(number)")) }
+            guard status == .good else {
+                return .failed(status.error(device: device, during: "starting page \(number)"), started: !frames.isEmpty)
+            }
             let parameters: FrameParameters
             switch handle.parameters() {
             case .success(let value): parameters = value
-            case .failure(let failure): return .failed(failure.status.error(device: device, during: "reading the page parameters"))
+            case .failure(let failure):
+                return .failed(failure.status.error(device: device, during: "reading the page parameters"), started: true)
             }
             switch readFrame(parameters, page: number) {
             case .success(let data): frames.append(Frame(parameters: parameters, data: data))
-            case .failure(let error): return .failed(error)
+            case .failure(let error): return .failed(error, started: true)
             }
             if parameters.lastFrame || frames.count >= 3 { break }
         }
@@ -152,18 +167,12 @@ struct SANEAcquisition {
             return .page(ScannedPage(content: .raster(image), pageNumber: number, origin: origin(of: number),
                                      xDPI: resolution, yDPI: resolution))
         } catch {
-            return .failed(error)
+            return .failed(error, started: false)
         }
     }
 
     private func origin(of page: Int) -> ScannedPage.Origin {
-        switch sourceKind {
-        case .flatbed: .flatbed
-        case .feeder: .feederFront
-        case .feederBack: .feederBack
-        case .feederDuplex: page % 2 == 1 ? .feederFront : .feederBack
-        case .other, nil: usesFeeder ? .feederFront : .other
-        }
+        ScannedPage.Origin.of(page: page, sourceKind: sourceKind, usesFeeder: usesFeeder)
     }
 
     /// Reads one frame until EOF. Handles short reads, zero-length reads (slow devices) and

@@ -64,6 +64,7 @@ public actor SANEContext {
         case .initializing(let task):
             return try await task.value
         case .notStarted:
+            Self.confineMallocArenas()
             let thread = self.thread
             let task = Task {
                 try await thread.run { () throws -> Int32 in
@@ -86,6 +87,18 @@ public actor SANEContext {
                 throw error
             }
         }
+    }
+
+    /// Many SANE backends (the `test` backend among them) read in a helper thread made by
+    /// `sanei_thread` and end it with `pthread_cancel` in *asynchronous* mode. A reader cancelled
+    /// while inside `malloc`/`free` dies holding its malloc arena's lock, and every thread that
+    /// shares that arena then blocks forever (seen here once: a whole test process stuck in
+    /// `_int_free`). glibc starts sharing arenas between threads past `M_ARENA_MAX` (8 per core),
+    /// so the limit is raised before SANE starts: threads keep arenas of their own, which makes
+    /// the shared-lock case much rarer. (glibc fixes the limit once a process has more than 8
+    /// arenas, so this helps most when SANE starts early.) The hazard itself is SANE's.
+    private static func confineMallocArenas() {
+        _ = mallopt(M_ARENA_MAX, 4096)
     }
 
     /// The scanners SANE knows. `refresh` asks SANE again (otherwise the cache answers when
@@ -166,16 +179,22 @@ public actor SANEContext {
 
 struct TimeoutReached: Error {}
 
-/// Runs `body`, giving up with `TimeoutReached` after `seconds` (the body's task is cancelled
-/// and left to finish on its own).
+/// Runs `body`, giving up with `TimeoutReached` after `seconds`. Returns as soon as either
+/// happens: the body's task is cancelled and left to finish on its own (it may be stuck in a
+/// blocking call on a device thread, which is exactly the case this exists for; a task group
+/// would wait for it).
 func withTimeout<T: Sendable>(_ seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(nanoseconds: UInt64(max(0, seconds) * 1e9))
-            throw TimeoutReached()
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
+        let shot = OneShot(continuation)
+        let work = Task {
+            do {
+                shot.resume(with: .success(try await body()))
+            } catch {
+                shot.resume(with: .failure(error))
+            }
         }
-        defer { group.cancelAll() }
-        return try await group.next()!
+        DispatchQueue.global().asyncAfter(deadline: .now() + max(0, seconds)) {
+            if shot.resume(with: .failure(TimeoutReached())) { work.cancel() }
+        }
     }
 }

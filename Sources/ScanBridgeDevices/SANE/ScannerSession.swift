@@ -212,6 +212,62 @@ public actor ScannerSession {
         return (handle.value(of: fresh), outcome)
     }
 
+    private struct SettingsSnapshot: Codable {
+        var version = 1
+        var device: String
+        var options: [String: OptionValue]
+    }
+
+    /// The device's current option values as DWT's opaque `settings` blob (base64 of JSON),
+    /// for `GET …/scanner/settings`; `applySettings` takes it back.
+    public func settingsBlob() throws -> String {
+        var options: [String: OptionValue] = [:]
+        for option in capabilities.options where option.isActive && option.isSettable && !option.name.isEmpty
+            && option.type != .button && option.type != .group {
+            if let value = capabilities.values[option.name], value != .none { options[option.name] = value }
+        }
+        let data = try JSONEncoder().encode(SettingsSnapshot(device: scanner.id, options: options))
+        return data.base64EncodedString()
+    }
+
+    /// Applies a blob made by `settingsBlob()` (the job's `settings` field). Options the device
+    /// does not have, cannot set now, or refuses are reported in the result, never dropped
+    /// silently.
+    /// - Throws: -1010 when the blob is not one ScanBridge made.
+    @discardableResult
+    public func applySettings(_ blob: String) async throws -> [ConfigurationAdjustment] {
+        try requireIdle("apply settings")
+        guard let data = Data(base64Encoded: blob), let snapshot = try? JSONDecoder().decode(SettingsSnapshot.self, from: data) else {
+            throw ScanBridgeError(code: DeviceErrorCode.valueOutOfRange, message: "The settings blob is not valid (not made by ScanBridge)")
+        }
+        let handle = self.handle, id = scanner.id
+        let (adjustments, capabilities) = try await thread.run { () -> ([ConfigurationAdjustment], ScannerCapabilities) in
+            var pending = snapshot.options
+            var problems: [String: String] = [:]
+            // Two passes: some options only become active once another (mode, source) is set.
+            for _ in 0..<2 {
+                for option in handle.descriptors() where pending[option.name] != nil {
+                    guard let value = pending[option.name] else { continue }
+                    do {
+                        _ = try Self.apply(handle, option.name, value, device: id, field: "settings")
+                        pending[option.name] = nil
+                        problems[option.name] = nil
+                    } catch let error as ScanBridgeError {
+                        problems[option.name] = error.message
+                    }
+                }
+            }
+            let adjustments = pending.keys.sorted().map { name in
+                ConfigurationAdjustment(field: "settings", requested: "\(name) = \(pending[name]!)", applied: "unchanged",
+                                        reason: problems[name] ?? "the scanner has no option \(name)")
+            }
+            return (adjustments, Self.readCapabilities(handle))
+        }
+        try requireIdle("apply settings")
+        self.capabilities = capabilities
+        return adjustments
+    }
+
     /// Test hook: option assignments to make on the device thread before page N of the next
     /// scans (how tests make a fault happen in the middle of a batch).
     @_spi(Testing) public func setBeforePageHook(_ hook: (@Sendable (Int) -> [(String, String)])?) {

@@ -44,8 +44,8 @@ public struct HTTPError: HTTPResponseError, Equatable, CustomStringConvertible {
         // Parameter not valid; capability or value the device cannot take; index out of
         // range; password too long.
         case -2113, -1006, -1010, -2352, -2849: .badRequest
-        // Product key; document password; access denied.
-        case -2800, -1043, -1016: .forbidden
+        // Product key; document password; another origin's job.
+        case -2800, -1043, -2801: .forbidden
         case -1004: HTTPResponse.Status(code: 423, reasonPhrase: "Locked")
         // Job, document, device, page or image unknown.
         case -1034, -1040, -1003, -2847, -2399: .notFound
@@ -54,6 +54,10 @@ public struct HTTPError: HTTPResponseError, Equatable, CustomStringConvertible {
         case -1002: HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage")
         // The scanner stopped answering.
         case -1023: .serviceUnavailable
+        // Uploads: unknown upload; the target refused or failed; the target timed out.
+        case -2400: .notFound
+        case -2401, -2402: .badGateway
+        case -2403: .gatewayTimeout
         default: .internalServerError
         }
     }

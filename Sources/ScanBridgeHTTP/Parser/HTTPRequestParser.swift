@@ -192,11 +192,15 @@ public struct HTTPRequestParser: Sendable {
     private enum LineResult {
         case line(Range<Int>)
         case incomplete
+        /// More than the allowed bytes before the LF (known as soon as they are buffered, so
+        /// the answer doesn't depend on how the input was split).
+        case tooLong
         case error(HTTPParserError)
     }
 
     /// Finds the next CRLF-terminated line from `readIndex` and consumes it (with its CRLF).
-    private mutating func nextLine() -> LineResult {
+    /// `limit` bounds the bytes before the LF (the CR included).
+    private mutating func nextLine(limit: Int) -> LineResult {
         let found: Int? = buffer.withUnsafeBufferPointer { bytes in
             var index = scanIndex
             while index < bytes.count {
@@ -207,8 +211,9 @@ public struct HTTPRequestParser: Sendable {
         }
         guard let lf = found else {
             scanIndex = buffer.count
-            return .incomplete
+            return buffer.count - readIndex > limit ? .tooLong : .incomplete
         }
+        if lf - readIndex > limit { return .tooLong }
         guard lf > readIndex, buffer[lf - 1] == .cr else { return .error(.bad("line ends with a bare LF")) }
         let line = readIndex..<(lf - 1)
         readIndex = lf + 1
@@ -241,18 +246,20 @@ public struct HTTPRequestParser: Sendable {
     private mutating func parseHead() -> Event {
         while true {
             let lineStart = readIndex
-            switch nextLine() {
+            // The whole head (CRLFs included) must fit in maxHeaderBytes; the request line (CRLF
+            // excluded) in maxRequestLineLength.
+            let headBudget = limits.maxHeaderBytes - headBytes - 1
+            let lineBudget = requestLine == nil ? min(limits.maxRequestLineLength + 1, headBudget) : headBudget
+            switch nextLine(limit: max(lineBudget, 0)) {
             case .error(let error):
                 return fail(error)
             case .incomplete:
-                let pending = buffer.count - readIndex
-                if requestLine == nil && pending > limits.maxRequestLineLength {
+                return .needMoreData
+            case .tooLong:
+                if requestLine == nil && limits.maxRequestLineLength + 1 <= headBudget {
                     return fail(HTTPParserError(.uriTooLong, "request line longer than \(limits.maxRequestLineLength) bytes"))
                 }
-                if headBytes + pending > limits.maxHeaderBytes {
-                    return fail(HTTPParserError(.requestHeaderFieldsTooLarge, "request head larger than \(limits.maxHeaderBytes) bytes"))
-                }
-                return .needMoreData
+                return fail(HTTPParserError(.requestHeaderFieldsTooLarge, "request head larger than \(limits.maxHeaderBytes) bytes"))
             case .line(let line):
                 headBytes += readIndex - lineStart
                 if requestLine == nil {
@@ -263,17 +270,11 @@ public struct HTTPRequestParser: Sendable {
                         if leadingEmptyLines > 8 { return fail(.bad("too many empty lines before the request line")) }
                         continue
                     }
-                    if line.count > limits.maxRequestLineLength {
-                        return fail(HTTPParserError(.uriTooLong, "request line longer than \(limits.maxRequestLineLength) bytes"))
-                    }
                     switch parseRequestLine(line) {
                     case .success(let parsed): requestLine = parsed
                     case .failure(let error): return fail(error)
                     }
                     continue
-                }
-                if headBytes > limits.maxHeaderBytes {
-                    return fail(HTTPParserError(.requestHeaderFieldsTooLarge, "request head larger than \(limits.maxHeaderBytes) bytes"))
                 }
                 if line.isEmpty { return finishHead() }
                 if let error = parseFieldLine(line, into: &fields) { return fail(error) }
@@ -405,19 +406,14 @@ public struct HTTPRequestParser: Sendable {
     // MARK: - Chunked body
 
     private mutating func parseChunkSize() -> Event {
-        let lineStart = readIndex
-        switch nextLine() {
+        switch nextLine(limit: max(limits.maxChunkLineLength - 1, 0)) {
         case .error(let error):
             return fail(error)
         case .incomplete:
-            if buffer.count - readIndex > limits.maxChunkLineLength {
-                return fail(.bad("chunk size line longer than \(limits.maxChunkLineLength) bytes"))
-            }
             return .needMoreData
+        case .tooLong:
+            return fail(.bad("chunk size line longer than \(limits.maxChunkLineLength) bytes"))
         case .line(let line):
-            if readIndex - lineStart > limits.maxChunkLineLength {
-                return fail(.bad("chunk size line longer than \(limits.maxChunkLineLength) bytes"))
-            }
             var index = line.lowerBound, size = 0, digits = 0
             while index < line.upperBound, let value = buffer[index].hexValue {
                 digits += 1
@@ -450,19 +446,15 @@ public struct HTTPRequestParser: Sendable {
     private mutating func parseTrailers() -> Event {
         while true {
             let lineStart = readIndex
-            switch nextLine() {
+            switch nextLine(limit: max(limits.maxHeaderBytes - headBytes - 1, 0)) {
             case .error(let error):
                 return fail(error)
             case .incomplete:
-                if headBytes + buffer.count - readIndex > limits.maxHeaderBytes {
-                    return fail(HTTPParserError(.requestHeaderFieldsTooLarge, "trailer section larger than \(limits.maxHeaderBytes) bytes"))
-                }
                 return .needMoreData
+            case .tooLong:
+                return fail(HTTPParserError(.requestHeaderFieldsTooLarge, "trailer section larger than \(limits.maxHeaderBytes) bytes"))
             case .line(let line):
                 headBytes += readIndex - lineStart
-                if headBytes > limits.maxHeaderBytes {
-                    return fail(HTTPParserError(.requestHeaderFieldsTooLarge, "trailer section larger than \(limits.maxHeaderBytes) bytes"))
-                }
                 if line.isEmpty {
                     resetForNextRequest()
                     return .end

@@ -52,6 +52,7 @@ public enum BMPCodec {
         let bits = le16(28), compression = Int(le32(30))
         let topDown = rawHeight < 0, height = abs(rawHeight)
         guard width > 0, height > 0, width < 1 << 16, height < 1 << 16 else { throw ImagingError.invalid("BMP size \(width)×\(rawHeight) is not valid") }
+        try checkDecodable(width, height, "BMP image")
         guard compression == 0 || (compression == 3 && bits == 32) else { throw ImagingError.invalid("BMP compression \(compression) (RLE/JPEG/PNG) is not supported") }
         guard [1, 4, 8, 24, 32].contains(bits) else { throw ImagingError.invalid("BMP with \(bits) bits per pixel is not supported") }
         let xDPI = le32(38) > 0 ? (Double(le32(38)) * 0.0254 * 100).rounded() / 100 : 72

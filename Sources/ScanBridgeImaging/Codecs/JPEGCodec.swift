@@ -63,18 +63,22 @@ public enum JPEGCodec {
         var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0
         let header = bytes.withUnsafeBufferPointer { tjDecompressHeader3(handle, $0.baseAddress, UInt($0.count), &width, &height, &subsampling, &colorspace) }
         guard header == 0 else { throw ImagingError.library("TurboJPEG header", String(cString: tjGetErrorStr2(handle))) }
+        try checkDecodable(Int(width), Int(height), "JPEG image")
         let scaledWidth = (Int(width) + scaleDenominator - 1) / scaleDenominator
         let scaledHeight = (Int(height) + scaleDenominator - 1) / scaleDenominator
         let cmyk = colorspace == Int32(TJCS_CMYK.rawValue) || colorspace == Int32(TJCS_YCCK.rawValue)
         let gray = colorspace == Int32(TJCS_GRAY.rawValue)
         let pixelFormat = gray ? TJPF_GRAY : (cmyk ? TJPF_CMYK : TJPF_RGB)
         let channels = gray ? 1 : (cmyk ? 4 : 3)
-        var pixels = [UInt8](repeating: 0, count: scaledWidth * scaledHeight * channels)
-        let status = bytes.withUnsafeBufferPointer { jpeg in
-            pixels.withUnsafeMutableBufferPointer { out in
+        var status: Int32 = 0
+        // Uninitialised storage: TurboJPEG writes every byte (no zero-fill pass).
+        var pixels = [UInt8](unsafeUninitializedCapacity: scaledWidth * scaledHeight * channels) { out, count in
+            status = bytes.withUnsafeBufferPointer { jpeg in
                 tjDecompress2(handle, jpeg.baseAddress, UInt(jpeg.count), out.baseAddress, Int32(scaledWidth), Int32(scaledWidth * channels),
                               Int32(scaledHeight), Int32(pixelFormat.rawValue), 0)
             }
+            if status != 0 { out.initialize(repeating: 0) }
+            count = out.count
         }
         guard status == 0 else { throw ImagingError.library("TurboJPEG decode", String(cString: tjGetErrorStr2(handle))) }
         if cmyk { pixels = cmykToRGB(pixels, count: scaledWidth * scaledHeight) }

@@ -81,10 +81,14 @@ public enum PNGCodec {
         image.format = color ? PNG_FORMAT_FLAG_COLOR : 0
         let channels = color ? 3 : 1
         let width = Int(image.width), height = Int(image.height)
-        var pixels = [UInt8](repeating: 0, count: width * height * channels)
+        try checkDecodable(width, height, "PNG image")
         var white = png_color(red: 255, green: 255, blue: 255)
-        let finished = pixels.withUnsafeMutableBufferPointer { out in
-            png_image_finish_read(&image, &white, out.baseAddress, Int32(width * channels), nil)
+        var finished: Int32 = 0
+        // Uninitialised storage: libpng writes every byte (no zero-fill pass).
+        let pixels = [UInt8](unsafeUninitializedCapacity: width * height * channels) { buffer, count in
+            finished = png_image_finish_read(&image, &white, buffer.baseAddress, Int32(width * channels), nil)
+            if finished == 0 { buffer.initialize(repeating: 0) }
+            count = buffer.count
         }
         guard finished != 0 else { throw ImagingError.library("libpng decode", imageMessage(&image)) }
         let xDPI = header.xDPI ?? 72, yDPI = header.yDPI ?? 72

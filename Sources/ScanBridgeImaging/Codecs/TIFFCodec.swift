@@ -274,6 +274,7 @@ public enum TIFFCodec {
         default: nil
         }
         let w = Int(width), h = Int(height)
+        try checkDecodable(w, h, "TIFF page")
         guard let format, planar == UInt16(PLANARCONFIG_CONTIG), TIFFIsTiled(tif) == 0 else {
             return try readRGBA(tif, messages, width: w, height: h, xDPI: xDPI, yDPI: yDPI)
         }
@@ -385,9 +386,13 @@ private let tiffWrite: TIFFReadWriteProc = { handle, buffer, size in
     let s = stream(handle)
     let count = Int(size)
     guard let buffer, count > 0 else { return 0 }
-    if s.position + count > s.bytes.count { s.bytes.append(contentsOf: repeatElement(0, count: s.position + count - s.bytes.count)) }
-    s.bytes.withUnsafeMutableBytes { dest in
-        (dest.baseAddress! + s.position).copyMemory(from: buffer, byteCount: count)
+    if s.position == s.bytes.count {
+        s.bytes.append(contentsOf: UnsafeRawBufferPointer(start: buffer, count: count))   // the usual case: appending
+    } else {
+        if s.position + count > s.bytes.count { s.bytes.append(contentsOf: repeatElement(0, count: s.position + count - s.bytes.count)) }
+        s.bytes.withUnsafeMutableBytes { dest in
+            (dest.baseAddress! + s.position).copyMemory(from: buffer, byteCount: count)
+        }
     }
     s.position += count
     return size

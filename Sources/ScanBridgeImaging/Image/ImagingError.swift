@@ -13,3 +13,14 @@ enum ImagingError {
         ScanBridgeError(code: Self.code, message: "\(name) failed", cause: .init(code: code, message: message))
     }
 }
+
+/// Decoders refuse images above this many pixels (a 1200 dpi A3 scan is ~280 MP), so that a
+/// hostile header cannot make them allocate without bound.
+public let maximumDecodedPixels = 1 << 29
+
+func checkDecodable(_ width: Int, _ height: Int, _ what: String) throws {
+    guard width > 0, height > 0, width.multipliedReportingOverflow(by: height).partialValue <= maximumDecodedPixels,
+          !width.multipliedReportingOverflow(by: height).overflow else {
+        throw ImagingError.invalid("\(what) of \(width)×\(height) pixels is larger than the \(maximumDecodedPixels) pixels accepted")
+    }
+}

@@ -68,8 +68,22 @@ enum DocumentContent {
         return digits.count >= 8 ? formatter.date(from: digits) : nil
     }
 
+    /// A rendered document: small outputs in memory, PDF and TIFF in a temporary file.
+    enum Rendered: Sendable {
+        case bytes([UInt8])
+        case file(String)
+    }
+
     static func respond(uid: String, password: String?, request: Request, service: ScanningService,
                         stagingFolder: String) async throws -> Response {
+        switch try await render(uid: uid, password: password, request: request, service: service, stagingFolder: stagingFolder) {
+        case .bytes(let bytes): return .binary(bytes, contentType: request.type)
+        case .file(let path): return try await FileResponse.streaming(path: path, contentType: request.type, removeAfterwards: true)
+        }
+    }
+
+    static func render(uid: String, password: String?, request: Request, service: ScanningService,
+                       stagingFolder: String) async throws -> Rendered {
         let info = try await service.documents.info(uid: uid, password: password)
         let references: [PageReference]
         if let pages = request.pages {
@@ -83,7 +97,7 @@ enum DocumentContent {
         if request.type == "image/jpeg" || request.type == "image/png" {
             guard references.count == 1 else { throw DWTErrors.invalidParameter("\(request.type) holds one page; name one in pages") }
             let page = try await service.documents.readPage(references[0], of: uid, password: password)
-            return .binary(try await PageRendering.encode(page, as: request.type, quality: request.quality), contentType: request.type)
+            return .bytes(try await PageRendering.encode(page, as: request.type, quality: request.quality))
         }
 
         let path = (stagingFolder as NSString).appendingPathComponent("content-\(UUID().uuidString).tmp")
@@ -97,7 +111,7 @@ enum DocumentContent {
             unlink(path)
             throw error
         }
-        return try await FileResponse.streaming(path: path, contentType: request.type, removeAfterwards: true)
+        return .file(path)
     }
 
     private static func writePDF(_ references: [PageReference], uid: String, password: String?, request: Request,

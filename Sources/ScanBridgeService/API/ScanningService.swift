@@ -3,6 +3,7 @@ import Logging
 import ScanBridgeCore
 import ScanBridgeDevices
 import ScanBridgeStorage
+import ScanBridgeUpload
 
 /// The state behind the DWT REST API: the image buffer, the persistent documents and the scan
 /// jobs, opened from the service folder and the configuration.
@@ -11,10 +12,13 @@ public final class ScanningService: Sendable {
     let documents: DocumentStore
     let jobs: JobRegistry
     let sane: SANEContext
+    let uploader: Uploader
     /// Empty: any product key (or none) may create jobs.
     let productKeys: Set<String>
 
-    init(buffer: ImageBuffer, documents: DocumentStore, jobs: JobRegistry, sane: SANEContext, productKeys: Set<String>) {
+    init(buffer: ImageBuffer, documents: DocumentStore, jobs: JobRegistry, sane: SANEContext, uploader: Uploader,
+         productKeys: Set<String>) {
+        self.uploader = uploader
         self.buffer = buffer
         self.documents = documents
         self.jobs = jobs
@@ -34,13 +38,24 @@ public final class ScanningService: Sendable {
             logger.error("Stored documents that could not be read were left in place", metadata: [
                 "documents": "\(documents.recovery.unreadableDocuments.joined(separator: ", "))"])
         }
+        // Documents rendered for a response or an upload that a crash left behind.
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder.upload)) ?? []
+        where name.hasPrefix("content-") && name.hasSuffix(".tmp") {
+            unlink((folder.upload as NSString).appendingPathComponent(name))
+        }
+        let uploader = Uploader(stagingFolder: folder.upload)
+        let recovered = await uploader.recoverStaged()
+        if !recovered.isEmpty {
+            logger.info("Uploads kept from an earlier run can be retried", metadata: ["count": "\(recovered.count)"])
+        }
         return ScanningService(buffer: buffer, documents: documents, jobs: JobRegistry(buffer: buffer), sane: .shared,
-                               productKeys: Set(keys))
+                               uploader: uploader, productKeys: Set(keys))
     }
 
     /// Cancels the jobs, removes the buffer's cache files and closes the documents.
     public func close() async {
         await jobs.deleteAll()
+        await uploader.shutdown()
         await buffer.close()
         await documents.close()
     }

@@ -36,8 +36,10 @@ public final class RotatingLogFile: Sendable {
         if descriptor >= 0 { close(descriptor) }
     }
 
-    public func append(_ line: String) {
-        queue.async { self.write(Array(line.utf8)) }
+    /// Appends `line` to the file; the stderr echo (when enabled) writes `standardError` instead
+    /// when given (the journal wants its own form of the line, see `StandardErrorFormat`).
+    public func append(_ line: String, standardError: String? = nil) {
+        queue.async { self.write(Array(line.utf8), echo: standardError.map { Array($0.utf8) }) }
     }
 
     /// Waits until every line appended so far is in the file.
@@ -45,8 +47,8 @@ public final class RotatingLogFile: Sendable {
         queue.sync {}
     }
 
-    private func write(_ bytes: [UInt8]) {
-        if echoToStandardError { Self.writeAll(STDERR_FILENO, bytes) }
+    private func write(_ bytes: [UInt8], echo: [UInt8]?) {
+        if echoToStandardError { Self.writeAll(STDERR_FILENO, echo ?? bytes) }
         if size > 0, size + bytes.count > maxFileSize { rotate() }
         guard descriptor >= 0 else { return }
         Self.writeAll(descriptor, bytes)

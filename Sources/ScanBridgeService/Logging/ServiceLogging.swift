@@ -40,12 +40,14 @@ public struct ServiceLogHandler: LogHandler {
     private let label: String
     private let level: ServiceLogLevel
     private let sink: RotatingLogFile
+    private let standardErrorFormat: StandardErrorFormat
     public var metadata: Logger.Metadata = [:]
 
-    public init(label: String, level: ServiceLogLevel, sink: RotatingLogFile) {
+    public init(label: String, level: ServiceLogLevel, sink: RotatingLogFile, standardErrorFormat: StandardErrorFormat = .plain) {
         self.label = label
         self.level = level
         self.sink = sink
+        self.standardErrorFormat = standardErrorFormat
     }
 
     public var logLevel: Logger.Level {
@@ -61,8 +63,12 @@ public struct ServiceLogHandler: LogHandler {
     public func log(event: LogEvent) {
         let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
         let details = merged.isEmpty ? "" : " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        let line = "\(Self.timestamp()) \(event.level) \(label): \(event.message)\(details)\n"
-        sink.append(line)
+        let text = "\(label): \(event.message)\(details)"
+        let line = "\(Self.timestamp()) \(event.level) \(text)\n"
+        switch standardErrorFormat {
+        case .plain: sink.append(line)
+        case .journal: sink.append(line, standardError: StandardErrorFormat.journalLine(level: event.level, text: text))
+        }
     }
 
     private static func timestamp() -> String {
@@ -76,14 +82,18 @@ public struct ServiceLogHandler: LogHandler {
     }
 }
 
-/// Sets up swift-log for the whole process once: stderr plus `log/scanbridge.log`.
+/// Sets up swift-log for the whole process once: stderr plus `log/scanbridge.log` (or another
+/// file of `log/`, e.g. `monitor.log` for the supervisor). Under systemd, stderr lines carry
+/// journald priority prefixes (`StandardErrorFormat.detect()`).
 public enum ServiceLogging {
-    public static func bootstrap(folder: ServiceFolder, settings: ServiceSettings) throws -> (ServiceLogLevel, RotatingLogFile) {
+    public static func bootstrap(folder: ServiceFolder, settings: ServiceSettings,
+                                 fileName: String = "scanbridge.log") throws -> (ServiceLogLevel, RotatingLogFile) {
         let level = ServiceLogLevel(dwtLevel: settings.logLevel)
-        let file = try RotatingLogFile(path: (folder.log as NSString).appendingPathComponent("scanbridge.log"),
+        let file = try RotatingLogFile(path: (folder.log as NSString).appendingPathComponent(fileName),
                                        maxFileSize: settings.logMaxFileSizeBytes, maxFiles: settings.logMaxFiles,
                                        echoToStandardError: true)
-        LoggingSystem.bootstrap { label in ServiceLogHandler(label: label, level: level, sink: file) }
+        let format = StandardErrorFormat.detect()
+        LoggingSystem.bootstrap { label in ServiceLogHandler(label: label, level: level, sink: file, standardErrorFormat: format) }
         return (level, file)
     }
 }

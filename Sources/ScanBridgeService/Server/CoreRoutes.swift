@@ -29,6 +29,8 @@ public enum CoreRoutes {
         DocumentRoutes.register(on: &router, service: service, folder: folder)
         ProcessRoutes.register(on: &router, service: service)
         SeedRoutes.register(on: &router, service: service)
+        UploadRoutes.register(on: &router, service: service, folder: folder)
+        OpenAPIDocument.register(on: &router)
         return router
     }
 

@@ -107,7 +107,7 @@ final class CurlTransfer: @unchecked Sendable {
         case .none:
             if spec.method == .post {
                 setOffset(CURLOPT_POSTFIELDSIZE_LARGE, 0)
-                set(CURLOPT_POSTFIELDS, "")
+                set(CURLOPT_COPYPOSTFIELDS, "")  // copied: a Swift string's C pointer is temporary
             }
         case .bytes(let data):
             set(CURLOPT_POST, 1)

@@ -1,0 +1,2 @@
+// Declarations only (CFuzzDriver.h); a C target needs one source file.
+#include "CFuzzDriver.h"
