@@ -78,6 +78,17 @@ fuzz-http:
 	mkdir -p "$(FUZZ_CORPUS)"
 	Fuzz/.build/release/fuzz-http -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
 		"$(FUZZ_CORPUS)" Fuzz/corpus
+
+# Batch benchmark (issue 11): 500-page batches through the REST API the way a browser drives it,
+# against scanimage --batch + img2pdf / ImageMagick convert and the raw TurboJPEG ceiling.
+# BATCH_ARGS is passed to the harness, e.g. make batch-bench BATCH_ARGS="--pages 50".
+BATCH_ARGS ?=
+
+.PHONY: batch-bench
+## batch-bench: build the service and the ceiling tool (release) and run Benchmarks/batch_bench.py
+batch-bench: install release
+	cd Benchmarks && swift build -c release --product batch-ceiling
+	.venv/bin/python Benchmarks/batch_bench.py $(BATCH_ARGS)
 # Packages (Deploy/, README "Install, upgrade, uninstall"). A release build with the Swift
 # runtime linked in (targets need no toolchain), in its own build folder so that it does not
 # undo `make release`.

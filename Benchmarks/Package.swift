@@ -58,5 +58,10 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ], swiftSettings: strict),
+        // The ceiling of `make batch-bench` (Benchmarks/batch_bench.py): raw TurboJPEG encodes of
+        // the batch's own pages × cores.
+        .executableTarget(name: "batch-ceiling", dependencies: [
+            "BenchmarkSupport", .product(name: "ScanBridgeImaging", package: "ScanBridge"),
+        ], swiftSettings: strict),
     ]
 )

@@ -18,6 +18,9 @@ APT_PACKAGES=(
   qpdf poppler-utils libtiff-tools openssl curl wrk util-linux
   # Devices tests: netpbm's pnmfile and yuy2topam check scanned pages and camera conversion
   netpbm
+  # Batch benchmark (make batch-bench): ImageMagick `convert` as the scanservjs-style PDF baseline,
+  # djpeg (libjpeg-turbo-progs) to decode every output JPEG strictly (exit 2 on corrupt data)
+  imagemagick libjpeg-turbo-progs
   # Deploy: packaging (make deb/rpm), lintian, systemd-analyze for the units, certutil for `cert trust`
   dpkg-dev fakeroot rpm lintian shellcheck systemd libnss3-tools binutils gzip xz-utils passwd
   # Browser tests (Tests/Browser): headless Chromium driven by Selenium through chromedriver

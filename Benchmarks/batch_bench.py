@@ -1,0 +1,646 @@
+#!/usr/bin/env python3
+"""ScanBridge's batch-scan harness (`make batch-bench`): what a day of batch scanning looks like,
+measured end to end through the DWT REST API, against the scripted command-line pipeline.
+
+For each mode (colour, gray, black and white; A4 at 300 dpi from SANE's `test` backend with its
+"Color pattern" picture) it:
+1. starts `scanbridge serve` (release build) with its own temp service folder, free ports and a
+   SANE configuration written here (test.conf copy whose geometry_max is raised to 297 mm so
+   that a real A4 page, 210 × 297 mm, fits);
+2. drives it the way a browser does: one document; then ADF batches of 10 pages (the test
+   backend's feeder holds 10 sheets): create a job, then per page `next-page-info`, the page
+   `url` as JPEG (preview), `/dwt/dwt_<v>/img?index=…&width=…&height=…` (thumbnail) and
+   `POST /api/storage/documents/{uid}/pages`; the job is deleted once drained (its pages are in
+   the document); finally the document as PDF;
+3. measures pages/min end to end, time to first thumbnail, p50/p99 latency per API call, the
+   service's peak RSS (VmHWM, reset per mode through /proc/PID/clear_refs) and CPU seconds per
+   page (utime+stime from /proc/PID/stat), and PDF bytes per page;
+4. runs the baselines on the same pages: `scanimage --batch` (the same ADF batches of 10) then
+   `img2pdf`, and the same scanned files through ImageMagick `convert` (as scanservjs does), and
+   the ceiling: the raw TurboJPEG encode rate of the same page × cores (Benchmarks' batch-ceiling,
+   built on ScanBridgeImaging's RawLibraryCalls);
+5. decodes every output page (pdfinfo page count, pdfimages extraction, every image decoded with
+   Pillow and its size checked) of every PDF and exits non-zero if a page is lost or corrupted.
+
+Prints a Markdown table (and writes JSON with --json)."""
+import argparse
+import glob
+import io
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+
+import requests
+from PIL import Image
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+DEVICE = "sane:test:0"
+ADF_SHEETS = 10          # the test backend's feeder is empty after 10 scans
+DPI = 300
+A4 = (210, 297)          # mm; TWAIN PageSize 1
+THUMB_BOX = (200, 260)   # thumbnail box in pixels
+REQUEST_TIMEOUT = (10, 120)  # connect, read (s): a hung service fails the run instead of stalling it
+MODES = {
+    #        DWT PixelType, scanimage options, baseline file format, PIL modes accepted
+    "colour": (2, ["--mode", "Color", "--depth", "8"], "jpeg", {"RGB"}),
+    "gray": (1, ["--mode", "Gray", "--depth", "8"], "jpeg", {"L"}),
+    "bw": (0, ["--mode", "Gray", "--depth", "1"], "png", {"1", "L"}),
+}
+# ImageMagick's Debian policy forbids writing PDF; this override (only for the baseline's own
+# process, through MAGICK_CONFIGURE_PATH) allows it and raises the resource limits so that a long
+# batch spills to disk instead of failing.
+MAGICK_POLICY = """<?xml version="1.0" encoding="UTF-8"?>
+<policymap>
+  <policy domain="resource" name="memory" value="2GiB"/>
+  <policy domain="resource" name="map" value="4GiB"/>
+  <policy domain="resource" name="area" value="1GP"/>
+  <policy domain="resource" name="disk" value="64GiB"/>
+  <policy domain="resource" name="width" value="64KP"/>
+  <policy domain="resource" name="height" value="64KP"/>
+  <policy domain="coder" rights="read|write" pattern="PDF"/>
+</policymap>
+"""
+
+
+class HarnessError(Exception):
+    pass
+
+
+def log(message):
+    print(f"[batch-bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def write_sane_config(folder, picture):
+    subprocess.run([os.path.join(ROOT, "scripts", "sane-test-config.sh"), folder], check=True)
+    path = os.path.join(folder, "test.conf")
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    text, n = re.subn(r"(?m)^geometry_max .*$", "geometry_max 297.0", text)
+    if n != 1:
+        raise HarnessError(f"{path}: no geometry_max line to raise to A4")
+    text = re.sub(r'(?m)^test-picture .*$', f'test-picture "{picture}"', text)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def run_measured(command, env=None, stdout=subprocess.DEVNULL):
+    """Runs a command; returns (wall s, cpu s, peak RSS bytes) from wait4's rusage of that child."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=stdout, stderr=subprocess.PIPE)
+    stderr = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - start
+    if process.returncode != 0:
+        raise HarnessError(f"{command[0]} failed ({process.returncode}): {stderr.decode(errors='replace')[-2000:]}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
+
+
+# ---------------------------------------------------------------- the service
+
+
+def die_with_parent():
+    """In the child before exec: SIGTERM it when the harness dies (PR_SET_PDEATHSIG)."""
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+
+
+class Service:
+    def __init__(self, binary, home, sane_dir, buffer_mb):
+        self.home = home
+        dcp, dwt, dcp_tls, dwt_tls = free_ports(4)
+        args = [binary, "serve", "--home", home,
+                "--set", f"Port_mp_0={dcp}", "--set", f"Port_mp_1={dwt}",
+                "--set", f"SSLPort_mp_0={dcp_tls}", "--set", f"SSLPort_mp_1={dwt_tls}"]
+        if buffer_mb is not None:
+            args += ["--set", f"BufferMemoryLimit={buffer_mb}"]
+        env = dict(os.environ, SANE_CONFIG_DIR=sane_dir)
+        self.process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                        preexec_fn=die_with_parent)
+        self.base = f"http://127.0.0.1:{dwt}"
+        self.http = requests.Session()
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise HarnessError(f"scanbridge exited with {self.process.returncode}; see {home}/log")
+            try:
+                if self.http.get(f"{self.base}/api/server/version", timeout=2).ok:
+                    return
+            except requests.RequestException:
+                time.sleep(0.1)
+        self.stop()
+        raise HarnessError("scanbridge did not answer within 30 s")
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def cpu_seconds(self):
+        with open(f"/proc/{self.process.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        # After the command name: state is field 3, utime 14 and stime 15 (1-based) in proc(5).
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def status_kb(self, key):
+        with open(f"/proc/{self.process.pid}/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+        raise HarnessError(f"no {key} in /proc/{self.process.pid}/status")
+
+    def reset_peak(self):
+        """Resets VmHWM to the current RSS (Linux ≥ 4.0): per-mode peaks."""
+        with open(f"/proc/{self.process.pid}/clear_refs", "w") as f:
+            f.write("5")
+
+
+class Latencies:
+    def __init__(self):
+        self.by_call = {}
+
+    def timed(self, call, function, *args, **kwargs):
+        start = time.perf_counter()
+        try:
+            response = function(*args, timeout=REQUEST_TIMEOUT, **kwargs)
+        except requests.Timeout:
+            raise HarnessError(f"{call}: no answer within {REQUEST_TIMEOUT[1]} s: the service hung "
+                               "(see the service log in the kept temp folder)") from None
+        _ = response.content
+        self.by_call.setdefault(call, []).append(time.perf_counter() - start)
+        return response
+
+    def all(self):
+        return [value for values in self.by_call.values() for value in values]
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, int(round(fraction * (len(ordered) - 1)))))
+    return ordered[index]
+
+
+def expect(response, status, what):
+    if response.status_code != status:
+        raise HarnessError(f"{what}: HTTP {response.status_code} (expected {status}): {response.text[:500]}")
+    return response
+
+
+def service_run(service, mode, pages, folder, dwt_version, drop_page=None, scanner_timeout=None):
+    pixel_type = MODES[mode][0]
+    http, base, lat = service.http, service.base, Latencies()
+    service.reset_peak()
+    cpu_before = service.cpu_seconds()
+    start = time.perf_counter()
+    first_thumbnail = None
+    document = expect(lat.timed("POST documents", http.post, f"{base}/api/storage/documents", json={}), 201, "create document").json()["uid"]
+    received = 0
+    expected_size = None
+    for batch in range(pages // ADF_SHEETS):
+        options = {"device": DEVICE, "config": {
+            "PixelType": pixel_type, "Resolution": DPI, "IfFeederEnabled": True, "PageSize": 1,
+            "XferCount": ADF_SHEETS, "IfShowUI": False}}
+        if scanner_timeout is not None:
+            options["scannerFailureTimeout"] = scanner_timeout
+        job = expect(lat.timed("POST jobs", http.post, f"{base}/api/device/scanners/jobs", json=options), 201, "create job").json()
+        uid = job["jobuid"]
+        in_batch = 0
+        while True:
+            info = lat.timed("GET next-page-info", http.get, f"{base}/api/device/scanners/jobs/{uid}/next-page-info")
+            if info.status_code == 204:
+                break
+            page = expect(info, 200, "next-page-info").json()[0]
+            width, height = page["imageInfo"]["ImageWidth"], page["imageInfo"]["ImageLength"]
+            expected_size = expected_size or (width, height)
+            if (width, height) != expected_size:
+                raise HarnessError(f"{mode} page {received + 1}: {width}×{height}, earlier pages {expected_size}")
+            preview = expect(lat.timed("GET page (JPEG preview)", http.get, page["url"] + "&type=image/jpeg"), 200, "page url")
+            if preview.headers.get("Content-Type") != "image/jpeg" or Image.open(io.BytesIO(preview.content)).size != (width, height):
+                raise HarnessError(f"{mode} page {received + 1}: the preview is not a {width}×{height} JPEG")
+            # The job's pages are the only ones in the buffer (each drained job is deleted).
+            thumb = expect(lat.timed("GET dwt img (thumbnail)", http.get, f"{base}/dwt/dwt_{dwt_version}/img",
+                                     params={"id": "1", "index": in_batch, "width": THUMB_BOX[0], "height": THUMB_BOX[1],
+                                             "ticks": int(time.time() * 1000)}), 200, "thumbnail")
+            thumbnail = Image.open(io.BytesIO(thumb.content))
+            thumbnail.load()
+            if thumbnail.size[0] > THUMB_BOX[0] or thumbnail.size[1] > THUMB_BOX[1] or max(thumbnail.size) < min(THUMB_BOX) // 2:
+                raise HarnessError(f"{mode} page {received + 1}: thumbnail is {thumbnail.size}, not fitted to {THUMB_BOX}")
+            if first_thumbnail is None:
+                first_thumbnail = time.perf_counter() - start
+            if received + 1 != drop_page:
+                expect(lat.timed("POST document pages", http.post, f"{base}/api/storage/documents/{document}/pages",
+                                 json={"source": page["url"]}), 200, "append page")
+            in_batch += 1
+            received += 1
+        if in_batch != ADF_SHEETS:
+            status = http.get(f"{base}/api/device/scanners/jobs/{uid}").text
+            raise HarnessError(f"{mode} batch {batch + 1}: {in_batch} pages, expected {ADF_SHEETS} (pages lost); job: {status}")
+        expect(lat.timed("DELETE job", http.delete, f"{base}/api/device/scanners/jobs/{uid}"), 204, "delete job")
+    # The PDF streams to a file (a 500-page colour PDF is gigabytes).
+    path = os.path.join(folder, f"scanbridge-{mode}.pdf")
+    requested = time.perf_counter()
+    with http.get(f"{base}/api/storage/documents/{document}/content", params={"type": "application/pdf"}, stream=True,
+                  timeout=(REQUEST_TIMEOUT[0], 600)) as response:
+        if response.status_code != 200:
+            raise HarnessError(f"document PDF: HTTP {response.status_code}: {response.text[:500]}")
+        with open(path, "wb") as f:
+            for chunk in response.iter_content(chunk_size=1 << 20):
+                f.write(chunk)
+    lat.by_call.setdefault("GET document PDF", []).append(time.perf_counter() - requested)
+    elapsed = time.perf_counter() - start
+    cpu = service.cpu_seconds() - cpu_before
+    peak = service.status_kb("VmHWM") * 1024
+    pdf_bytes = os.path.getsize(path)
+    expect(http.delete(f"{base}/api/storage/documents/{document}"), 204, "delete document")
+    all_calls = lat.all()
+    return {
+        "pages": received, "seconds": elapsed, "ppm": received / elapsed * 60,
+        "first_thumbnail": first_thumbnail, "p50": percentile(all_calls, 0.5), "p99": percentile(all_calls, 0.99),
+        "per_call": {name: {"count": len(v), "p50": percentile(v, 0.5), "p99": percentile(v, 0.99)} for name, v in lat.by_call.items()},
+        "peak_rss": peak, "cpu_per_page": cpu / received, "bytes_per_page": pdf_bytes / received,
+        "pdf": path, "page_size": expected_size,
+    }
+
+
+# ---------------------------------------------------------------- baselines
+
+
+def scanimage_batches(mode, pages, folder, sane_dir):
+    """`scanimage --batch` in ADF batches of 10 (the same pages the service scanned)."""
+    _, options, fmt, _ = MODES[mode]
+    os.makedirs(folder, exist_ok=True)
+    env = dict(os.environ, SANE_CONFIG_DIR=sane_dir)
+    wall = cpu = peak = 0.0
+    for batch in range(pages // ADF_SHEETS):
+        w, c, p = run_measured(["scanimage", "-d", "test", "--source", "Automatic Document Feeder", *options,
+                                "--resolution", str(DPI), "-l", "0", "-t", "0", "-x", str(A4[0]), "-y", str(A4[1]),
+                                f"--format={fmt}", f"--batch={folder}/page-%04d.{fmt}",
+                                f"--batch-start={batch * ADF_SHEETS + 1}"], env=env)
+        wall, cpu, peak = wall + w, cpu + c, max(peak, p)
+    files = sorted(os.path.join(folder, name) for name in os.listdir(folder))
+    if len(files) != pages:
+        raise HarnessError(f"scanimage {mode}: {len(files)} files, expected {pages}")
+    return files, wall, cpu, peak
+
+
+def baseline_runs(mode, pages, folder, sane_dir, magick_dir, convert, convert_pages):
+    scans, scan_wall, scan_cpu, scan_peak = scanimage_batches(mode, pages, os.path.join(folder, f"scan-{mode}"), sane_dir)
+    results = {}
+    pdf = os.path.join(folder, f"img2pdf-{mode}.pdf")
+    w, c, p = run_measured(["img2pdf", "-o", pdf, *scans])
+    results["img2pdf"] = summarize(pages, scan_wall + w, scan_cpu + c, max(scan_peak, p), pdf)
+    if convert:
+        pdf = os.path.join(folder, f"convert-{mode}.pdf")
+        env = dict(os.environ, MAGICK_CONFIGURE_PATH=magick_dir, MAGICK_TMPDIR=folder)
+        # convert holds every page in its pixel cache (8 bytes a pixel: 70 MB an A4 page), so
+        # long runs use the first `convert_pages` pages, with their share of the scan time.
+        count = min(pages, convert_pages)
+        share = count / pages
+        try:
+            w, c, p = run_measured([*convert, *scans[:count], pdf], env=env)
+            results["convert"] = summarize(count, scan_wall * share + w, scan_cpu * share + c, max(scan_peak, p), pdf)
+        except HarnessError as error:
+            results["convert"] = {"error": str(error)}
+    shutil.rmtree(os.path.join(folder, f"scan-{mode}"))
+    return results
+
+
+def convert_command(convert, magick_dir, folder):
+    """How to run ImageMagick so that it may write PDF, and how that was arranged.
+
+    Debian's policy.xml denies the PDF coder, and ImageMagick 6 reads every policy file it finds
+    with the system one last, so a MAGICK_CONFIGURE_PATH policy alone cannot lift the ban (it
+    does set the resource limits). When the probe shows the ban still applies, the baseline runs
+    in a private mount namespace (`unshare --mount`, or `unshare -rm` without root) in which the
+    system policy.xml is bind-mounted over by ours: nothing outside that process changes.
+    Returns (argv prefix, note) or (None, reason)."""
+    probe_in, probe_out = os.path.join(folder, "probe.pgm"), os.path.join(folder, "probe.pdf")
+    with open(probe_in, "wb") as f:
+        f.write(b"P5 1 1 255\n\x80")
+    env = dict(os.environ, MAGICK_CONFIGURE_PATH=magick_dir)
+
+    def works(prefix):
+        done = subprocess.run([*prefix, probe_in, probe_out], env=env, capture_output=True)
+        return done.returncode == 0 and os.path.exists(probe_out) and os.path.getsize(probe_out) > 0
+
+    if works([convert]):
+        return [convert], "MAGICK_CONFIGURE_PATH policy override"
+    policy = os.path.join(magick_dir, "policy.xml")
+    system = next((p for p in sorted(glob.glob("/etc/ImageMagick-*/policy.xml"))), None)
+    if system:
+        script = 'mount --bind "$1" "$2" && shift 2 && exec "$@"'
+        for unshare in (["unshare", "--mount"], ["unshare", "-rm"]):
+            prefix = [*unshare, "sh", "-c", script, "sh", policy, system, convert]
+            if shutil.which("unshare") and works(prefix):
+                return prefix, f"system {system} bind-mounted over by the harness's policy in a private mount namespace ({' '.join(unshare)})"
+    return None, "ImageMagick's security policy forbids writing PDF and could not be overridden here"
+
+
+def summarize(pages, wall, cpu, peak, pdf):
+    return {"pages": pages, "seconds": wall, "ppm": pages / wall * 60, "cpu_per_page": cpu / pages,
+            "peak_rss": peak, "bytes_per_page": os.path.getsize(pdf) / pages, "pdf": pdf}
+
+
+def ceiling(mode, folder, sane_dir, tool):
+    """The raw TurboJPEG encode rate × cores on one page of the same kind (PNM from scanimage)."""
+    _, options, _, _ = MODES[mode]
+    path = os.path.join(folder, f"ceiling-{mode}.pnm")
+    with open(path, "wb") as out:
+        run_measured(["scanimage", "-d", "test", *options, "--resolution", str(DPI), "-l", "0", "-t", "0",
+                      "-x", str(A4[0]), "-y", str(A4[1]), "--format=pnm"],
+                     env=dict(os.environ, SANE_CONFIG_DIR=sane_dir), stdout=out)
+    output = subprocess.run([tool, "--runs", "5", path], capture_output=True, text=True, check=True).stdout
+    os.remove(path)
+    result = json.loads(output.strip().splitlines()[-1])
+    result["ppm_single_x_cores"] = result["pages_per_second_single_x_cores"] * 60
+    result["ppm_all_cores"] = result["pages_per_second_all_cores"] * 60
+    return result
+
+
+# ---------------------------------------------------------------- verification
+
+
+def verify_pdf(path, pages, mode=None, page_size=None):
+    """Every page present and decodable: pdfinfo's page count, one image per page
+    (`pdfimages -list`), then every image extracted with pdfimages (which decodes CCITT and Flate
+    streams), JPEGs decoded strictly with djpeg, and every image decoded with Pillow (size and
+    mode checked). Returns a list of problems."""
+    problems = []
+    info = subprocess.run(["pdfinfo", path], capture_output=True, text=True)
+    match = re.search(r"(?m)^Pages:\s+(\d+)", info.stdout)
+    if info.returncode != 0 or not match:
+        return [f"{path}: pdfinfo failed: {info.stderr.strip()[:300]}"]
+    if int(match.group(1)) != pages:
+        problems.append(f"{path}: {match.group(1)} pages, expected {pages}")
+    listing = subprocess.run(["pdfimages", "-list", path], capture_output=True, text=True)
+    images_per_page = {}
+    for line in listing.stdout.splitlines()[2:]:
+        fields = line.split()
+        if len(fields) > 3 and fields[2] == "image":
+            images_per_page[int(fields[0])] = images_per_page.get(int(fields[0]), 0) + 1
+    missing = [n for n in range(1, pages + 1) if images_per_page.get(n, 0) != 1]
+    if missing:
+        problems.append(f"{path}: pages without exactly one image: {missing[:20]}")
+    with tempfile.TemporaryDirectory(prefix="batch-bench-verify-") as folder:
+        # One page at a time keeps the disk footprint small; -j keeps JPEGs as they are.
+        for number in range(1, pages + 1):
+            done = subprocess.run(["pdfimages", "-j", "-f", str(number), "-l", str(number), path, f"{folder}/p"],
+                                  capture_output=True, text=True)
+            files = os.listdir(folder)
+            if done.returncode != 0 or len(files) != 1:
+                problems.append(f"{path} page {number}: pdfimages gave {files} ({done.stderr.strip()[:200]})")
+                continue
+            file = os.path.join(folder, files[0])
+            if done.stderr.strip():
+                # Poppler reports stream decoding errors (CCITT, Flate) here, not in the exit status.
+                problems.append(f"{path} page {number}: pdfimages: {done.stderr.strip()[:200]}")
+            if file.endswith(".jpg"):
+                # Pillow decodes corrupt JPEG data with only a warning; djpeg exits non-zero on it.
+                strict = subprocess.run(["djpeg", "-outfile", os.devnull, file], capture_output=True, text=True)
+                if strict.returncode != 0:
+                    problems.append(f"{path} page {number}: djpeg: {strict.stderr.strip()[:200]}")
+            try:
+                with Image.open(file) as image:
+                    image.load()
+                    if mode and image.mode not in MODES[mode][3]:
+                        problems.append(f"{path} page {number}: decoded as {image.mode}")
+                    if page_size and image.size != tuple(page_size):
+                        problems.append(f"{path} page {number}: {image.size}, scanned {tuple(page_size)}")
+            except Exception as error:  # noqa: BLE001 - any decoder failure is a corrupted page
+                problems.append(f"{path} page {number}: does not decode: {error}")
+            os.remove(file)
+    return problems
+
+
+# ---------------------------------------------------------------- report
+
+
+def machine():
+    cpu = "unknown CPU"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / (1 << 30)
+    return f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GiB, Linux {platform.release()}"
+
+
+def mb(value):
+    return f"{value / 1e6:.1f} MB" if value >= 1e6 else f"{value / 1e3:.1f} kB"
+
+
+def ratio(ours, theirs, higher_is_better=True):
+    if not theirs or not ours:
+        return "—"
+    return f"{ours / theirs:.2f}×"
+
+
+def render(report):
+    lines = []
+    lines.append(f"Machine: {report['machine']}; load average at start {report['load_start']}, at end {report['load_end']}"
+                 f"{' (measured under load: other builds were running)' if report['under_load'] else ''}.")
+    lines.append(f"Date: {report['date']}. Command: `{report['command']}`.")
+    lines.append(f"Pages: {report['pages']} per mode, A4 ({A4[0]}×{A4[1]} mm) at {DPI} dpi, SANE test backend "
+                 f"\"{report['picture']}\", ADF batches of {ADF_SHEETS}.")
+    lines.append(f"ImageMagick PDF writing: {report['convert_note']}. Service BufferMemoryLimit: {report['buffer_limit']}.")
+    lines.append("")
+    head = ["mode", "pipeline", "pages/min", "vs img2pdf", "vs convert", "vs ceiling", "first thumbnail",
+            "API p50 / p99", "peak RSS", "vs img2pdf", "CPU s/page", "vs img2pdf", "vs convert", "bytes/page", "vs img2pdf"]
+    lines.append("| " + " | ".join(head) + " |")
+    lines.append("|" + "---|" * len(head))
+    for mode, row in report["modes"].items():
+        ours, base, ceil = row["scanbridge"], row["baselines"], row["ceiling"]
+        i2p, conv = base.get("img2pdf", {}), base.get("convert", {})
+        lines.append("| " + " | ".join([
+            mode, "ScanBridge (REST, browser flow)", f"{ours['ppm']:.1f}",
+            ratio(ours["ppm"], i2p.get("ppm")), ratio(ours["ppm"], conv.get("ppm")), ratio(ours["ppm"], ceil["ppm_all_cores"]),
+            f"{ours['first_thumbnail'] * 1000:.0f} ms", f"{ours['p50'] * 1000:.0f} / {ours['p99'] * 1000:.0f} ms",
+            mb(ours["peak_rss"]), ratio(ours["peak_rss"], i2p.get("peak_rss")),
+            f"{ours['cpu_per_page']:.3f}", ratio(ours["cpu_per_page"], i2p.get("cpu_per_page")),
+            ratio(ours["cpu_per_page"], conv.get("cpu_per_page")),
+            mb(ours["bytes_per_page"]), ratio(ours["bytes_per_page"], i2p.get("bytes_per_page"))]) + " |")
+        for name, label in (("img2pdf", "scanimage --batch + img2pdf"), ("convert", "scanimage --batch + convert")):
+            b = base.get(name)
+            if not b:
+                continue
+            if b.get("pages", report["pages"]) != report["pages"]:
+                label += f" (first {b['pages']} pages)"
+            if "error" in b:
+                lines.append(f"| {mode} | {label} | failed: {b['error'][:120]} |" + " |" * (len(head) - 3))
+                continue
+            lines.append("| " + " | ".join([mode, label, f"{b['ppm']:.1f}", "", "", ratio(b["ppm"], ceil["ppm_all_cores"]),
+                                            "—", "—", mb(b["peak_rss"]), "", f"{b['cpu_per_page']:.3f}", "", "",
+                                            mb(b["bytes_per_page"]), ""]) + " |")
+        lines.append("| " + " | ".join([mode, f"ceiling: raw TurboJPEG q85 × {ceil['cores']} cores", f"{ceil['ppm_all_cores']:.1f}",
+                                        "", "", "", "—", "—", "—", "", "—", "", "", mb(ceil["jpeg_bytes"]), ""]) + " |")
+    lines.append("")
+    limit = (report["buffer_mb"] if report["buffer_mb"] is not None else 800) * (1 << 20)
+    lines.append(f"Issue 11 targets (peak RSS bound: BufferMemoryLimit + the service's idle RSS of {mb(report['idle_rss'])} "
+                 "as the documented overhead):")
+    lines.append("")
+    for mode, row in report["modes"].items():
+        ours, base, ceil = row["scanbridge"], row["baselines"], row["ceiling"]
+        checks = [f"≥ 85 % of ceiling: {'met' if ours['ppm'] >= 0.85 * ceil['ppm_all_cores'] else 'missed'} "
+                  f"({ours['ppm'] / ceil['ppm_all_cores'] * 100:.0f} %)"]
+        for name in ("img2pdf", "convert"):
+            if "ppm" in base.get(name, {}):
+                checks.append(f"faster than scanimage + {name}: {'met' if ours['ppm'] > base[name]['ppm'] else 'missed'}")
+        checks.append(f"peak RSS within bound: {'met' if ours['peak_rss'] <= limit + report['idle_rss'] else 'missed'}")
+        lines.append(f"- {mode}: " + "; ".join(checks))
+    lines.append("")
+    lines.append("Per-call latency (ms, p50 / p99):")
+    lines.append("")
+    calls = sorted({name for row in report["modes"].values() for name in row["scanbridge"]["per_call"]})
+    lines.append("| call | " + " | ".join(report["modes"]) + " |")
+    lines.append("|---|" + "---|" * len(report["modes"]))
+    for call in calls:
+        cells = []
+        for row in report["modes"].values():
+            c = row["scanbridge"]["per_call"].get(call)
+            cells.append(f"{c['p50'] * 1000:.0f} / {c['p99'] * 1000:.0f} (n={c['count']})" if c else "—")
+        lines.append(f"| {call} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pages", type=int, default=500, help="pages per mode, a multiple of 10 (default 500)")
+    parser.add_argument("--modes", default="colour,gray,bw", help="comma-separated: colour, gray, bw")
+    parser.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "scanbridge"))
+    parser.add_argument("--ceiling-tool", default=os.path.join(ROOT, "Benchmarks", ".build", "release", "batch-ceiling"))
+    parser.add_argument("--picture", default="Color pattern", help="SANE test backend test-picture")
+    parser.add_argument("--buffer-mb", type=int, default=None, help="BufferMemoryLimit for the service (MB; default: the service's)")
+    parser.add_argument("--convert-pages", type=int, default=100,
+                        help="pages given to ImageMagick convert at most (its pixel cache needs 70 MB a page; default 100)")
+    parser.add_argument("--no-convert", action="store_true", help="skip the ImageMagick baseline")
+    parser.add_argument("--json", help="also write the results as JSON here")
+    parser.add_argument("--scanner-timeout", type=int, default=None, metavar="S",
+                        help="the jobs' scannerFailureTimeout in s (default: the service's, 15)")
+    parser.add_argument("--keep", action="store_true", help="keep the temp folder (PDFs, service log)")
+    parser.add_argument("--drop-page", type=int, default=None, metavar="N",
+                        help="harness self-check: do not append page N (1-based) of each mode; the run must then fail")
+    args = parser.parse_args()
+    if args.pages <= 0 or args.pages % ADF_SHEETS:
+        parser.error(f"--pages must be a positive multiple of {ADF_SHEETS} (ADF batches)")
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    for mode in modes:
+        if mode not in MODES:
+            parser.error(f"unknown mode {mode}; use colour, gray, bw")
+    convert = None
+    if not args.no_convert:
+        # /usr/local/bin may hold a stand-in; Debian's ImageMagick 6 is convert-im6.q16.
+        for candidate in ("/usr/bin/convert-im6.q16", "/usr/bin/convert", shutil.which("magick")):
+            if candidate and os.path.exists(candidate):
+                convert = candidate
+                break
+        if convert is None:
+            raise HarnessError("ImageMagick is not installed (scripts/install.sh installs it); or pass --no-convert")
+    for tool in ("scanimage", "img2pdf", "pdfinfo", "pdfimages", "djpeg"):
+        if not shutil.which(tool):
+            raise HarnessError(f"{tool} is missing: run scripts/install.sh")
+    for path in (args.binary, args.ceiling_tool):
+        if not os.access(path, os.X_OK):
+            raise HarnessError(f"{path} is not built (make batch-bench builds it)")
+
+    folder = tempfile.mkdtemp(prefix="scanbridge-batch-bench-")
+    sane_dir, magick_dir = os.path.join(folder, "sane.d"), os.path.join(folder, "magick")
+    write_sane_config(sane_dir, args.picture)
+    os.makedirs(magick_dir)
+    with open(os.path.join(magick_dir, "policy.xml"), "w") as f:
+        f.write(MAGICK_POLICY)
+    convert_note = "not run (--no-convert)"
+    if convert:
+        convert, convert_note = convert_command(convert, magick_dir, folder)
+        log(f"ImageMagick baseline: {convert_note}")
+    report = {"machine": machine(), "convert_note": convert_note, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+              "command": " ".join(["make batch-bench", f"BATCH_ARGS=\"{' '.join(sys.argv[1:])}\""]) if sys.argv[1:] else "make batch-bench",
+              "buffer_limit": f"{args.buffer_mb} MB" if args.buffer_mb is not None else "800 MB (the default)",
+              "buffer_mb": args.buffer_mb,
+              "pages": args.pages, "picture": args.picture, "load_start": " ".join(f"{x:.1f}" for x in os.getloadavg()),
+              "modes": {}}
+    problems = []
+    failed = True
+    try:
+        status = measure(args, modes, convert, folder, sane_dir, magick_dir, report, problems)
+        failed = status != 0
+        return status
+    finally:
+        if args.keep or failed:
+            log(f"kept {folder}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def measure(args, modes, convert, folder, sane_dir, magick_dir, report, problems):
+    service = Service(args.binary, os.path.join(folder, "home"), sane_dir, args.buffer_mb)
+    report["idle_rss"] = service.status_kb("VmRSS") * 1024
+    try:
+        version = "_".join(p.strip() for p in service.http.get(f"{service.base}/fa/VersionInfo").json()["result"][0].split(","))
+        for mode in modes:
+            log(f"{mode}: ScanBridge, {args.pages} pages")
+            ours = service_run(service, mode, args.pages, folder, version, args.drop_page, args.scanner_timeout)
+            log(f"{mode}: {ours['ppm']:.1f} pages/min; baselines")
+            base = baseline_runs(mode, args.pages, folder, sane_dir, magick_dir, convert, args.convert_pages)
+            log(f"{mode}: ceiling")
+            ceil = ceiling(mode, folder, sane_dir, args.ceiling_tool)
+            report["modes"][mode] = {"scanbridge": ours, "baselines": base, "ceiling": ceil}
+            log(f"{mode}: decoding every output page")
+            problems += verify_pdf(ours["pdf"], args.pages, mode, ours["page_size"])
+            for name, b in base.items():
+                if "pdf" in b:
+                    # Baselines choose their own image modes (convert writes BW pages as RGB).
+                    problems += [f"baseline {name}: {p}" for p in verify_pdf(b["pdf"], b["pages"])]
+    finally:
+        service.stop()
+    report["load_end"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    report["under_load"] = max(float(report["load_start"].split()[0]), float(report["load_end"].split()[0])) > 0.5 * os.cpu_count()
+    report["problems"] = problems
+    table = render(report)
+    print(table)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=2, default=str)
+    if problems:
+        print("LOST OR CORRUPTED PAGES:", *problems[:50], sep="\n  ", file=sys.stderr)
+        return 1
+    return 0
+
+
+def interrupted(signum, _frame):
+    raise HarnessError(f"interrupted by signal {signum}")
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, interrupted)
+    try:
+        sys.exit(main())
+    except (HarnessError, requests.RequestException) as error:
+        print(f"batch-bench: {error}", file=sys.stderr)
+        sys.exit(1)
