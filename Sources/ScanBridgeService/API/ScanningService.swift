@@ -29,8 +29,8 @@ public final class ScanningService: Sendable {
     public static func open(folder: ServiceFolder, configuration: LoadedConfiguration,
                             logger: Logger = Logger(label: "scanbridge.service")) async throws(ScanBridgeError) -> ScanningService {
         func value(_ name: String) -> String? { configuration.values.first { $0.key.name == name }?.value }
-        let limits = BufferLimits(memoryBytes: (Int(value("BufferMemoryLimit") ?? "") ?? 800) << 20,
-                                  maxPages: Int(value("BufferMaxPages") ?? "") ?? 10_000)
+        let limits = BufferLimits(memoryBytes: configuration.settings.bufferMemoryLimitBytes,
+                                  maxPages: configuration.settings.bufferMaxPages)
         let buffer = try await ImageBuffer.open(cacheFolder: folder.cache, limits: limits)
         let documents = try await DocumentStore.open(folder: folder.storage)
         let keys = (value("ProductKeys") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
