@@ -47,6 +47,13 @@ let package = Package(
         cLibrary("CZlib", pkgConfig: "zlib", apt: "zlib1g-dev"),
         cLibrary("CLibZBar", pkgConfig: "zbar", apt: "libzbar-dev"),
 
+        // The process's pthread_setcanceltype: SANE reader threads get deferred, never asynchronous,
+        // cancellation (see the .c file). Exported from every executable that links it, so that
+        // backends dlopen'ed later bind to it.
+        .target(name: "CDeferredCancellation", linkerSettings: [
+            .unsafeFlags(["-Xlinker", "--export-dynamic-symbol=pthread_setcanceltype"]),
+        ]),
+
         // Shared vocabulary: the error type and the product version.
         .target(name: "ScanBridgeCore", swiftSettings: strict),
 
@@ -66,7 +73,7 @@ let package = Package(
             "ScanBridgeCore", "CTurboJPEG", "CLibPNG", "CLibTIFF", "COpenSSL", "CZlib", "CLibZBar",
         ], swiftSettings: strict),
         .target(name: "ScanBridgeDevices", dependencies: [
-            "ScanBridgeCore", "ScanBridgeImaging", "CLibSANE", "CLibV4L2",
+            "ScanBridgeCore", "ScanBridgeImaging", "CLibSANE", "CLibV4L2", "CDeferredCancellation",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .target(name: "ScanBridgeStorage", dependencies: [

@@ -3,9 +3,6 @@
 #define SB_CLIBSANE_SHIM_H
 #include <sane/sane.h>
 #include <sane/saneopts.h>
-// mallopt(M_ARENA_MAX): see SANEContext.initialize (SANE reader threads are cancelled
-// asynchronously; their malloc arenas must not be shared).
-#include <malloc.h>
 
 static inline SANE_Word sb_sane_fix(double value) { return SANE_FIX(value); }
 static inline double sb_sane_unfix(SANE_Word value) { return SANE_UNFIX(value); }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Glibc
 import Logging
 import ScanBridgeCore
+import ScanBridgeDevices
 import ScanBridgeService
 
 struct Serve: ParsableCommand {
@@ -24,6 +25,9 @@ struct Serve: ParsableCommand {
 
         logger.info("ScanBridge \(ProductVersion.semantic) starting", metadata: [
             "home": "\(folder.root)", "config": "\(configuration.filePath)", "pid": "\(getpid())"])
+        if !SANEContext.readerCancellationIsDeferred {
+            logger.warning("SANE reader threads keep asynchronous cancellation (this build does not export pthread_setcanceltype); long batches may hang")
+        }
         for entry in configuration.unknownEntries {
             logger.debug("Keeping unknown configuration key", metadata: ["key": "[\(entry.section)] \(entry.key)"])
         }

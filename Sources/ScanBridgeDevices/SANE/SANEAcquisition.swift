@@ -73,22 +73,13 @@ struct SANEAcquisition {
 
     /// Bytes asked of each `sane_read`.
     static let chunkSize = 256 << 10
-    /// Pause before `sane_cancel` of a page cut short (see `run`).
-    static let readerSettleMicroseconds: UInt32 = 50_000
 
     /// Runs the batch; returns the number of pages delivered.
     @discardableResult
     func run() -> Int {
         var delivered = 0
-        var interrupted = false
-        defer {
-            // SANE: every batch ends with sane_cancel. After a page was cut short (fault,
-            // cancel, timeout) first give the backend's reader thread a moment to reach a
-            // cancellation point: sanei_thread cancels it asynchronously, and a reader cancelled
-            // inside malloc/free leaves a heap lock held forever (see SANEContext).
-            if interrupted { usleep(Self.readerSettleMicroseconds) }
-            handle.cancel()
-        }
+        // SANE: every batch ends with sane_cancel.
+        defer { handle.cancel() }
         while true {
             if let maxPages, delivered >= maxPages { return finish(nil, delivered) }
             guard buffer.waitForRoom() else { return finish(CancellationError(), delivered) }
@@ -104,8 +95,7 @@ struct SANEAcquisition {
             case .feederEmpty:
                 if delivered > 0 { return finish(nil, delivered) }
                 return finish(SANEStatus.noDocuments.error(device: device, during: "starting the scan"), delivered)
-            case .failed(let error, let started):
-                interrupted = started
+            case .failed(let error):
                 return finish(error, delivered)
             }
         }
@@ -125,8 +115,7 @@ struct SANEAcquisition {
     private enum PageResult {
         case page(ScannedPage)
         case feederEmpty
-        /// `started`: sane_start had succeeded, so the page was cut short.
-        case failed(Error, started: Bool)
+        case failed(Error)
     }
 
     struct Frame {
@@ -143,22 +132,22 @@ struct SANEAcquisition {
     private func scanPage(number: Int) -> PageResult {
         var frames: [Frame] = []
         while true {
-            if buffer.isCancelRequested || watch.hasFired { return .failed(CancellationError(), started: !frames.isEmpty) }
+            if buffer.isCancelRequested || watch.hasFired { return .failed(CancellationError()) }
             let status = call { handle.start() }
-            if watch.hasFired { return .failed(CancellationError(), started: true) }
+            if watch.hasFired { return .failed(CancellationError()) }
             if status == .noDocuments && frames.isEmpty { return .feederEmpty }
             guard status == .good else {
-                return .failed(status.error(device: device, during: "starting page \(number)"), started: !frames.isEmpty)
+                return .failed(status.error(device: device, during: "starting page \(number)"))
             }
             let parameters: FrameParameters
             switch handle.parameters() {
             case .success(let value): parameters = value
             case .failure(let failure):
-                return .failed(failure.status.error(device: device, during: "reading the page parameters"), started: true)
+                return .failed(failure.status.error(device: device, during: "reading the page parameters"))
             }
             switch readFrame(parameters, page: number) {
             case .success(let data): frames.append(Frame(parameters: parameters, data: data))
-            case .failure(let error): return .failed(error, started: true)
+            case .failure(let error): return .failed(error)
             }
             if parameters.lastFrame || frames.count >= 3 { break }
         }
@@ -167,7 +156,7 @@ struct SANEAcquisition {
             return .page(ScannedPage(content: .raster(image), pageNumber: number, origin: origin(of: number),
                                      xDPI: resolution, yDPI: resolution))
         } catch {
-            return .failed(error, started: false)
+            return .failed(error)
         }
     }
 

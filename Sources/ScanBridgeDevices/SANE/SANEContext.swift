@@ -1,3 +1,4 @@
+import CDeferredCancellation
 import CLibSANE
 import Foundation
 import ScanBridgeCore
@@ -64,7 +65,6 @@ public actor SANEContext {
         case .initializing(let task):
             return try await task.value
         case .notStarted:
-            Self.confineMallocArenas()
             let thread = self.thread
             let task = Task {
                 try await thread.run { () throws -> Int32 in
@@ -89,17 +89,12 @@ public actor SANEContext {
         }
     }
 
-    /// Many SANE backends (the `test` backend among them) read in a helper thread made by
-    /// `sanei_thread` and end it with `pthread_cancel` in *asynchronous* mode. A reader cancelled
-    /// while inside `malloc`/`free` dies holding its malloc arena's lock, and every thread that
-    /// shares that arena then blocks forever (seen here once: a whole test process stuck in
-    /// `_int_free`). glibc starts sharing arenas between threads past `M_ARENA_MAX` (8 per core),
-    /// so the limit is raised before SANE starts: threads keep arenas of their own, which makes
-    /// the shared-lock case much rarer. (glibc fixes the limit once a process has more than 8
-    /// arenas, so this helps most when SANE starts early.) The hazard itself is SANE's.
-    private static func confineMallocArenas() {
-        _ = mallopt(M_ARENA_MAX, 4096)
-    }
+    /// True when the backends SANE loads get ScanBridge's `pthread_setcanceltype`, which keeps
+    /// their reader threads on deferred cancellation (`CDeferredCancellation`): sanei_thread
+    /// asks for asynchronous cancellation, and a reader cancelled inside malloc/free leaves a
+    /// heap lock held forever. False only in an executable linked without the export of that
+    /// symbol; the service logs a warning then.
+    public static var readerCancellationIsDeferred: Bool { sb_deferred_cancellation_is_active() == 1 }
 
     /// The scanners SANE knows. `refresh` asks SANE again (otherwise the cache answers when
     /// there is one); a refresh that takes longer than `timeout` seconds answers from the cache
