@@ -82,6 +82,41 @@ struct OperationTests {
         #expect(image.fitted(maxWidth: 1240, maxHeight: 5000, allowUpscale: true).width == 1240)
     }
 
+    @Test(arguments: [PixelFormat.rgb24, .gray8, .bw1])
+    func thumbnailsOfLargePagesMatchTheExactResize(format: PixelFormat) {
+        // An A4 page at 300 dpi into the batch harness's 200 × 260 box: a shrink of 13×, so the
+        // block pre-shrink runs (blocks of 4), then the exact pass.
+        let page = TestPage.make(width: 2480, height: 3508, format: format, dpi: 300, seed: 4)
+        let exact = page.fitted(maxWidth: 200, maxHeight: 260)
+        let thumbnail = page.thumbnail(maxWidth: 200, maxHeight: 260)
+        #expect(thumbnail.width == exact.width && thumbnail.height == exact.height && thumbnail.format == exact.format)
+        #expect(psnr(thumbnail, exact) > 38, "the same picture as exact area averaging")
+        #expect(abs(thumbnail.xDPI - exact.xDPI) < 0.01 && abs(thumbnail.yDPI - exact.yDPI) < 0.01)
+        // A small shrink or an enlargement is the exact resize itself.
+        let small = TestPage.make(width: 300, height: 400, format: format, seed: 5)
+        #expect(small.thumbnail(maxWidth: 200, maxHeight: 260) == small.fitted(maxWidth: 200, maxHeight: 260))
+        #expect(small.thumbnail(maxWidth: 900, maxHeight: 900) == small.fitted(maxWidth: 900, maxHeight: 900))
+    }
+
+    @Test func blackAndWhiteToGrayByteWiseEqualsTheSixteenBitPath() {
+        // An odd width: a last byte with 3 pixels and padding bits.
+        let bw = TestPage.make(width: 1243, height: 300, format: .bw1, seed: 9)
+        let fast = bw.converted(to: .gray8)
+        #expect(fast == bw.converted(to: .gray16).converted(to: .gray8))
+        #expect(fast.pixels.contains(0) && fast.pixels.contains(255))
+    }
+
+    @Test func blockAveragingIsTheRoundedMeanOfEachBlock() {
+        // 5 × 2 gray: blocks of 2 give 2 × 1 pixels; the fifth column is left out.
+        let gray = Image(width: 5, height: 2, format: .gray8, xDPI: 300, yDPI: 300, pixels: [0, 1, 10, 20, 99, 2, 2, 30, 41, 99])
+        let averaged = gray.blockAveraged(2)
+        #expect(averaged.width == 2 && averaged.height == 1 && averaged.pixels == [1, 25])
+        #expect(averaged.xDPI == 150)
+        let rgb = Image(width: 2, height: 2, format: .rgb24, xDPI: 300, yDPI: 300,
+                        pixels: [255, 0, 10, 255, 0, 11, 255, 4, 10, 0, 0, 10])
+        #expect(rgb.blockAveraged(2).pixels == [191, 1, 10])
+    }
+
     @Test func conversionsRoundTrip() {
         let rgb = TestPage.make(width: 120, height: 80)
         #expect(rgb.converted(to: .rgb48).converted(to: .rgb24) == rgb)

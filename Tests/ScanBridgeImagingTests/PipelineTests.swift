@@ -18,6 +18,12 @@ final class Concurrency: Sendable {
 
 struct Boom: Error, Equatable { let index: Int }
 
+final class Flag: Sendable {
+    private let state = Mutex(false)
+    func set() { state.withLock { $0 = true } }
+    var isSet: Bool { state.withLock { $0 } }
+}
+
 @Suite("Pipeline")
 struct PipelineTests {
     static func numbers(_ count: Int) -> AsyncStream<Int> {
@@ -118,5 +124,58 @@ struct PipelineTests {
         try PDFTests.expectQpdfCheck(path)
         let info = squeezed(String(decoding: try runTool("pdfinfo", ["-f", "1", "-l", String(count), path]).output, as: UTF8.self))
         for i in 0..<count { #expect(info.contains("Page \(i + 1) size: \(300 + 20 * i) x 400 pts")) }
+    }
+}
+
+/// The pipeline stage between a scanner and the buffer: a page that is ready is handed out while
+/// the scanner is still reading the next one, and a scanner that fails mid-batch loses none of
+/// the pages it delivered before.
+@Suite("Pipeline with a slow, failing producer")
+struct PipelineProducerTests {
+    @Test func aFinishedPageIsHandedOutWhileTheProducerWaits() async throws {
+        let (pages, producer) = AsyncThrowingStream<Int, any Error>.makeStream()
+        producer.yield(1)
+        // Page 2 comes only after 30 s, or once the test is done: page 1 must not wait for it.
+        let secondPageScanned = Flag()
+        let scanner = Task {
+            try? await Task.sleep(for: .seconds(30))
+            secondPageScanned.set()
+            producer.yield(2)
+            producer.finish()
+        }
+        defer { scanner.cancel() }
+        var iterator = pages.parallelMap(limit: 2) { $0 * 10 }.makeAsyncIterator()
+        #expect(try await iterator.next() == 10)
+        #expect(!secondPageScanned.isSet, "page 1 waited for page 2 to be scanned")
+    }
+
+    @Test func pagesBeforeAProducerFailureAreAllDelivered() async throws {
+        let (pages, producer) = AsyncThrowingStream<Int, any Error>.makeStream()
+        for page in 1...3 { producer.yield(page) }
+        producer.finish(throwing: Boom(index: 4))
+        var received: [Int] = []
+        do {
+            for try await value in pages.parallelMap(limit: 2, { (page: Int) -> Int in
+                usleep(UInt32(4 - page) * 20_000)   // later pages finish first
+                return page
+            }) { received.append(value) }
+            Issue.record("the producer's error was lost")
+        } catch let error as Boom {
+            #expect(error == Boom(index: 4))
+        }
+        #expect(received == [1, 2, 3])
+    }
+
+    @Test func theProducerIsPulledOnlyWhenThereIsRoom() async throws {
+        let pulled = Concurrency()
+        let numbers = AsyncStream<Int> { continuation in
+            for i in 0..<100 { continuation.yield(i) }
+            continuation.finish()
+        }.map { (value: Int) -> Int in pulled.enter(.shared); return value }
+        var iterator = numbers.parallelMap(limit: 3) { $0 }.makeAsyncIterator()
+        #expect(try await iterator.next() == 0)
+        try await Task.sleep(for: .milliseconds(100))
+        // One handed out, three in flight at most.
+        #expect(pulled.peak <= 4)
     }
 }

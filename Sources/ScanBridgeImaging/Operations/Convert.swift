@@ -9,6 +9,7 @@ extension Image {
     public func converted(to target: PixelFormat, threshold: UInt8? = nil) -> Image {
         if target == format { return self }
         if target == .bw1 { return thresholded(threshold) }
+        if format == .bw1 && target == .gray8 { return expandedToGray8() }
         let outRow = target.minimumStride(width: width)
         var out = [UInt8](repeating: 0, count: outRow * height)
         var samples = [UInt16](repeating: 0, count: width * 3)
@@ -38,6 +39,30 @@ extension Image {
             }
         }
         return with(width: width, height: height, format: target, pixels: out)
+    }
+
+    /// `bw1` to `gray8` a byte at a time (eight pixels; 1 = black), the common case of thumbnails
+    /// and JPEG previews of black-and-white scans. Same result as the 16-bit path.
+    private func expandedToGray8() -> Image {
+        var out = [UInt8](repeating: 0, count: width * height)
+        let width = self.width, stride = self.stride, fullBytes = width / 8
+        pixels.withUnsafeBufferPointer { source in
+            out.withUnsafeMutableBufferPointer { destination in
+                for y in 0..<height {
+                    let row = source.baseAddress! + y * stride
+                    let outRow = destination.baseAddress! + y * width
+                    for byteIndex in 0..<fullBytes {
+                        let bits = row[byteIndex]
+                        let pixels = outRow + byteIndex * 8
+                        for bit in 0..<8 { pixels[bit] = (bits << UInt8(bit)) & 0x80 != 0 ? 0 : 255 }
+                    }
+                    for x in fullBytes * 8..<width {
+                        outRow[x] = row[x >> 3] & (0x80 >> UInt8(x & 7)) != 0 ? 0 : 255
+                    }
+                }
+            }
+        }
+        return with(width: width, height: height, format: .gray8, pixels: out)
     }
 
     /// Gray version: `gray8` for 1- and 8-bit sources, `gray16` for 16-bit ones.

@@ -63,44 +63,20 @@ public final class PDFWriter {
     /// the JFIF header (72 when absent) unless given.
     public func addPage(jpeg bytes: [UInt8], xDPI: Double? = nil, yDPI: Double? = nil, pageSize: PDFPageSize? = nil) throws {
         try checkOpen()
-        let info = try JPEGInfo(bytes)
-        guard info.bitsPerComponent == 8 else { throw ImagingError.invalid("PDF needs 8-bit JPEG, not \(info.bitsPerComponent)-bit") }
-        var colour = switch info.components {
-        case 1: "/ColorSpace /DeviceGray"
-        case 3: "/ColorSpace /DeviceRGB"
-        default: "/ColorSpace /DeviceCMYK"
-        }
-        if info.components == 4 && info.hasAdobeMarker { colour += " /Decode [1 0 1 0 1 0 1 0]" }
-        let x = xDPI ?? info.xDPI ?? 72, y = yDPI ?? info.yDPI ?? x
-        try addImagePage(width: info.width, height: info.height, xDPI: x, yDPI: y, pageSize: pageSize,
-                         imageDictionary: "\(colour) /BitsPerComponent 8 /Filter /DCTDecode", data: bytes)
+        try addPage(try PDFPageImage(jpeg: bytes, xDPI: xDPI, yDPI: yDPI), pageSize: pageSize)
     }
 
     /// Adds a page showing `image`, stored as `compression` says.
     public func addPage(_ image: Image, compression: PDFImageCompression = .automatic, pageSize: PDFPageSize? = nil) throws {
         try checkOpen()
-        guard image.width > 0, image.height > 0 else { throw ImagingError.invalid("cannot add an empty image to a PDF") }
-        let effective = compression == .automatic ? (image.format == .bw1 ? .ccittG4 : .flate) : compression
-        switch effective {
-        case .jpeg(let quality):
-            try addPage(jpeg: try JPEGCodec.encode(image, quality: quality), xDPI: image.xDPI, yDPI: image.yDPI, pageSize: pageSize)
-        case .ccittG4:
-            guard image.format == .bw1 else { throw ImagingError.invalid("CCITT G4 needs a bw1 image, not \(image.format.rawValue)") }
-            let data = try TIFFCodec.ccittG4Data(image)
-            try addImagePage(width: image.width, height: image.height, xDPI: image.xDPI, yDPI: image.yDPI, pageSize: pageSize,
-                             imageDictionary: "/ColorSpace /DeviceGray /BitsPerComponent 1 /Filter /CCITTFaxDecode /DecodeParms << /K -1 /Columns \(image.width) /Rows \(image.height) /BlackIs1 false >>",
-                             data: data)
-        case .flate, .automatic:
-            var rows = image.packed().pixels
-            if image.isSixteenBit && hostIsLittleEndian {
-                for i in Swift.stride(from: 0, to: rows.count - 1, by: 2) { rows.swapAt(i, i + 1) }   // PDF samples are big-endian
-            }
-            let data = try Deflate.compress(rows, level: options.flateLevel)
-            var dictionary = "/ColorSpace /\(image.format.channels == 3 ? "DeviceRGB" : "DeviceGray") /BitsPerComponent \(image.format.bitsPerSample) /Filter /FlateDecode"
-            if image.format == .bw1 { dictionary += " /Decode [1 0]" }   // bw1: 1 = black
-            try addImagePage(width: image.width, height: image.height, xDPI: image.xDPI, yDPI: image.yDPI, pageSize: pageSize,
-                             imageDictionary: dictionary, data: data)
-        }
+        try addPage(try PDFPageImage(image, compression: compression, flateLevel: options.flateLevel), pageSize: pageSize)
+    }
+
+    /// Adds a page showing an image already encoded for it: pages encoded in parallel, written in order.
+    public func addPage(_ image: PDFPageImage, pageSize: PDFPageSize? = nil) throws {
+        try checkOpen()
+        try addImagePage(width: image.width, height: image.height, xDPI: image.xDPI, yDPI: image.yDPI, pageSize: pageSize,
+                         imageDictionary: image.dictionary, data: image.data)
     }
 
     /// Writes the document's closing objects and closes the sink. At least one page is needed.
@@ -227,5 +203,62 @@ public final class PDFWriter {
         while text.hasSuffix("0") { text.removeLast() }
         if text.hasSuffix(".") { text.removeLast() }
         return text == "-0" ? "0" : text
+    }
+}
+
+/// A page's image encoded as a PDF image XObject (its stream data and the dictionary entries that
+/// describe it). Making one is the expensive part of adding a page and touches no writer, so a
+/// document's pages can be encoded on several threads and added to the `PDFWriter` in order.
+public struct PDFPageImage: Sendable {
+    public let width: Int
+    public let height: Int
+    public let xDPI: Double
+    public let yDPI: Double
+    let dictionary: String
+    let data: [UInt8]
+
+    /// A JPEG file's image, embedded as it is (DCTDecode). Its dpi comes from the JFIF header
+    /// (72 when absent) unless given.
+    public init(jpeg bytes: [UInt8], xDPI: Double? = nil, yDPI: Double? = nil) throws {
+        let info = try JPEGInfo(bytes)
+        guard info.bitsPerComponent == 8 else { throw ImagingError.invalid("PDF needs 8-bit JPEG, not \(info.bitsPerComponent)-bit") }
+        var colour = switch info.components {
+        case 1: "/ColorSpace /DeviceGray"
+        case 3: "/ColorSpace /DeviceRGB"
+        default: "/ColorSpace /DeviceCMYK"
+        }
+        if info.components == 4 && info.hasAdobeMarker { colour += " /Decode [1 0 1 0 1 0 1 0]" }
+        let x = xDPI ?? info.xDPI ?? 72
+        self.init(width: info.width, height: info.height, xDPI: x, yDPI: yDPI ?? info.yDPI ?? x,
+                  dictionary: "\(colour) /BitsPerComponent 8 /Filter /DCTDecode", data: bytes)
+    }
+
+    /// `image` stored as `compression` says (automatic: CCITT G4 for `bw1`, Flate otherwise).
+    public init(_ image: Image, compression: PDFImageCompression = .automatic, flateLevel: Int = 6) throws {
+        guard image.width > 0, image.height > 0 else { throw ImagingError.invalid("cannot add an empty image to a PDF") }
+        let effective = compression == .automatic ? (image.format == .bw1 ? .ccittG4 : .flate) : compression
+        switch effective {
+        case .jpeg(let quality):
+            try self.init(jpeg: try JPEGCodec.encode(image, quality: quality), xDPI: image.xDPI, yDPI: image.yDPI)
+        case .ccittG4:
+            guard image.format == .bw1 else { throw ImagingError.invalid("CCITT G4 needs a bw1 image, not \(image.format.rawValue)") }
+            self.init(width: image.width, height: image.height, xDPI: image.xDPI, yDPI: image.yDPI,
+                      dictionary: "/ColorSpace /DeviceGray /BitsPerComponent 1 /Filter /CCITTFaxDecode /DecodeParms << /K -1 /Columns \(image.width) /Rows \(image.height) /BlackIs1 false >>",
+                      data: try TIFFCodec.ccittG4Data(image))
+        case .flate, .automatic:
+            var rows = image.packed().pixels
+            if image.isSixteenBit && hostIsLittleEndian {
+                for i in Swift.stride(from: 0, to: rows.count - 1, by: 2) { rows.swapAt(i, i + 1) }   // PDF samples are big-endian
+            }
+            var dictionary = "/ColorSpace /\(image.format.channels == 3 ? "DeviceRGB" : "DeviceGray") /BitsPerComponent \(image.format.bitsPerSample) /Filter /FlateDecode"
+            if image.format == .bw1 { dictionary += " /Decode [1 0]" }   // bw1: 1 = black
+            self.init(width: image.width, height: image.height, xDPI: image.xDPI, yDPI: image.yDPI,
+                      dictionary: dictionary, data: try Deflate.compress(rows, level: flateLevel))
+        }
+    }
+
+    private init(width: Int, height: Int, xDPI: Double, yDPI: Double, dictionary: String, data: [UInt8]) {
+        self.width = width; self.height = height; self.xDPI = xDPI; self.yDPI = yDPI
+        self.dictionary = dictionary; self.data = data
     }
 }
