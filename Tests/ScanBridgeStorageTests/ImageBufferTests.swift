@@ -146,6 +146,46 @@ struct ImageBufferTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: cache).isEmpty)
     }
 
+    @Test("a stored form given with a page is handed out while the page is in memory and unchanged, and counts against the limit")
+    func storedForm() async throws {
+        let folder = try Support.temporaryFolder()
+        defer { Support.remove(folder) }
+        // 300×200 RGB pages of 180 000 bytes, stored forms of 20 000: five such pages fit in memory.
+        let limit = 1_000_000
+        let buffer = try await ImageBuffer.open(cacheFolder: folder + "/cache", limits: BufferLimits(memoryBytes: limit, maxPages: 100))
+        let raw = Support.rawPage(seq: 1)
+        let stored = Page(encoded: Support.bytes(seq: 2, count: 20_000), mediaType: "image/jpeg", info: raw.info)
+        let first = try await buffer.append(raw, storedForm: stored)
+        #expect(try await buffer.storedForm(id: first.id) == stored)
+        #expect(try await buffer.content(id: first.id) == raw, "the content stays the page as scanned")
+        #expect(await buffer.stats.residentBytes == 200_000)
+        #expect(first.byteCount == 180_000 && first.mediaType == nil, "the page is described by its content")
+
+        // Without one there is none; an unknown id is an error, as for content.
+        let plain = try await buffer.append(Support.rawPage(seq: 3))
+        #expect(try await buffer.storedForm(id: plain.id) == nil)
+        await #expect(throws: ScanBridgeError.self) { _ = try await buffer.storedForm(id: 99) }
+
+        // An edit makes it stale: replace drops it.
+        let edited = try await buffer.append(Support.rawPage(seq: 4), storedForm: stored)
+        try await buffer.replace(id: edited.id, with: Support.rawPage(seq: 5))
+        #expect(try await buffer.storedForm(id: edited.id) == nil)
+        #expect(await buffer.stats.residentBytes == 200_000 + 180_000 + 180_000)
+
+        // Spilling writes the content only and drops the stored form; the page comes back exact.
+        for seq in 10..<14 { try await buffer.append(Support.rawPage(seq: UInt64(seq)), storedForm: stored) }
+        #expect(await buffer.flush() == nil)
+        #expect(try await buffer.storedForm(id: first.id) == nil, "the least recently used page spilled")
+        #expect(try await buffer.content(id: first.id) == raw)
+        let now = await buffer.stats
+        #expect(now.residentBytes - now.spillingBytes <= limit)
+
+        // Removing every page gives all of its memory back.
+        await buffer.removeAll()
+        #expect(await buffer.stats.residentBytes == 0)
+        await buffer.close()
+    }
+
     @Test("a producer and a reader at once: every page byte-exact, memory bounded")
     func concurrentProducerAndReader() async throws {
         let folder = try Support.temporaryFolder()
