@@ -121,19 +121,26 @@ enum DocumentContent {
                                         encryption: request.outputPassword.map { PDFEncryption(userPassword: $0) })
         let compression = try pdfCompression(request)
         let writer = try await PageRendering.pool.run { try PDFWriterBox(path: path, options: options) }
-        for reference in references {
+        // Pages are read and encoded a page per core at a time, and written in order.
+        let pages = AsyncStream<PageReference> { continuation in
+            for reference in references { continuation.yield(reference) }
+            continuation.finish()
+        }
+        let images = pages.orderedConcurrentMap(limit: PageRendering.pool.threadCount) { reference in
             let page = try await service.documents.readPage(reference, of: uid, password: password)
-            try await PageRendering.pool.run {
+            return try await PageRendering.pool.run { () throws -> PDFPageImage in
                 if case .encoded("image/jpeg", let bytes) = page.content, compression.passesJPEGThrough {
-                    try writer.writer.addPage(jpeg: bytes, xDPI: page.info.xDPI, yDPI: page.info.yDPI)
-                } else {
-                    let image: Image = switch page.content {
-                    case .raw(let image): image
-                    case .encoded(_, let bytes): try ImageDecoder.decode(bytes)
-                    }
-                    try writer.writer.addPage(compression.prepare(image), compression: compression.pdf)
+                    return try PDFPageImage(jpeg: bytes, xDPI: page.info.xDPI, yDPI: page.info.yDPI)
                 }
+                let image: Image = switch page.content {
+                case .raw(let image): image
+                case .encoded(_, let bytes): try ImageDecoder.decode(bytes)
+                }
+                return try PDFPageImage(compression.prepare(image), compression: compression.pdf, flateLevel: options.flateLevel)
             }
+        }
+        for try await image in images {
+            try await PageRendering.pool.run { try writer.writer.addPage(image) }
         }
         try await PageRendering.pool.run { try writer.writer.finish() }
     }

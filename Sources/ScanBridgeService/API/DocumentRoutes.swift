@@ -39,7 +39,8 @@ enum DocumentRoutes {
             let uid = try request.parameters.require("uid")
             let options = try await request.decodeJSON(InsertPageOptions.self, allowEmpty: false)
             let password = request.documentPassword ?? options.password
-            let page = try await PageSources.page(options.source, service: service, origin: request.origin, password: password)
+            let page = try await PageSources.page(options.source, service: service, origin: request.origin, password: password,
+                                                  preferStoredForm: true)
             let stored = try await storedForm(page)
             let info = try await service.documents.insertPages(stored, into: uid, at: try position(options.insertPos), password: password)
             return try .json(DocumentInfoResponse(info))
@@ -82,12 +83,10 @@ enum DocumentRoutes {
         }
     }
 
-    /// Documents keep pages in the pipeline's stored form: JPEG (quality 85) for gray and
-    /// colour, lossless PNG for black and white; encoded pages are kept as they are.
+    /// Documents keep pages in the pipeline's stored form (`PageRendering.storedForm`).
     static func storedForm(_ page: Page) async throws -> [Page] {
-        guard case .raw(let image) = page.content else { return [page] }
-        let encoded = try await PageRendering.pool.run { try PageEncoder.encode(image, as: .automatic) }
-        return [Page(encoded: encoded.bytes, mediaType: encoded.format.mimeType, info: page.info)]
+        guard case .raw = page.content else { return [page] }
+        return [try await PageRendering.pool.run { try PageRendering.storedForm(of: page) }]
     }
 
     /// `insertPos`: absent or -1 appends; otherwise a 0-based position.

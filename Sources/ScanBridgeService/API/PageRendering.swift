@@ -24,6 +24,21 @@ enum PageRendering {
         return try await pool.run { try encode(source, as: mediaType, quality: quality) }
     }
 
+    /// A buffer page as `mediaType`: the stored form made when the page was scanned when it is
+    /// of that type (no encode at all), otherwise the content encoded now.
+    static func encode(bufferPage id: Int, in buffer: ImageBuffer, as mediaType: String, quality: Int = 85) async throws -> [UInt8] {
+        if let stored = try await buffer.storedForm(id: id), case .encoded(mediaType, let bytes) = stored.content { return bytes }
+        return try await encode(try await buffer.content(id: id), as: mediaType, quality: quality)
+    }
+
+    /// The form documents keep pages in: JPEG (quality 85) for gray and colour, lossless PNG for
+    /// black and white; an encoded page is kept as it is. Synchronous, for work on the pool.
+    static func storedForm(of page: Page) throws -> Page {
+        guard case .raw(let image) = page.content else { return page }
+        let encoded = try PageEncoder.encode(image, as: .automatic)
+        return Page(encoded: encoded.bytes, mediaType: encoded.format.mimeType, info: page.info)
+    }
+
     /// Synchronous encode for work already on the pool.
     static func encode(_ image: Image, as mediaType: String, quality: Int) throws -> [UInt8] {
         switch mediaType {

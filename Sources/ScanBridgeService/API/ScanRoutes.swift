@@ -97,8 +97,7 @@ enum ScanRoutes {
                 guard let next = try await nextPage(job, .page) else { return .noContent }
                 page = next
             }
-            let content = try await service.buffer.content(id: page.bufferID)
-            return .binary(try await PageRendering.encode(content, as: type), contentType: type)
+            return .binary(try await PageRendering.encode(bufferPage: page.bufferID, in: service.buffer, as: type), contentType: type)
         }
     }
 

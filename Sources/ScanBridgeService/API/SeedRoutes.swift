@@ -48,7 +48,7 @@ enum SeedRoutes {
             let image = try await PageRendering.image(of: page)
             let type = image.format == .bw1 ? "image/png" : "image/jpeg"
             let bytes = try await PageRendering.pool.run {
-                try PageRendering.encode(image.fitted(maxWidth: width, maxHeight: height), as: type, quality: 80)
+                try PageRendering.encode(image.thumbnail(maxWidth: width, maxHeight: height), as: type, quality: 80)
             }
             return .binary(bytes, contentType: type)
         }

@@ -138,9 +138,15 @@ actor ScanJob {
 
     private func run(_ session: ScannerSession) async {
         do {
-            let stream = try await session.scan(maxPages: maxPages)
-            for try await scanned in stream {
-                try await accept(scanned)
+            // The pipeline stage between scanner and buffer: each page is encoded to its stored
+            // form on the compute pool as soon as it arrives, a page per core at a time, while
+            // the scanner reads the next ones. Clients that ask for that form (documents, the
+            // JPEG of a colour page) then get it without another encode.
+            let pages = try await session.scan(maxPages: maxPages).parallelMap { scanned in
+                (scanned, Self.storedForm(of: scanned))
+            }
+            for try await (scanned, storedForm) in pages {
+                try await accept(scanned, storedForm: storedForm)
             }
             if let cancelReason {
                 await finish(.canceled, code: 0, message: cancelReason)
@@ -158,7 +164,14 @@ actor ScanJob {
         }
     }
 
-    private func accept(_ scanned: ScannedPage) async throws {
+    /// A raw page's stored form; nil for pages that arrive encoded, and if encoding fails (the
+    /// page is then kept raw and encoded when asked for, as any other).
+    private nonisolated static func storedForm(of scanned: ScannedPage) -> Page? {
+        guard case .raster(let image) = scanned.content else { return nil }
+        return try? PageRendering.storedForm(of: Page(image: image))
+    }
+
+    private func accept(_ scanned: ScannedPage, storedForm: Page?) async throws {
         let page: Page
         switch scanned.content {
         case .raster(let image):
@@ -167,7 +180,7 @@ actor ScanJob {
             page = Page(encoded: data, mediaType: "image/jpeg",
                         info: PageInfo(width: width, height: height, format: .rgb24, xDPI: scanned.xDPI, yDPI: scanned.yDPI))
         }
-        let entry = try await buffer.append(page, tags: ["job:\(uid)"])
+        let entry = try await buffer.append(page, storedForm: storedForm, tags: ["job:\(uid)"])
         // The job may have been deleted while the buffer stored the page.
         guard !deleted else {
             try? await buffer.remove(id: entry.id)

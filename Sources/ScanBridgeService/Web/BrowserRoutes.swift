@@ -94,7 +94,7 @@ final class BrowserRoutes: Sendable {
             let content = try await service.buffer.content(id: page.id)
             let image = try await PageRendering.image(of: content)
             let bytes = try await PageRendering.pool.run {
-                try PageRendering.encode(PageRendering.eightBit(image.fitted(maxWidth: size, maxHeight: size)), as: "image/jpeg", quality: 80)
+                try PageRendering.encode(PageRendering.eightBit(image.thumbnail(maxWidth: size, maxHeight: size)), as: "image/jpeg", quality: 80)
             }
             return .binary(bytes, contentType: "image/jpeg", headerFields: [.cacheControl: "no-cache"])
         }
