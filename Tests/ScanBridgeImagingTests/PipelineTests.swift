@@ -76,6 +76,21 @@ struct PipelineTests {
         await #expect(throws: Boom.self) { try await ComputePool.shared.run { () throws -> Int in throw Boom(index: 0) } }
     }
 
+    @Test func aJobsCapturesAreReleasedOnceItHasRun() async throws {
+        // Pages are tens of MB: a pool that kept run jobs (and what they capture) until a later
+        // compaction held dozens of pages after their scan jobs were gone.
+        final class Payload: Sendable {}
+        weak var released: Payload?
+        do {
+            let payload = Payload()
+            released = payload
+            _ = try await ComputePool.shared.run { withExtendedLifetime(payload) { 1 } }
+        }
+        // The worker drops its last reference right after resuming us.
+        for _ in 0..<100 where released != nil { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(released == nil)
+    }
+
     @Test func renditionsForEachPageInOrder() async throws {
         let pages = [TestPage.make(width: 1240, height: 1754, format: .rgb24, dpi: 150, seed: 1),
                      TestPage.make(width: 1240, height: 1754, format: .gray8, dpi: 150, seed: 2),

@@ -51,6 +51,7 @@ private final class JobQueue: @unchecked Sendable {
     private var head = 0
     private var stopped = false
     private var workers: Set<pthread_t> = []
+    private static let finished: @Sendable () -> Void = {}
 
     func isWorker(_ thread: pthread_t) -> Bool {
         condition.lock()
@@ -84,6 +85,9 @@ private final class JobQueue: @unchecked Sendable {
                 return
             }
             let job = jobs[head]
+            // The slot lets go of the job at once: a job's captures (whole pages) must not
+            // outlive it until the next compaction.
+            jobs[head] = Self.finished
             head += 1
             if head > 64 && head * 2 > jobs.count {
                 jobs.removeFirst(head)
