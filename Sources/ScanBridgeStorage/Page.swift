@@ -67,6 +67,25 @@ public struct Page: Sendable, Equatable {
     }
 }
 
+/// Forms of a raw page made from it when it arrived (a scan job makes them in parallel with the
+/// scanner), kept beside the page so that requests for them need no pass over the page.
+public struct PageDerivatives: Sendable, Equatable {
+    /// The page encoded in the form documents keep (JPEG for gray and colour, PNG for BW).
+    public var storedForm: Page?
+    /// The page reduced for thumbnails.
+    public var thumbnailSource: ThumbnailSource?
+
+    public init(storedForm: Page? = nil, thumbnailSource: ThumbnailSource? = nil) {
+        self.storedForm = storedForm
+        self.thumbnailSource = thumbnailSource
+    }
+
+    public static let none = PageDerivatives()
+
+    /// Bytes they occupy in memory.
+    public var byteCount: Int { (storedForm?.byteCount ?? 0) + (thumbnailSource?.byteCount ?? 0) }
+}
+
 // MARK: - File form
 
 /// The JSON header in front of a page's bytes in cache and document files.

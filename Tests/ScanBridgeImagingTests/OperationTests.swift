@@ -83,7 +83,7 @@ struct OperationTests {
     }
 
     @Test(arguments: [PixelFormat.rgb24, .gray8, .bw1])
-    func thumbnailsOfLargePagesMatchTheExactResize(format: PixelFormat) {
+    func thumbnailsOfLargePagesMatchTheExactResize(format: PixelFormat) throws {
         // An A4 page at 300 dpi into the batch harness's 200 × 260 box: a shrink of 13×, so the
         // block pre-shrink runs (blocks of 4), then the exact pass.
         let page = TestPage.make(width: 2480, height: 3508, format: format, dpi: 300, seed: 4)
@@ -92,6 +92,14 @@ struct OperationTests {
         #expect(thumbnail.width == exact.width && thumbnail.height == exact.height && thumbnail.format == exact.format)
         #expect(psnr(thumbnail, exact) > 38, "the same picture as exact area averaging")
         #expect(abs(thumbnail.xDPI - exact.xDPI) < 0.01 && abs(thumbnail.yDPI - exact.yDPI) < 0.01)
+        // A source made once for a larger box gives the same thumbnail; a box larger than it was
+        // made for gets nil (the caller then reads the page).
+        let source = ThumbnailSource(of: page, maxWidth: 320, maxHeight: 320)
+        #expect(source.block == 3 && source.byteCount < page.byteCount / 4 || format == .bw1)
+        let fromSource = try #require(source.thumbnail(maxWidth: 200, maxHeight: 260))
+        #expect(fromSource.width == exact.width && fromSource.height == exact.height && fromSource.format == exact.format)
+        #expect(psnr(fromSource, exact) > 38)
+        #expect(source.thumbnail(maxWidth: 1200, maxHeight: 1200) == nil)
         // A small shrink or an enlargement is the exact resize itself.
         let small = TestPage.make(width: 300, height: 400, format: format, seed: 5)
         #expect(small.thumbnail(maxWidth: 200, maxHeight: 260) == small.fitted(maxWidth: 200, maxHeight: 260))
@@ -115,6 +123,17 @@ struct OperationTests {
         let rgb = Image(width: 2, height: 2, format: .rgb24, xDPI: 300, yDPI: 300,
                         pixels: [255, 0, 10, 255, 0, 11, 255, 4, 10, 0, 0, 10])
         #expect(rgb.blockAveraged(2).pixels == [191, 1, 10])
+        // The largest block: every sum rounds exactly as integer division does.
+        var rng = SplitMix64(state: 3)
+        let noisy = Image(width: 64, height: 32, format: .gray8, xDPI: 300, yDPI: 300, pixels: (0..<2048).map { _ in UInt8(rng.int(0..<256)) })
+        let blocks = noisy.blockAveraged(16)
+        for by in 0..<2 {
+            for bx in 0..<4 {
+                var sum = 0
+                for y in 0..<16 { for x in 0..<16 { sum += Int(noisy.pixels[(by * 16 + y) * 64 + bx * 16 + x]) } }
+                #expect(Int(blocks.pixels[by * 4 + bx]) == (sum + 128) / 256)
+            }
+        }
     }
 
     @Test func conversionsRoundTrip() {

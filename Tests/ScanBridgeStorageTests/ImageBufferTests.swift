@@ -146,7 +146,7 @@ struct ImageBufferTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: cache).isEmpty)
     }
 
-    @Test("a stored form given with a page is handed out while the page is in memory and unchanged, and counts against the limit")
+    @Test("forms derived from a page are handed out while the page is in memory and unchanged, and count against the limit")
     func storedForm() async throws {
         let folder = try Support.temporaryFolder()
         defer { Support.remove(folder) }
@@ -155,8 +155,9 @@ struct ImageBufferTests {
         let buffer = try await ImageBuffer.open(cacheFolder: folder + "/cache", limits: BufferLimits(memoryBytes: limit, maxPages: 100))
         let raw = Support.rawPage(seq: 1)
         let stored = Page(encoded: Support.bytes(seq: 2, count: 20_000), mediaType: "image/jpeg", info: raw.info)
-        let first = try await buffer.append(raw, storedForm: stored)
+        let first = try await buffer.append(raw, derived: PageDerivatives(storedForm: stored))
         #expect(try await buffer.storedForm(id: first.id) == stored)
+        #expect(try await buffer.derived(id: first.id).thumbnailSource == nil)
         #expect(try await buffer.content(id: first.id) == raw, "the content stays the page as scanned")
         #expect(await buffer.stats.residentBytes == 200_000)
         #expect(first.byteCount == 180_000 && first.mediaType == nil, "the page is described by its content")
@@ -167,18 +168,26 @@ struct ImageBufferTests {
         await #expect(throws: ScanBridgeError.self) { _ = try await buffer.storedForm(id: 99) }
 
         // An edit makes it stale: replace drops it.
-        let edited = try await buffer.append(Support.rawPage(seq: 4), storedForm: stored)
+        let edited = try await buffer.append(Support.rawPage(seq: 4), derived: PageDerivatives(storedForm: stored))
         try await buffer.replace(id: edited.id, with: Support.rawPage(seq: 5))
         #expect(try await buffer.storedForm(id: edited.id) == nil)
         #expect(await buffer.stats.residentBytes == 200_000 + 180_000 + 180_000)
 
         // Spilling writes the content only and drops the stored form; the page comes back exact.
-        for seq in 10..<14 { try await buffer.append(Support.rawPage(seq: UInt64(seq)), storedForm: stored) }
+        for seq in 10..<14 { try await buffer.append(Support.rawPage(seq: UInt64(seq)), derived: PageDerivatives(storedForm: stored)) }
         #expect(await buffer.flush() == nil)
         #expect(try await buffer.storedForm(id: first.id) == nil, "the least recently used page spilled")
         #expect(try await buffer.content(id: first.id) == raw)
         let now = await buffer.stats
         #expect(now.residentBytes - now.spillingBytes <= limit)
+
+        // A thumbnail source is kept and counted the same way.
+        await buffer.removeAll()
+        guard case .raw(let image) = raw.content else { Issue.record("not a raw page"); return }
+        let source = ThumbnailSource(of: image, maxWidth: 20, maxHeight: 20)
+        let reduced = try await buffer.append(raw, derived: PageDerivatives(thumbnailSource: source))
+        #expect(try await buffer.derived(id: reduced.id).thumbnailSource == source)
+        #expect(await buffer.stats.residentBytes == 180_000 + source.byteCount && source.block > 1)
 
         // Removing every page gives all of its memory back.
         await buffer.removeAll()

@@ -101,6 +101,12 @@ extension Image {
 
     /// The size that fits into `maxWidth × maxHeight` keeping the aspect ratio (never 0).
     public func fittingSize(maxWidth: Int, maxHeight: Int, allowUpscale: Bool = false) -> (width: Int, height: Int) {
+        Self.fittingSize(width: width, height: height, maxWidth: maxWidth, maxHeight: maxHeight, allowUpscale: allowUpscale)
+    }
+
+    /// The size that `width × height` fits into `maxWidth × maxHeight` at, keeping the aspect ratio (never 0).
+    public static func fittingSize(width: Int, height: Int, maxWidth: Int, maxHeight: Int,
+                                   allowUpscale: Bool = false) -> (width: Int, height: Int) {
         guard width > 0, height > 0 else { return (width, height) }
         var scale = min(Double(maxWidth) / Double(width), Double(maxHeight) / Double(height))
         if !allowUpscale { scale = min(scale, 1) }

@@ -31,6 +31,17 @@ enum PageRendering {
         return try await encode(try await buffer.content(id: id), as: mediaType, quality: quality)
     }
 
+    /// A buffer page fitted into `maxWidth × maxHeight` (never enlarged; `bw1` as `gray8`): from
+    /// the page's thumbnail source when it has one for that box, otherwise from the page.
+    static func thumbnail(bufferPage id: Int, in buffer: ImageBuffer, maxWidth: Int, maxHeight: Int) async throws -> Image {
+        if let source = try await buffer.derived(id: id).thumbnailSource,
+           let thumbnail = try await pool.run({ source.thumbnail(maxWidth: maxWidth, maxHeight: maxHeight) }) {
+            return thumbnail
+        }
+        let image = try await image(of: try await buffer.content(id: id))
+        return try await pool.run { image.thumbnail(maxWidth: maxWidth, maxHeight: maxHeight) }
+    }
+
     /// The form documents keep pages in: JPEG (quality 85) for gray and colour, lossless PNG for
     /// black and white; an encoded page is kept as it is. Synchronous, for work on the pool.
     static func storedForm(of page: Page) throws -> Page {

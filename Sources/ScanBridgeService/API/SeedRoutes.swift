@@ -44,12 +44,10 @@ enum SeedRoutes {
             let index = try number("index")
             let width = try number("width"), height = try number("height")
             guard width > 0, height > 0 else { throw DWTErrors.invalidParameter("width and height must be positive") }
-            let page = try await service.buffer.content(at: index)
-            let image = try await PageRendering.image(of: page)
-            let type = image.format == .bw1 ? "image/png" : "image/jpeg"
-            let bytes = try await PageRendering.pool.run {
-                try PageRendering.encode(image.thumbnail(maxWidth: width, maxHeight: height), as: type, quality: 80)
-            }
+            let page = try await service.buffer.page(at: index)
+            let thumbnail = try await PageRendering.thumbnail(bufferPage: page.id, in: service.buffer, maxWidth: width, maxHeight: height)
+            let type = page.info.format == .bw1 ? "image/png" : "image/jpeg"
+            let bytes = try await PageRendering.pool.run { try PageRendering.encode(thumbnail, as: type, quality: 80) }
             return .binary(bytes, contentType: type)
         }
     }

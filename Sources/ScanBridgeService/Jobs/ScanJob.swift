@@ -138,15 +138,16 @@ actor ScanJob {
 
     private func run(_ session: ScannerSession) async {
         do {
-            // The pipeline stage between scanner and buffer: each page is encoded to its stored
-            // form on the compute pool as soon as it arrives, a page per core at a time, while
-            // the scanner reads the next ones. Clients that ask for that form (documents, the
-            // JPEG of a colour page) then get it without another encode.
+            // The pipeline stage between scanner and buffer: as soon as a page arrives it is
+            // encoded to its stored form and reduced for thumbnails on the compute pool, a page
+            // per core at a time, while the scanner reads the next ones. Clients that ask for
+            // those (documents, the JPEG of a colour page, thumbnails) then get them without
+            // another pass over the page.
             let pages = try await session.scan(maxPages: maxPages).parallelMap { scanned in
-                (scanned, Self.storedForm(of: scanned))
+                (scanned, Self.derivatives(of: scanned))
             }
-            for try await (scanned, storedForm) in pages {
-                try await accept(scanned, storedForm: storedForm)
+            for try await (scanned, derived) in pages {
+                try await accept(scanned, derived: derived)
             }
             if let cancelReason {
                 await finish(.canceled, code: 0, message: cancelReason)
@@ -164,14 +165,21 @@ actor ScanJob {
         }
     }
 
-    /// A raw page's stored form; nil for pages that arrive encoded, and if encoding fails (the
-    /// page is then kept raw and encoded when asked for, as any other).
-    private nonisolated static func storedForm(of scanned: ScannedPage) -> Page? {
-        guard case .raster(let image) = scanned.content else { return nil }
-        return try? PageRendering.storedForm(of: Page(image: image))
+    /// Thumbnail requests up to this box (the SDK's default size, DWT pages' thumbnail views)
+    /// are served from the reduced page; larger ones read the whole page.
+    static let thumbnailSourceBox = 240
+
+    /// A raw page's stored form and thumbnail source; none for pages that arrive encoded. A
+    /// failed encode leaves the page without a stored form (it is encoded when asked for).
+    private nonisolated static func derivatives(of scanned: ScannedPage) -> PageDerivatives {
+        guard case .raster(let image) = scanned.content else { return .none }
+        // The encoder's pass brings the page into the cache; the reduction follows it.
+        let stored = try? PageRendering.storedForm(of: Page(image: image))
+        let source = ThumbnailSource(of: image, maxWidth: thumbnailSourceBox, maxHeight: thumbnailSourceBox)
+        return PageDerivatives(storedForm: stored, thumbnailSource: source.block > 1 ? source : nil)
     }
 
-    private func accept(_ scanned: ScannedPage, storedForm: Page?) async throws {
+    private func accept(_ scanned: ScannedPage, derived: PageDerivatives) async throws {
         let page: Page
         switch scanned.content {
         case .raster(let image):
@@ -180,7 +188,7 @@ actor ScanJob {
             page = Page(encoded: data, mediaType: "image/jpeg",
                         info: PageInfo(width: width, height: height, format: .rgb24, xDPI: scanned.xDPI, yDPI: scanned.yDPI))
         }
-        let entry = try await buffer.append(page, storedForm: storedForm, tags: ["job:\(uid)"])
+        let entry = try await buffer.append(page, derived: derived, tags: ["job:\(uid)"])
         // The job may have been deleted while the buffer stored the page.
         guard !deleted else {
             try? await buffer.remove(id: entry.id)

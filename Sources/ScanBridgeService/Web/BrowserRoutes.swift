@@ -91,10 +91,9 @@ final class BrowserRoutes: Sendable {
             let page = try await ownedPage(request)
             let size = Int(request.query["size"] ?? "") ?? 240
             guard (16...2048).contains(size) else { throw DWTErrors.invalidParameter("size must be 16…2048 pixels") }
-            let content = try await service.buffer.content(id: page.id)
-            let image = try await PageRendering.image(of: content)
+            let thumbnail = try await PageRendering.thumbnail(bufferPage: page.id, in: service.buffer, maxWidth: size, maxHeight: size)
             let bytes = try await PageRendering.pool.run {
-                try PageRendering.encode(PageRendering.eightBit(image.thumbnail(maxWidth: size, maxHeight: size)), as: "image/jpeg", quality: 80)
+                try PageRendering.encode(PageRendering.eightBit(thumbnail), as: "image/jpeg", quality: 80)
             }
             return .binary(bytes, contentType: "image/jpeg", headerFields: [.cacheControl: "no-cache"])
         }

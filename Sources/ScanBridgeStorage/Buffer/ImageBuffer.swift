@@ -80,12 +80,10 @@ public actor ImageBuffer {
         var tags: Set<String> = []
         var selected = false
         var residence: Residence
-        /// The page's stored form (an encoded copy made when the page arrived), kept beside the
-        /// content while that is in memory; dropped when the page spills or is replaced.
-        var storedForm: Page?
+        /// Forms made from the content when the page arrived, kept beside it while it is in
+        /// memory; dropped when the page spills or is replaced.
+        var derived: PageDerivatives
         var lastUse: UInt64
-
-        var storedFormBytes: Int { storedForm?.byteCount ?? 0 }
     }
 
     private enum State {
@@ -232,16 +230,21 @@ public actor ImageBuffer {
         try await content(id: id(uid: uid))
     }
 
-    /// The encoded stored form given with the page when it was added (see `append`), while the
-    /// page is in memory and unchanged since; nil otherwise (the caller then encodes `content`).
-    public func storedForm(id: Int) throws(ScanBridgeError) -> Page? {
+    /// The derived forms given with the page when it was added (see `append`), while the page
+    /// is in memory and unchanged since; `.none` otherwise (the caller then works from `content`).
+    public func derived(id: Int) throws(ScanBridgeError) -> PageDerivatives {
         try checkOpen()
         var entry = try entry(id)
-        guard let stored = entry.storedForm else { return nil }
+        guard entry.derived != .none else { return .none }
         clock += 1
         entry.lastUse = clock
         entries[id] = entry
-        return stored
+        return entry.derived
+    }
+
+    /// `derived(id:)`'s stored form.
+    public func storedForm(id: Int) throws(ScanBridgeError) -> Page? {
+        try derived(id: id).storedForm
     }
 
     // MARK: Adding and replacing
@@ -253,22 +256,22 @@ public actor ImageBuffer {
     /// system error, e.g. ENOSPC) when memory is over the limit and spilling is impossible: the
     /// new page is then not added and every page added before stays.
     ///
-    /// `storedForm` is an encoded copy of a raw page that a producer made anyway (a scan job
-    /// encodes each page as it arrives, in parallel with the scanner): it is handed out by
-    /// `storedForm(id:)` so that clients asking for that form get it without another encode.
-    /// It counts against the memory limit and is dropped, not written, when the page spills.
+    /// `derived` holds forms of a raw page that a producer made anyway (a scan job encodes and
+    /// reduces each page as it arrives, in parallel with the scanner): `derived(id:)` hands them
+    /// out so that clients asking for them get them without another pass over the page. They
+    /// count against the memory limit and are dropped, not written, when the page spills.
     @discardableResult
-    public func append(_ page: Page, storedForm: Page? = nil, tags: Set<String> = []) async throws(ScanBridgeError) -> BufferPage {
-        try await insert(page, at: nil, tags: tags, storedForm: storedForm)
+    public func append(_ page: Page, derived: PageDerivatives = .none, tags: Set<String> = []) async throws(ScanBridgeError) -> BufferPage {
+        try await insert(page, at: nil, tags: tags, derived: derived)
     }
 
     /// Adds a page at `index` (0…count), like `append`.
     @discardableResult
     public func insert(_ page: Page, at index: Int, tags: Set<String> = []) async throws(ScanBridgeError) -> BufferPage {
-        try await insert(page, at: Optional(index), tags: tags, storedForm: nil)
+        try await insert(page, at: Optional(index), tags: tags, derived: .none)
     }
 
-    private func insert(_ page: Page, at requested: Int?, tags: Set<String>, storedForm: Page?) async throws(ScanBridgeError) -> BufferPage {
+    private func insert(_ page: Page, at requested: Int?, tags: Set<String>, derived: PageDerivatives) async throws(ScanBridgeError) -> BufferPage {
         try checkOpen()
         // Back-pressure: the previous spill writes first. If memory is still over the limit
         // after them (they failed, or other calls added content), try once more and wait.
@@ -292,11 +295,11 @@ public actor ImageBuffer {
         while idsByUID[uid] != nil { uid = Identifier.random() }
         clock += 1
         let entry = Entry(id: id, uid: uid, info: page.info, mediaType: page.mediaType, byteCount: page.byteCount,
-                          tags: tags, residence: .memory(page, file: nil), storedForm: storedForm, lastUse: clock)
+                          tags: tags, residence: .memory(page, file: nil), derived: derived, lastUse: clock)
         entries[id] = entry
         idsByUID[uid] = id
         order.insert(id, at: index)
-        addResident(page.byteCount + entry.storedFormBytes)
+        addResident(page.byteCount + derived.byteCount)
         startSpilling()
         return describe(entry, index: index)
     }
@@ -312,7 +315,7 @@ public actor ImageBuffer {
         entry.mediaType = page.mediaType
         entry.byteCount = page.byteCount
         entry.residence = .memory(page, file: nil)
-        entry.storedForm = nil
+        entry.derived = .none
         entry.lastUse = clock
         entries[id] = entry
         addResident(page.byteCount)
@@ -418,8 +421,8 @@ public actor ImageBuffer {
             guard let victim = leastRecentlyUsedInMemory() else { break }
             var entry = entries[victim]!
             guard case .memory(let page, let file) = entry.residence else { break }
-            residentBytes -= entry.storedFormBytes
-            entry.storedForm = nil
+            residentBytes -= entry.derived.byteCount
+            entry.derived = .none
             if let file {
                 entry.residence = .disk(file: file)
                 entries[victim] = entry
@@ -504,7 +507,7 @@ public actor ImageBuffer {
 
     /// Forgets a page's content: memory accounting and its cache file.
     private func releaseContent(of entry: Entry) {
-        residentBytes -= entry.storedFormBytes
+        residentBytes -= entry.derived.byteCount
         switch entry.residence {
         case .memory(_, let file):
             residentBytes -= entry.byteCount
