@@ -18,17 +18,17 @@ enum PageRendering {
 
     /// The page as `mediaType` (`image/png` or `image/jpeg`); an encoded page already in that
     /// type is returned unchanged.
-    static func encode(_ page: Page, as mediaType: String, quality: Int = 85) async throws -> [UInt8] {
+    static func encode(_ page: Page, as mediaType: String, quality: Int = storedJPEGQuality) async throws -> [UInt8] {
         if case .encoded(let type, let bytes) = page.content, type == mediaType { return bytes }
         let source = try await image(of: page)
         return try await pool.run { try encode(source, as: mediaType, quality: quality) }
     }
 
-    /// A buffer page as `mediaType`: the stored form made when the page was scanned when it is
-    /// of that type (no encode at all), otherwise the content encoded now.
-    static func encode(bufferPage id: Int, in buffer: ImageBuffer, as mediaType: String, quality: Int = 85) async throws -> [UInt8] {
+    /// A buffer page as `mediaType` at the stored form's quality: the stored form made when the
+    /// page was scanned when it is of that type (no encode at all), otherwise the content encoded now.
+    static func encode(bufferPage id: Int, in buffer: ImageBuffer, as mediaType: String) async throws -> [UInt8] {
         if let stored = try await buffer.storedForm(id: id), case .encoded(mediaType, let bytes) = stored.content { return bytes }
-        return try await encode(try await buffer.content(id: id), as: mediaType, quality: quality)
+        return try await encode(try await buffer.content(id: id), as: mediaType, quality: storedJPEGQuality)
     }
 
     /// A buffer page fitted into `maxWidth × maxHeight` (never enlarged; `bw1` as `gray8`): from
@@ -42,11 +42,14 @@ enum PageRendering {
         return try await pool.run { image.thumbnail(maxWidth: maxWidth, maxHeight: maxHeight) }
     }
 
-    /// The form documents keep pages in: JPEG (quality 85) for gray and colour, lossless PNG for
-    /// black and white; an encoded page is kept as it is. Synchronous, for work on the pool.
+    /// The JPEG quality of stored forms (and of page JPEGs made without one).
+    static let storedJPEGQuality = 85
+
+    /// The form documents keep pages in: JPEG (`storedJPEGQuality`) for gray and colour, lossless
+    /// PNG for black and white; an encoded page is kept as it is. Synchronous, for work on the pool.
     static func storedForm(of page: Page) throws -> Page {
         guard case .raw(let image) = page.content else { return page }
-        let encoded = try PageEncoder.encode(image, as: .automatic)
+        let encoded = try PageEncoder.encode(image, as: image.format == .bw1 ? .automatic : .jpeg(quality: storedJPEGQuality, subsampling: .s420))
         return Page(encoded: encoded.bytes, mediaType: encoded.format.mimeType, info: page.info)
     }
 
