@@ -229,3 +229,35 @@ def test_read_barcode_on_an_imported_page(controller, host, service):
     assert results[0]["barcodeFormatString"] == "CODE-128"
     assert bytes(results[0]["barcodeBytes"]) == b"SCANBRIDGE-42"
     assert controller.deleteDocument(host, doc)
+
+
+def test_a_scanned_page_is_encoded_once(controller, host, service):
+    """The scan pipeline encodes each page once: the url's JPEG is the very JPEG the document
+    keeps, the url's PNG is the lossless page, and thumbnails come from the page reduced."""
+    import requests
+    verify = service.ca if host.startswith("https") else True
+    uid, url = scan_one(controller, host, config={"PixelType": 2, "Resolution": 150, "IfFeederEnabled": True, "XferCount": 1})
+    jpeg = requests.get(url + "&type=image/jpeg", verify=verify)
+    assert jpeg.status_code == 200 and jpeg.headers["Content-Type"] == "image/jpeg"
+    png = requests.get(url + "&type=image/png", verify=verify).content
+    lossless, lossy = Image.open(io.BytesIO(png)), Image.open(io.BytesIO(jpeg.content))
+    assert lossless.mode == "RGB" and lossless.size == lossy.size
+    # JPEG q85 of the same pixels: close to the lossless page, not equal.
+    diff = sum(abs(a - b) for a, b in zip(lossless.tobytes()[:300000], lossy.convert("RGB").tobytes()[:300000])) / 300000
+    assert 0 < diff < 4, diff
+    document = controller.createDocument(host, {})["uid"]
+    info = controller.insertPage(host, document, {"source": url})
+    stored = requests.get(f"{host}/storage/documents/{document}/pages/{info['pages'][0]['uid']}?type=image/jpeg", verify=verify)
+    assert stored.status_code == 200 and stored.content == jpeg.content, "the document keeps the url's JPEG as it is"
+    # The thumbnail of the buffer page (the only one: index 0 of this job's page in the buffer).
+    version = requests.get(f"{host.rsplit('/api', 1)[0]}/fa/VersionInfo", verify=verify).json()["result"][0]
+    index = next(page["index"] for page in requests.get(f"{host}/buffer", verify=verify).json() if page["job"] == uid)
+    thumb = requests.get(f"{host.rsplit('/api', 1)[0]}/dwt/dwt_{'_'.join(p.strip() for p in version.split(','))}/img",
+                         params={"id": "1", "index": index, "width": 200, "height": 260}, verify=verify)
+    assert thumb.status_code == 200 and thumb.headers["Content-Type"] == "image/jpeg"
+    small = Image.open(io.BytesIO(thumb.content))
+    expected = lossless.copy()
+    expected.thumbnail((200, 260))
+    assert abs(small.size[0] - expected.size[0]) <= 1 and abs(small.size[1] - expected.size[1]) <= 1
+    controller.deleteDocument(host, document)
+    controller.deleteJob(host, uid)

@@ -34,6 +34,16 @@ struct PDFTests {
         return big.remapped(width: big.width / 4, height: big.height / 4) { x, y in (4 * x + 2, 4 * y + 2) }
     }
 
+    @Test func crossReferenceEntriesPastTwoGiB() {
+        // A 500-page colour document is over 2 GiB; its last objects' offsets must stay exact
+        // (they were printed through a 32-bit conversion and came out negative).
+        #expect(PDFWriter.xrefEntry(offset: 0) == "0000000000 00000 n \n")
+        #expect(PDFWriter.xrefEntry(offset: 4_432_855) == "0004432855 00000 n \n")
+        #expect(PDFWriter.xrefEntry(offset: 2_216_497_560) == "2216497560 00000 n \n")
+        #expect(PDFWriter.xrefEntry(offset: 9_999_999_999) == "9999999999 00000 n \n")
+        #expect(PDFWriter.xrefEntry(offset: 2_216_497_560).utf8.count == 20, "xref entries are 20 bytes")
+    }
+
     @Test func losslessPagesRenderPixelExact() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }

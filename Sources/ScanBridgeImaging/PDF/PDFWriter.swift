@@ -99,7 +99,7 @@ public final class PDFWriter {
         }
         let xref = offset
         var table = "xref\n0 \(objectOffsets.count)\n0000000000 65535 f \n"
-        for id in 1..<objectOffsets.count { table += String(format: "%010d 00000 n \n", objectOffsets[id]) }
+        for id in 1..<objectOffsets.count { table += Self.xrefEntry(offset: objectOffsets[id]) }
         try emit(table)
         let idHex = hex(documentID)
         let encrypt = encryptID.map { " /Encrypt \($0) 0 R" } ?? ""
@@ -131,6 +131,14 @@ public final class PDFWriter {
         try emit("<< /Type /Page /Parent \(pagesID) 0 R /MediaBox [0 0 \(number(pageWidth)) \(number(pageHeight))] "
                  + "/Resources << /XObject << /Im0 \(imageID) 0 R >> >> /Contents \(contentID) 0 R >>\nendobj\n")
         pageIDs.append(pageID)
+    }
+
+    /// One in-use entry of the cross-reference table: a 10-digit byte offset, generation 0.
+    /// (`String(format: "%010d")` takes a 32-bit argument: offsets past 2 GiB, which a 500-page
+    /// colour document reaches, came out wrong and readers had to reconstruct the table.)
+    static func xrefEntry(offset: Int) -> String {
+        let digits = String(offset)
+        return String(repeating: "0", count: max(0, 10 - digits.count)) + digits + " 00000 n \n"
     }
 
     // MARK: Objects
