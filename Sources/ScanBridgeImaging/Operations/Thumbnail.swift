@@ -11,15 +11,15 @@ extension Image {
         return source.thumbnail(maxWidth: maxWidth, maxHeight: maxHeight) ?? fitted(maxWidth: maxWidth, maxHeight: maxHeight)
     }
 
+    /// The largest block `blockAveraged` takes.
+    static let largestBlock = 16
+
     /// Each `block × block` square averaged into one pixel (8-bit formats); the right and bottom
     /// remainders narrower than a block are left out. DPI scales with the size.
     ///
     /// Per output row, the block's source rows are first added column by column (a loop over
     /// contiguous bytes that the compiler vectorises), then each run of `block` pixels of those
     /// column sums is added up: the second step touches 1/block of the data.
-    /// The largest block `blockAveraged` takes.
-    static let largestBlock = 16
-
     func blockAveraged(_ block: Int) -> Image {
         precondition(format == .gray8 || format == .rgb24, "block averaging works on 8-bit gray or colour")
         precondition((2...Self.largestBlock).contains(block), "block sizes 2…16 keep the sums exact (see below)")
