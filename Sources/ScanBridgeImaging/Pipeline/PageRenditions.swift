@@ -65,9 +65,10 @@ public enum PageEncoder {
         return EncodedImage(format: format, bytes: bytes, width: image.width, height: image.height)
     }
 
-    /// `image` fitted into `size × size` (never enlarged) as JPEG.
+    /// `image` fitted into `size × size` (never enlarged) as JPEG; resampled by `thumbnail`
+    /// (block pre-shrink, then the exact pass).
     public static func fittedJPEG(_ image: Image, size: Int, quality: Int) throws -> EncodedImage {
-        let small = image.fitted(maxWidth: size, maxHeight: size)
+        let small = image.thumbnail(maxWidth: size, maxHeight: size)
         return EncodedImage(format: .jpeg, bytes: try JPEGCodec.encode(small, quality: quality), width: small.width, height: small.height)
     }
 
