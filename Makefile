@@ -28,6 +28,10 @@ SWIFT_TEST_TARGETS := CLibraryTests ScanBridgeServiceTests ScanBridgeIOTests Sca
 ## test: install, build and run the whole test suite
 test: install
 	swift build --build-tests
+	@# The build leaves gigabytes of dirty pages; while the kernel writes them back, the live
+	@# socket tests stall for seconds (reproduced: 4 GB written just before them makes the HTTP
+	@# suite time out; with `sync` first it passes). Flush them before any timed test starts.
+	sync
 	scripts/sane-test-config.sh "$(DEV_SANE)"
 	@set -e; for target in $(SWIFT_TEST_TARGETS); do \
 	  echo "== swift test $$target"; \
@@ -112,6 +116,7 @@ rpm: package-binary
 test-deploy: install
 	swift build --build-tests
 	$(MAKE) --no-print-directory deb rpm
+	sync
 	SCANBRIDGE_DEB="$$(ls -t $(PACKAGE_DIR)/scanbridge_*.deb | head -1)" \
 	SCANBRIDGE_RPM="$$(ls -t $(PACKAGE_DIR)/scanbridge-*.rpm | head -1)" \
 	swift test --skip-build --filter ScanBridgeDeployTests.PackageTests
