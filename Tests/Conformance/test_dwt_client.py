@@ -264,3 +264,38 @@ def test_a_scanned_page_is_encoded_once(controller, host, service):
     assert abs(small.size[0] - expected.size[0]) <= 1 and abs(small.size[1] - expected.size[1]) <= 1
     controller.deleteDocument(host, document)
     controller.deleteJob(host, uid)
+
+
+def test_a_bw_page_goes_into_the_pdf_as_stored(controller, host, service):
+    """Auto compression embeds a BW page's stored PNG stream as it is (Flate with PNG predictors,
+    as img2pdf does): the PDF holds the PNG's IDAT bytes and poppler decodes the same pixels."""
+    import requests
+    verify = service.ca if host.startswith("https") else True
+    uid, url = scan_one(controller, host, {"test-picture": "Color pattern"},
+                        config={"PixelType": 0, "Resolution": 100, "IfFeederEnabled": True, "XferCount": 1})
+    png = requests.get(url + "&type=image/png", verify=verify)
+    assert png.status_code == 200 and png.headers["Content-Type"] == "image/png"
+    page = Image.open(io.BytesIO(png.content))
+    assert page.mode == "1"
+    idat, position = b"", 8
+    while position < len(png.content):
+        length = int.from_bytes(png.content[position:position + 4], "big")
+        if png.content[position + 4:position + 8] == b"IDAT":
+            idat += png.content[position + 8:position + 8 + length]
+        position += 12 + length
+    document = controller.createDocument(host, {})["uid"]
+    controller.insertPage(host, document, {"source": url})
+    with tempfile.TemporaryDirectory() as folder:
+        pdf = controller.getDocumentStream(host, document, {"type": "application/pdf"})
+        open(f"{folder}/bw.pdf", "wb").write(pdf)
+        assert run("qpdf", "--check", f"{folder}/bw.pdf").returncode == 0
+        assert idat in pdf, "the PNG's zlib stream is in the PDF byte for byte"
+        listing = run("pdfimages", "-list", f"{folder}/bw.pdf").stdout.splitlines()[2].split()
+        # page num type width height color comp bpc enc ...
+        assert listing[3:9] == [str(page.width), str(page.height), "gray", "1", "1", "image"], listing
+        extracted = run("pdfimages", "-png", f"{folder}/bw.pdf", f"{folder}/img")
+        assert extracted.returncode == 0, extracted.stderr
+        decoded = Image.open(f"{folder}/img-000.png")
+        assert decoded.convert("L").tobytes() == page.convert("L").tobytes()
+    controller.deleteDocument(host, document)
+    controller.deleteJob(host, uid)

@@ -175,3 +175,40 @@ def test_a_client_that_gives_up_waiting_takes_no_page(api):
     assert requests.get(f"{api}/device/scanners/jobs/{uid}/next-page-info", timeout=30).json()[0]["imageInfo"]["ImageLayout"]["PageNumber"] == 2
     assert requests.get(f"{api}/device/scanners/jobs/{uid}/next-page-info", timeout=30).status_code == 204
     requests.delete(f"{api}/device/scanners/jobs/{uid}")
+
+
+def test_streamed_pdf_a_damaged_page_fails_clearly_and_loses_nothing(api, service):
+    """A document's PDF streams as it is written. Whatever is wrong before the first page is out
+    (the request, the document, page 1 itself) is a plain error response; a page damaged further
+    on ends the body early (no final chunk), so no client takes a truncated PDF for a whole one.
+    Either way every other page stays readable."""
+    uid = job(api, config={"IfFeederEnabled": True, "XferCount": 3, "Resolution": 50})
+    doc = requests.post(f"{api}/storage/documents", json={}).json()["uid"]
+    for _ in range(3):
+        page = requests.get(f"{api}/device/scanners/jobs/{uid}/next-page-info")
+        assert page.status_code == 200, page.text
+        added = requests.post(f"{api}/storage/documents/{doc}/pages", json={"source": page.json()[0]["url"]})
+        assert added.status_code == 200, added.text
+    pages = [p["uid"] for p in requests.get(f"{api}/storage/documents/{doc}").json()["pages"]]
+    whole = requests.get(f"{api}/storage/documents/{doc}/content", params={"type": "application/pdf"})
+    assert whole.status_code == 200 and whole.headers.get("Transfer-Encoding") == "chunked"
+    assert whole.content.startswith(b"%PDF-") and whole.content.rstrip().endswith(b"%%EOF")
+    error(requests.get(f"{api}/storage/documents/{doc}/content", params={"type": "application/pdf", "compression": "7"}), 400, -2113)
+
+    def damage(page_uid):
+        path = os.path.join(service.home, "storage", doc, page_uid + ".page")
+        data = bytearray(open(path, "rb").read())
+        data[len(data) // 2] ^= 0xFF
+        open(path, "wb").write(bytes(data))
+
+    damage(pages[1])
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        requests.get(f"{api}/storage/documents/{doc}/content", params={"type": "application/pdf"}).content
+    damage(pages[0])
+    first = requests.get(f"{api}/storage/documents/{doc}/content", params={"type": "application/pdf"})
+    assert first.status_code >= 400 and "damaged" in first.json()["message"], first.text
+    third = requests.get(f"{api}/storage/documents/{doc}/content", params={"type": "application/pdf", "pages": pages[2]})
+    assert third.status_code == 200 and third.content.rstrip().endswith(b"%%EOF"), "the undamaged page is still whole"
+    assert [p["uid"] for p in requests.get(f"{api}/storage/documents/{doc}").json()["pages"]] == pages
+    requests.delete(f"{api}/device/scanners/jobs/{uid}")
+    assert requests.delete(f"{api}/storage/documents/{doc}").status_code == 204

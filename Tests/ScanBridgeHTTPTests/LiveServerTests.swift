@@ -5,6 +5,11 @@ import Testing
 @testable import ScanBridgeHTTP
 @testable import ScanBridgeIO
 
+/// 10 B, 1 MiB + 1, 3 B, 300 kB, 64 KiB + 1: each a different byte pattern.
+let largeAndSmallPieces: [[UInt8]] = [10, (1 << 20) + 1, 3, 300_000, (64 << 10) + 1].enumerated().map { index, count in
+    (0..<count).map { UInt8(truncatingIfNeeded: $0 * 7 + index * 31) }
+}
+
 /// Routes shared by the live tests.
 func testRouter(gate: Signal = Signal(), firstSent: Signal = Signal(), disconnected: Signal = Signal()) -> Router {
     var router = Router()
@@ -17,6 +22,12 @@ func testRouter(gate: Signal = Signal(), firstSent: Signal = Signal(), disconnec
         }
     }
     router.post("/ignore-body") { _ in .text("ignored") }
+    router.get("/pieces") { _ in
+        // Small and large pieces (large ones are sent without being copied into their chunk frame).
+        .stream(headerFields: [.contentType: "application/octet-stream"]) { writer in
+            for piece in largeAndSmallPieces { try await writer.write(piece) }
+        }
+    }
     router.get("/stream") { _ in
         .stream { writer in
             try await writer.write("first;")
@@ -147,6 +158,24 @@ struct LiveServerTests {
             #expect(try await client.readChunk() == Array(" world".utf8))
             #expect(try await client.readChunk() == nil)
             // The connection is still usable.
+            try await client.send(get("/json"))
+            #expect(try await client.readResponse().status == 200)
+            await client.close()
+        }
+    }
+
+    @Test("chunked pieces large and small: one chunk each, byte-exact, in order; the connection stays usable", arguments: engineKinds)
+    func chunkedLargePieces(kind: IOEngineKind) async throws {
+        try await withServer(kind, testRouter()) { server, engine in
+            let client = try await RawClient(engine, port: server.port)
+            try await client.send(get("/pieces"))
+            let head = try await client.readHead()
+            #expect(head.status == 200 && head.header("Transfer-Encoding") == "chunked")
+            for (index, piece) in largeAndSmallPieces.enumerated() {
+                let chunk = try await client.readChunk()
+                #expect(chunk == piece, "piece \(index + 1) of \(piece.count) bytes: got \(chunk?.count ?? -1)")
+            }
+            #expect(try await client.readChunk() == nil)
             try await client.send(get("/json"))
             #expect(try await client.readResponse().status == 200)
             await client.close()

@@ -34,6 +34,24 @@ struct PDFTests {
         return big.remapped(width: big.width / 4, height: big.height / 4) { x, y in (4 * x + 2, 4 * y + 2) }
     }
 
+    /// Each page of the PDF at `path`, rendered by poppler, is `pages[i]` pixel for pixel (16-bit
+    /// pages: poppler reduces them to 8 bits by truncation, so at most 1 level apart).
+    static func expectPagesRenderExactly(_ path: String, _ pages: [Image], dpi: Double, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        for (index, page) in pages.enumerated() {
+            let mode: PixelFormat = page.format == .gray16 ? .gray8 : page.format
+            let rendered = try render(path, page: index + 1, dpi: dpi, mode: mode)
+            let expected = page.converted(to: mode)
+            #expect(rendered.width == page.width && rendered.height == page.height, "page \(index + 1)", sourceLocation: sourceLocation)
+            if page.format == .gray16 {
+                let diff = zip(rendered.pixels, expected.pixels).map { abs(Int($0) - Int($1)) }.max() ?? 99
+                #expect(diff <= 1, "page \(index + 1): max difference \(diff)", sourceLocation: sourceLocation)
+            } else {
+                #expect(Bool(samePixels(rendered, expected)), "page \(index + 1) (\(page.format)) differs: mean \(meanAbsoluteDifference(rendered, expected))",
+                        sourceLocation: sourceLocation)
+            }
+        }
+    }
+
     @Test func crossReferenceEntriesPastTwoGiB() {
         // A 500-page colour document is over 2 GiB; its last objects' offsets must stay exact
         // (they were printed through a 32-bit conversion and came out negative).
@@ -65,19 +83,7 @@ struct PDFTests {
         try Self.expectQpdfCheck(path)
         let raw = try Data(contentsOf: URL(fileURLWithPath: path)).bytes
         #expect(String(decoding: raw, as: UTF8.self).contains("/CCITTFaxDecode"))
-        for (index, (page, _)) in pages.enumerated() {
-            let mode: PixelFormat = page.format == .gray16 ? .gray8 : page.format
-            let rendered = try Self.render(path, page: index + 1, dpi: dpi, mode: mode)
-            let expected = page.converted(to: mode)
-            #expect(rendered.width == page.width && rendered.height == page.height, "page \(index + 1)")
-            if page.format == .gray16 {
-                // Poppler reduces 16-bit samples to 8 bits by truncation: at most 1 level apart.
-                let diff = zip(rendered.pixels, expected.pixels).map { abs(Int($0) - Int($1)) }.max() ?? 99
-                #expect(diff <= 1, "page \(index + 1): max difference \(diff)")
-            } else {
-                #expect(Bool(samePixels(rendered, expected)), "page \(index + 1) (\(page.format)) differs: mean \(meanAbsoluteDifference(rendered, expected))")
-            }
-        }
+        try Self.expectPagesRenderExactly(path, pages.map(\.0), dpi: dpi)
     }
 
     @Test func jpegPagesAreEmbeddedUnchangedAndRenderWithinTolerance() throws {
@@ -102,6 +108,64 @@ struct PDFTests {
             let maximum = zip(rendered.pixels, decoded.pixels).map { abs(Int($0) - Int($1)) }.max() ?? 0
             #expect(mean <= 1 && maximum <= 8, "page \(index + 1): mean \(mean), max \(maximum)")
         }
+    }
+
+    @Test func pngPagesPassThroughAsFlateAndRenderPixelExact() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("png.pdf").path
+        let dpi = 144.0
+        // Odd widths: the last byte of a bw1 row is partly padding, and RGB rows are not 4-aligned.
+        let pages = [
+            TestPage.make(width: 453, height: 601, format: .bw1, dpi: dpi, seed: 41),
+            TestPage.make(width: 601, height: 453, format: .gray8, dpi: dpi, seed: 42),
+            TestPage.make(width: 451, height: 600, format: .rgb24, dpi: dpi, seed: 43),
+            TestPage.make(width: 301, height: 240, format: .gray16, dpi: dpi, seed: 44),
+        ]
+        let pngs = try pages.map { try PNGCodec.encode($0, compressionLevel: 6, filters: .all) }
+        let writer = try PDFWriter(path: path)
+        for png in pngs {
+            // The dpi given exactly, as the document store does (pHYs holds whole pixels per metre).
+            let image = try #require(try PDFPageImage(passingThrough: png, xDPI: dpi, yDPI: dpi))
+            try writer.addPage(image)
+        }
+        try writer.finish()
+        try Self.expectQpdfCheck(path)
+        let pdf = try Data(contentsOf: URL(fileURLWithPath: path))
+        for (index, png) in pngs.enumerated() {
+            #expect(pdf.range(of: Data(try PNGDatastream(png).imageData)) != nil, "page \(index + 1): the IDAT stream is embedded as it is")
+        }
+        try Self.expectPagesRenderExactly(path, pages, dpi: dpi)
+        let scan = try PNGDatastream(try PNGCodec.encode(TestPage.make(width: 80, height: 60, format: .bw1, dpi: 300, seed: 46)))
+        #expect(scan.xDPI == 300 && scan.yDPI == 300 && scan.bitDepth == 1 && scan.colorType == 0 && scan.isPDFCompatible)
+    }
+
+    @Test func pngsThatCannotPassThroughAreRefusedOrLeftToDecode() throws {
+        let png = try PNGCodec.encode(TestPage.make(width: 40, height: 30, format: .gray8, dpi: 72, seed: 45))
+        // A tRNS chunk (colour-key transparency) has no FlateDecode equivalent: decode instead.
+        var transparent = Array(png[0..<33])
+        transparent += Self.chunk("tRNS", [0, 0])
+        transparent += png[33...]
+        #expect(try PDFPageImage(passingThrough: transparent) == nil)
+        var damaged = png
+        damaged[40] ^= 0xFF
+        #expect(throws: ScanBridgeError.self) { try PDFPageImage(passingThrough: damaged) }
+        #expect(throws: ScanBridgeError.self) { try PDFPageImage(passingThrough: Array(png.dropLast(12))) }   // no IEND
+        #expect(throws: ScanBridgeError.self) { try PDFPageImage(passingThrough: Array(png[0..<20])) }
+        #expect(throws: ScanBridgeError.self) { try PDFPageImage(passingThrough: Array("not a png at all".utf8)) }
+    }
+
+    /// A PNG chunk: length, type, data, CRC-32 of type and data.
+    static func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
+        let body = Array(type.utf8) + data
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in body {
+            crc ^= UInt32(byte)
+            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+        }
+        crc ^= 0xFFFF_FFFF
+        func be(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
+        return be(UInt32(data.count)) + body + be(crc)
     }
 
     @Test func metadataVersionAndPaperSize() throws {

@@ -172,6 +172,7 @@ struct SANEAcquisition {
         // Known height: read straight into the page's own storage (no intermediate copy).
         let expected = parameters.lines > 0 ? parameters.lines * parameters.bytesPerLine : 0
         var data = [UInt8](unsafeUninitializedCapacity: expected) { storage, count in
+            HugePages.advise(UnsafeMutableRawBufferPointer(storage))
             var filled = 0
             while filled < expected {
                 if buffer.isCancelRequested || watch.hasFired {

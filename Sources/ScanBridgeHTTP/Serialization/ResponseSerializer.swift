@@ -80,13 +80,18 @@ enum ResponseSerializer {
 
     /// One chunk of a chunked body (size line, data, CRLF).
     static func chunk(_ bytes: [UInt8]) -> [UInt8] {
+        let (open, close) = chunkFrame(bytes.count)
         var out: [UInt8] = []
-        out.reserveCapacity(bytes.count + 12)
-        out += String(bytes.count, radix: 16).utf8
-        out += "\r\n".utf8
+        out.reserveCapacity(bytes.count + open.count + close.count)
+        out += open
         out += bytes
-        out += "\r\n".utf8
+        out += close
         return out
+    }
+
+    /// What goes before and after `count` bytes of data to make them one chunk.
+    static func chunkFrame(_ count: Int) -> (open: [UInt8], close: [UInt8]) {
+        (Array((String(count, radix: 16) + "\r\n").utf8), Array("\r\n".utf8))
     }
 
     static let lastChunk: [UInt8] = Array("0\r\n\r\n".utf8)

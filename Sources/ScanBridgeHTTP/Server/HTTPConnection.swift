@@ -201,13 +201,15 @@ final class StreamingSink: ResponseBodySink {
             return (state.headSent ? [] : head, state.failed)
         }
         if failed { throw IOError(.closed, operation: "write response body") }
-        let payload = framing == .chunked ? ResponseSerializer.chunk(bytes) : bytes
         do {
-            if payload.count > 64 * 1024 && !prefix.isEmpty {
-                try await stream.send(prefix, timeout: timeout)
-                try await stream.send(payload, timeout: timeout)
+            if bytes.count > 64 * 1024 {
+                // Large pieces (a PDF page's image) go out as they are, not copied into a frame.
+                let (open, close) = framing == .chunked ? ResponseSerializer.chunkFrame(bytes.count) : ([], [])
+                if !prefix.isEmpty || !open.isEmpty { try await stream.send(prefix + open, timeout: timeout) }
+                try await stream.send(bytes, timeout: timeout)
+                if !close.isEmpty { try await stream.send(close, timeout: timeout) }
             } else {
-                try await stream.send(prefix + payload, timeout: timeout)
+                try await stream.send(prefix + (framing == .chunked ? ResponseSerializer.chunk(bytes) : bytes), timeout: timeout)
             }
         } catch {
             state.withLock { $0.failed = true }

@@ -241,6 +241,20 @@ public struct PDFPageImage: Sendable {
                   dictionary: "\(colour) /BitsPerComponent 8 /Filter /DCTDecode", data: bytes)
     }
 
+    /// A PNG file's image, embedded as it is: its IDAT stream becomes the image's FlateDecode
+    /// data with the PNG predictors (no decode, no re-compression). Nil when the PNG has alpha,
+    /// transparency, a palette or interlacing (decode it and add the `Image` instead); its dpi
+    /// comes from pHYs (72 when absent) unless given.
+    public init?(passingThrough png: [UInt8], xDPI: Double? = nil, yDPI: Double? = nil) throws {
+        let stream = try PNGDatastream(png)
+        guard stream.isPDFCompatible else { return nil }
+        let colours = stream.colorType == 2 ? 3 : 1
+        let x = xDPI ?? stream.xDPI ?? 72
+        self.init(width: stream.width, height: stream.height, xDPI: x, yDPI: yDPI ?? stream.yDPI ?? x,
+                  dictionary: "/ColorSpace /\(colours == 3 ? "DeviceRGB" : "DeviceGray") /BitsPerComponent \(stream.bitDepth) /Filter /FlateDecode /DecodeParms << /Predictor 15 /Colors \(colours) /BitsPerComponent \(stream.bitDepth) /Columns \(stream.width) >>",
+                  data: stream.imageData)
+    }
+
     /// `image` stored as `compression` says (automatic: CCITT G4 for `bw1`, Flate otherwise).
     public init(_ image: Image, compression: PDFImageCompression = .automatic, flateLevel: Int = 6) throws {
         guard image.width > 0, image.height > 0 else { throw ImagingError.invalid("cannot add an empty image to a PDF") }

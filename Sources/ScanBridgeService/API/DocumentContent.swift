@@ -76,14 +76,26 @@ enum DocumentContent {
 
     static func respond(uid: String, password: String?, request: Request, service: ScanningService,
                         stagingFolder: String) async throws -> Response {
+        if request.type == "application/pdf" {
+            // Streamed as it is written (chunked): no staging file written and read back, and the
+            // first bytes leave with the first page. Anything wrong with the request, the
+            // document or its first page is still a plain error response (nothing is sent until
+            // page 1 is in the PDF); a page that cannot be read later ends the body early.
+            let references = try await pageReferences(uid: uid, password: password, request: request, service: service)
+            let compression = try pdfCompression(request)
+            return .stream(headerFields: [.contentType: request.type], length: nil) { body in
+                try await writePDF(references, uid: uid, password: password, request: request, compression: compression,
+                                   service: service, to: .response(body))
+            }
+        }
         switch try await render(uid: uid, password: password, request: request, service: service, stagingFolder: stagingFolder) {
         case .bytes(let bytes): return .binary(bytes, contentType: request.type)
         case .file(let path): return try await FileResponse.streaming(path: path, contentType: request.type, removeAfterwards: true)
         }
     }
 
-    static func render(uid: String, password: String?, request: Request, service: ScanningService,
-                       stagingFolder: String) async throws -> Rendered {
+    /// The pages `request` names (all of them by default; the first for JPEG and PNG).
+    static func pageReferences(uid: String, password: String?, request: Request, service: ScanningService) async throws -> [PageReference] {
         let info = try await service.documents.info(uid: uid, password: password)
         let references: [PageReference]
         if let pages = request.pages {
@@ -94,6 +106,12 @@ enum DocumentContent {
             references = info.pages.map { .uid($0.uid) }
         }
         guard !references.isEmpty else { throw DWTErrors.invalidParameter("Document \(uid) has no pages to output") }
+        return references
+    }
+
+    static func render(uid: String, password: String?, request: Request, service: ScanningService,
+                       stagingFolder: String) async throws -> Rendered {
+        let references = try await pageReferences(uid: uid, password: password, request: request, service: service)
         if request.type == "image/jpeg" || request.type == "image/png" {
             guard references.count == 1 else { throw DWTErrors.invalidParameter("\(request.type) holds one page; name one in pages") }
             let page = try await service.documents.readPage(references[0], of: uid, password: password)
@@ -103,7 +121,8 @@ enum DocumentContent {
         let path = (stagingFolder as NSString).appendingPathComponent("content-\(UUID().uuidString).tmp")
         do {
             if request.type == "application/pdf" {
-                try await writePDF(references, uid: uid, password: password, request: request, service: service, path: path)
+                try await writePDF(references, uid: uid, password: password, request: request, compression: try pdfCompression(request),
+                                   service: service, to: .file(path))
             } else {
                 try await writeTIFF(references, uid: uid, password: password, request: request, service: service, path: path)
             }
@@ -114,13 +133,28 @@ enum DocumentContent {
         return .file(path)
     }
 
-    static func writePDF(_ references: [PageReference], uid: String, password: String?, request: Request,
-                                 service: ScanningService, path: String) async throws {
+    /// Where a PDF goes: a file (uploads), or an HTTP response body as it is written.
+    enum PDFDestination {
+        case file(String)
+        case response(ResponseBodyWriter)
+    }
+
+    static func writePDF(_ references: [PageReference], uid: String, password: String?, request: Request, compression: PDFChoice,
+                         service: ScanningService, to destination: PDFDestination) async throws {
         let pageSize: PDFPageSize = request.pageType.flatMap(PaperSize.named).map(PDFPageSize.paper) ?? .fromResolution
         let options = PDFWriter.Options(version: request.version, metadata: request.metadata, pageSize: pageSize,
                                         encryption: request.outputPassword.map { PDFEncryption(userPassword: $0) })
-        let compression = try pdfCompression(request)
-        let writer = try await PageRendering.pool.run { try PDFWriterBox(path: path, options: options) }
+        let writer = try await PageRendering.pool.run { () throws -> PDFWriterBox in
+            switch destination {
+            case .file(let path): try PDFWriterBox(sink: try FileByteSink(path: path), options: options)
+            case .response: try PDFWriterBox(sink: PieceByteSink(), options: options)
+            }
+        }
+        // What the writer produced since the last call goes to the response (a file sink has none to give).
+        func pass(_ pieces: [[UInt8]]) async throws {
+            guard case .response(let body) = destination else { return }
+            for piece in pieces { try await body.write(piece) }
+        }
         // Pages are read and encoded a page per core at a time, and written in order.
         let pages = AsyncStream<PageReference> { continuation in
             for reference in references { continuation.yield(reference) }
@@ -132,6 +166,10 @@ enum DocumentContent {
                 if case .encoded("image/jpeg", let bytes) = page.content, compression.passesJPEGThrough {
                     return try PDFPageImage(jpeg: bytes, xDPI: page.info.xDPI, yDPI: page.info.yDPI)
                 }
+                if case .encoded("image/png", let bytes) = page.content, compression.passesPNGThrough,
+                   let image = try PDFPageImage(passingThrough: bytes, xDPI: page.info.xDPI, yDPI: page.info.yDPI) {
+                    return image
+                }
                 let image: Image = switch page.content {
                 case .raw(let image): image
                 case .encoded(_, let bytes): try ImageDecoder.decode(bytes)
@@ -140,9 +178,9 @@ enum DocumentContent {
             }
         }
         for try await image in images {
-            try await PageRendering.pool.run { try writer.writer.addPage(image) }
+            try await pass(try await PageRendering.pool.run { try writer.writer.addPage(image); return writer.take() })
         }
-        try await PageRendering.pool.run { try writer.writer.finish() }
+        try await pass(try await PageRendering.pool.run { try writer.writer.finish(); return writer.take() })
     }
 
     static func writeTIFF(_ references: [PageReference], uid: String, password: String?, request: Request,
@@ -167,7 +205,12 @@ enum DocumentContent {
 
     struct PDFChoice: Sendable {
         var pdf: PDFImageCompression
+        /// Stored JPEG pages are embedded as they are (auto: no second lossy encode).
         var passesJPEGThrough: Bool
+        /// Stored PNG pages (gray or RGB, no alpha) are embedded as they are: their zlib stream is
+        /// already the lossless Flate data PDF wants, so auto and Flate copy it (as img2pdf does)
+        /// instead of decoding and compressing again. BW pages stay Flate; ask for 2 to get G4.
+        var passesPNGThrough: Bool
         var toBlackAndWhite: Bool
 
         func prepare(_ image: Image) -> Image { toBlackAndWhite && image.format != .bw1 ? image.thresholded() : image }
@@ -177,10 +220,10 @@ enum DocumentContent {
     /// 5 JPEG, 6 JPEG2000 and 7 JBIG2 (not offered: refused clearly).
     static func pdfCompression(_ request: Request) throws(HTTPError) -> PDFChoice {
         switch request.compression {
-        case 0: PDFChoice(pdf: .automatic, passesJPEGThrough: true, toBlackAndWhite: false)
-        case 2: PDFChoice(pdf: .ccittG4, passesJPEGThrough: false, toBlackAndWhite: true)
-        case 3: PDFChoice(pdf: .flate, passesJPEGThrough: false, toBlackAndWhite: false)
-        case 5: PDFChoice(pdf: .jpeg(quality: request.quality), passesJPEGThrough: false, toBlackAndWhite: false)
+        case 0: PDFChoice(pdf: .automatic, passesJPEGThrough: true, passesPNGThrough: true, toBlackAndWhite: false)
+        case 2: PDFChoice(pdf: .ccittG4, passesJPEGThrough: false, passesPNGThrough: false, toBlackAndWhite: true)
+        case 3: PDFChoice(pdf: .flate, passesJPEGThrough: false, passesPNGThrough: true, toBlackAndWhite: false)
+        case 5: PDFChoice(pdf: .jpeg(quality: request.quality), passesJPEGThrough: false, passesPNGThrough: false, toBlackAndWhite: false)
         case 6, 7: throw DWTErrors.invalidParameter("PDF compression \(request.compression) (\(request.compression == 6 ? "JPEG2000" : "JBIG2")) is not supported; use 0, 2, 3 or 5")
         default: throw DWTErrors.invalidParameter("PDF compression must be 0, 2, 3 or 5; got \(request.compression)")
         }
@@ -216,10 +259,18 @@ enum DocumentContent {
     }
 }
 
-/// The PDF writer is a class that is used from one pool job at a time.
+/// The PDF writer (a class) and its sink, used from one pool job at a time.
 final class PDFWriterBox: @unchecked Sendable {
     let writer: PDFWriter
-    init(path: String, options: PDFWriter.Options) throws { writer = try PDFWriter(path: path, options: options) }
+    private let pieces: PieceByteSink?
+
+    init(sink: ByteSink, options: PDFWriter.Options) throws {
+        writer = try PDFWriter(sink: sink, options: options)
+        pieces = sink as? PieceByteSink
+    }
+
+    /// What the writer has produced since the last call, when it writes to memory; else nothing.
+    func take() -> [[UInt8]] { pieces?.take() ?? [] }
 }
 
 /// Streams a file as a response body, reading it in pieces on the compute pool.

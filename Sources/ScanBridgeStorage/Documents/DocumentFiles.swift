@@ -280,7 +280,7 @@ final class DocumentFiles: Sendable {
                 details.append(PageDetails(uid: pageUID, width: page.info.width, height: page.info.height,
                                            format: page.info.format.rawValue, xDPI: page.info.xDPI, yDPI: page.info.yDPI,
                                            mediaType: page.mediaType, byteCount: page.byteCount,
-                                           sha256: document.key == nil ? Self.hex(Crypto.sha256(form.header + form.payload)) : nil))
+                                           sha256: document.key == nil ? Self.hex(Crypto.sha256(form.header, form.payload)) : nil))
             }
             // The page files' names must be durable before a manifest names them.
             do throws(SystemCallError) { try Posix.fsyncDirectory(folder) } catch {
@@ -352,7 +352,7 @@ final class DocumentFiles: Sendable {
         } catch {
             throw .container(error, writing: false, what: "page \(ref.uid)")
         }
-        if let expected = document.details[index].sha256, Self.hex(Crypto.sha256(parts.header + parts.payload)) != expected {
+        if let expected = document.details[index].sha256, Self.hex(Crypto.sha256(parts.header, parts.payload)) != expected {
             throw .storage(StorageErrorCode.readFailed, "Page \(ref.uid) is damaged (checksum mismatch).")
         }
         guard let page = Page(header: parts.header, payload: parts.payload) else {

@@ -3,6 +3,7 @@
 // and typed errors. Every function here blocks: call them on `BlockingQueue`, never on the
 // cooperative pool.
 import COpenSSL
+import ScanBridgeCore
 
 #if canImport(Glibc)
 import Glibc
@@ -220,14 +221,18 @@ enum Crypto {
         return bytes
     }
 
-    static func sha256(_ bytes: [UInt8]) -> [UInt8] {
+    /// SHA-256 of `parts` one after another (a page's header and payload without joining them:
+    /// the payload is megabytes).
+    static func sha256(_ parts: [UInt8]...) -> [UInt8] {
         var digest = [UInt8](repeating: 0, count: 32)
+        guard let context = EVP_MD_CTX_new() else { return digest }
+        defer { EVP_MD_CTX_free(context) }
         var size: UInt32 = 0
-        bytes.withUnsafeBytes { input in
-            digest.withUnsafeMutableBufferPointer { output in
-                _ = EVP_Digest(input.baseAddress, input.count, output.baseAddress, &size, EVP_sha256(), nil)
-            }
+        _ = EVP_DigestInit_ex(context, EVP_sha256(), nil)
+        for part in parts {
+            part.withUnsafeBytes { input in _ = EVP_DigestUpdate(context, input.baseAddress, input.count) }
         }
+        digest.withUnsafeMutableBufferPointer { output in _ = EVP_DigestFinal_ex(context, output.baseAddress, &size) }
         return digest
     }
 
@@ -450,10 +455,13 @@ enum Container {
             // Reads `count` bytes of plaintext into a new array, decrypting in place.
             func pull(_ count: Int) throws -> [UInt8] {
                 guard count >= 0, count <= remaining else { throw malformed }
-                var bytes = [UInt8](repeating: 0, count: count)
                 var failure: Error?
-                bytes.withUnsafeMutableBytes { buffer in
+                // Not zero-filled first: every byte is read (or the read fails and the array is dropped).
+                let bytes = [UInt8](unsafeUninitializedCapacity: count) { storage, initialized in
+                    initialized = count
                     guard count > 0 else { return }
+                    let buffer = UnsafeMutableRawBufferPointer(storage)
+                    HugePages.advise(buffer)
                     do {
                         guard try Posix.readExactly(fd, buffer, path) else { failure = malformed; return }
                         try gcm?.update(buffer.baseAddress!, buffer.baseAddress!, count: count)
