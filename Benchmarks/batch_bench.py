@@ -8,11 +8,14 @@ For each mode (colour, gray, black and white; A4 at 300 dpi from SANE's `test` b
    SANE configuration written here (test.conf copy whose geometry_max is raised to 297 mm so
    that a real A4 page, 210 × 297 mm, fits);
 2. drives it the way a browser does: one document; then ADF batches of 10 pages (the test
-   backend's feeder holds 10 sheets): create a job, then per page `next-page-info`, the page
-   `url` as a preview (JPEG for colour and gray, PNG for black and white: the formats the
-   scripted baseline writes too), `/dwt/dwt_<v>/img?index=…&width=…&height=…` (thumbnail) and
-   `POST /api/storage/documents/{uid}/pages`; the job is deleted once drained (its pages are in
-   the document); finally the document as PDF;
+   backend's feeder holds 10 sheets): create a job, then poll `next-page-info` and for each page
+   load the page `url` as a preview (JPEG for colour and gray, PNG for black and white: the
+   formats the scripted baseline writes too) and `/dwt/dwt_<v>/img?index=…&width=…&height=…`
+   (thumbnail), and `POST /api/storage/documents/{uid}/pages`. As in a browser these overlap:
+   images load on up to 4 connections while polling goes on, and the appends run one after
+   another in page order on a connection of their own (6 connections, a browser's per-host
+   limit). The job is deleted once drained and its loads are done (its pages are in the
+   document); finally the document as PDF;
 3. measures pages/min end to end, time to first thumbnail, p50/p99 latency per API call, the
    service's peak RSS (VmHWM, reset per mode through /proc/PID/clear_refs) and CPU seconds per
    page (utime+stime from /proc/PID/stat), and PDF bytes per page;
@@ -201,8 +204,15 @@ class Service:
 
 
 class Latencies:
+    """Per-call latencies, recorded from several threads (the browser's connections)."""
+
     def __init__(self):
         self.by_call = {}
+        self.lock = threading.Lock()
+
+    def record(self, call, seconds):
+        with self.lock:
+            self.by_call.setdefault(call, []).append(seconds)
 
     def timed(self, call, function, *args, **kwargs):
         start = time.perf_counter()
@@ -212,11 +222,12 @@ class Latencies:
             raise HarnessError(f"{call}: no answer within {REQUEST_TIMEOUT[1]} s: the service hung "
                                "(see the service log in the kept temp folder)") from None
         _ = response.content
-        self.by_call.setdefault(call, []).append(time.perf_counter() - start)
+        self.record(call, time.perf_counter() - start)
         return response
 
     def all(self):
-        return [value for values in self.by_call.values() for value in values]
+        with self.lock:
+            return [value for values in self.by_call.values() for value in values]
 
 
 def percentile(values, fraction):
@@ -233,57 +244,102 @@ def expect(response, status, what):
     return response
 
 
+# A browser holds up to 6 connections to one host (Chromium, Firefox): the page images load side by
+# side while the app polls for the next page, and the app appends pages to the document in order.
+BROWSER_CONNECTIONS = 6
+
+
+class Browser:
+    """The calls a web page makes, each on one of a browser's keep-alive connections: the image
+    loads (preview, thumbnail) of several pages at once, the document appends one after another
+    in page order (an app chains them), and the polling loop on the caller's own connection."""
+
+    def __init__(self):
+        self.images = ThreadPoolExecutor(BROWSER_CONNECTIONS - 2, thread_name_prefix="image")
+        self.appends = ThreadPoolExecutor(1, thread_name_prefix="append")
+        self.sessions = threading.local()
+        self.first_lock = threading.Lock()
+
+    def http(self):
+        if not hasattr(self.sessions, "http"):
+            self.sessions.http = requests.Session()
+        return self.sessions.http
+
+    def close(self):
+        self.images.shutdown(cancel_futures=True)
+        self.appends.shutdown(cancel_futures=True)
+
+
 def service_run(service, mode, pages, folder, dwt_version, drop_page=None, scanner_timeout=None):
     pixel_type = MODES[mode][0]
     http, base, lat = service.http, service.base, Latencies()
     service.reset_peak()
     cpu_before = service.cpu_seconds()
     start = time.perf_counter()
-    first_thumbnail = None
-    document = expect(lat.timed("POST documents", http.post, f"{base}/api/storage/documents", json={}), 201, "create document").json()["uid"]
-    received = 0
-    expected_size = None
-    for batch in range(pages // ADF_SHEETS):
-        options = {"device": DEVICE, "config": {
-            "PixelType": pixel_type, "Resolution": DPI, "IfFeederEnabled": True, "PageSize": 1,
-            "XferCount": ADF_SHEETS, "IfShowUI": False}}
-        if scanner_timeout is not None:
-            options["scannerFailureTimeout"] = scanner_timeout
-        job = expect(lat.timed("POST jobs", http.post, f"{base}/api/device/scanners/jobs", json=options), 201, "create job").json()
-        uid = job["jobuid"]
-        in_batch = 0
-        while True:
-            info = lat.timed("GET next-page-info", http.get, f"{base}/api/device/scanners/jobs/{uid}/next-page-info")
-            if info.status_code == 204:
-                break
-            page = expect(info, 200, "next-page-info").json()[0]
-            width, height = page["imageInfo"]["ImageWidth"], page["imageInfo"]["ImageLength"]
-            expected_size = expected_size or (width, height)
-            if (width, height) != expected_size:
-                raise HarnessError(f"{mode} page {received + 1}: {width}×{height}, earlier pages {expected_size}")
-            preview_type = f"image/{MODES[mode][2]}"
-            preview = expect(lat.timed("GET page (preview)", http.get, page["url"] + f"&type={preview_type}"), 200, "page url")
-            if preview.headers.get("Content-Type") != preview_type or Image.open(io.BytesIO(preview.content)).size != (width, height):
-                raise HarnessError(f"{mode} page {received + 1}: the preview is not a {width}×{height} {preview_type}")
-            # The job's pages are the only ones in the buffer (each drained job is deleted).
-            thumb = expect(lat.timed("GET dwt img (thumbnail)", http.get, f"{base}/dwt/dwt_{dwt_version}/img",
-                                     params={"id": "1", "index": in_batch, "width": THUMB_BOX[0], "height": THUMB_BOX[1],
-                                             "ticks": int(time.time() * 1000)}), 200, "thumbnail")
-            thumbnail = Image.open(io.BytesIO(thumb.content))
-            thumbnail.load()
-            if thumbnail.size[0] > THUMB_BOX[0] or thumbnail.size[1] > THUMB_BOX[1] or max(thumbnail.size) < min(THUMB_BOX) // 2:
-                raise HarnessError(f"{mode} page {received + 1}: thumbnail is {thumbnail.size}, not fitted to {THUMB_BOX}")
-            if first_thumbnail is None:
-                first_thumbnail = time.perf_counter() - start
-            if received + 1 != drop_page:
-                expect(lat.timed("POST document pages", http.post, f"{base}/api/storage/documents/{document}/pages",
-                                 json={"source": page["url"]}), 200, "append page")
-            in_batch += 1
-            received += 1
-        if in_batch != ADF_SHEETS:
-            status = http.get(f"{base}/api/device/scanners/jobs/{uid}").text
-            raise HarnessError(f"{mode} batch {batch + 1}: {in_batch} pages, expected {ADF_SHEETS} (pages lost); job: {status}")
-        expect(lat.timed("DELETE job", http.delete, f"{base}/api/device/scanners/jobs/{uid}"), 204, "delete job")
+    first_thumbnail = []
+    browser = Browser()
+    preview_type = f"image/{MODES[mode][2]}"
+
+    def preview(number, url, size):
+        response = expect(lat.timed("GET page (preview)", browser.http().get, url + f"&type={preview_type}"), 200, "page url")
+        if response.headers.get("Content-Type") != preview_type or Image.open(io.BytesIO(response.content)).size != size:
+            raise HarnessError(f"{mode} page {number}: the preview is not a {size[0]}×{size[1]} {preview_type}")
+
+    def thumbnail(number, index):
+        response = expect(lat.timed("GET dwt img (thumbnail)", browser.http().get, f"{base}/dwt/dwt_{dwt_version}/img",
+                                    params={"id": "1", "index": index, "width": THUMB_BOX[0], "height": THUMB_BOX[1],
+                                            "ticks": int(time.time() * 1000)}), 200, "thumbnail")
+        picture = Image.open(io.BytesIO(response.content))
+        picture.load()
+        if picture.size[0] > THUMB_BOX[0] or picture.size[1] > THUMB_BOX[1] or max(picture.size) < min(THUMB_BOX) // 2:
+            raise HarnessError(f"{mode} page {number}: thumbnail is {picture.size}, not fitted to {THUMB_BOX}")
+        with browser.first_lock:
+            if not first_thumbnail:
+                first_thumbnail.append(time.perf_counter() - start)
+
+    def append(url):
+        expect(lat.timed("POST document pages", browser.http().post, f"{base}/api/storage/documents/{document}/pages",
+                         json={"source": url}), 200, "append page")
+
+    try:
+        document = expect(lat.timed("POST documents", http.post, f"{base}/api/storage/documents", json={}), 201, "create document").json()["uid"]
+        received = 0
+        expected_size = None
+        for batch in range(pages // ADF_SHEETS):
+            options = {"device": DEVICE, "config": {
+                "PixelType": pixel_type, "Resolution": DPI, "IfFeederEnabled": True, "PageSize": 1,
+                "XferCount": ADF_SHEETS, "IfShowUI": False}}
+            if scanner_timeout is not None:
+                options["scannerFailureTimeout"] = scanner_timeout
+            job = expect(lat.timed("POST jobs", http.post, f"{base}/api/device/scanners/jobs", json=options), 201, "create job").json()
+            uid = job["jobuid"]
+            in_batch = 0
+            loads = []
+            while True:
+                info = lat.timed("GET next-page-info", http.get, f"{base}/api/device/scanners/jobs/{uid}/next-page-info")
+                if info.status_code == 204:
+                    break
+                page = expect(info, 200, "next-page-info").json()[0]
+                width, height = page["imageInfo"]["ImageWidth"], page["imageInfo"]["ImageLength"]
+                expected_size = expected_size or (width, height)
+                if (width, height) != expected_size:
+                    raise HarnessError(f"{mode} page {received + 1}: {width}×{height}, earlier pages {expected_size}")
+                received += 1
+                loads.append(browser.images.submit(preview, received, page["url"], (width, height)))
+                # The job's pages are the only ones in the buffer (each drained job is deleted).
+                loads.append(browser.images.submit(thumbnail, received, in_batch))
+                if received != drop_page:
+                    loads.append(browser.appends.submit(append, page["url"]))
+                in_batch += 1
+            if in_batch != ADF_SHEETS:
+                status = http.get(f"{base}/api/device/scanners/jobs/{uid}").text
+                raise HarnessError(f"{mode} batch {batch + 1}: {in_batch} pages, expected {ADF_SHEETS} (pages lost); job: {status}")
+            # The job's pages leave the buffer with it: its images and appends finish first.
+            for load in loads:
+                load.result()
+            expect(lat.timed("DELETE job", http.delete, f"{base}/api/device/scanners/jobs/{uid}"), 204, "delete job")
+    finally:
+        browser.close()
     # The PDF streams to a file (a 500-page colour PDF is gigabytes).
     path = os.path.join(folder, f"scanbridge-{mode}.pdf")
     requested = time.perf_counter()
@@ -294,7 +350,7 @@ def service_run(service, mode, pages, folder, dwt_version, drop_page=None, scann
         with open(path, "wb") as f:
             for chunk in response.iter_content(chunk_size=1 << 20):
                 f.write(chunk)
-    lat.by_call.setdefault("GET document PDF", []).append(time.perf_counter() - requested)
+    lat.record("GET document PDF", time.perf_counter() - requested)
     elapsed = time.perf_counter() - start
     cpu = service.cpu_seconds() - cpu_before
     peak = service.status_kb("VmHWM") * 1024
@@ -303,7 +359,8 @@ def service_run(service, mode, pages, folder, dwt_version, drop_page=None, scann
     all_calls = lat.all()
     return {
         "pages": received, "seconds": elapsed, "ppm": received / elapsed * 60,
-        "first_thumbnail": first_thumbnail, "p50": percentile(all_calls, 0.5), "p99": percentile(all_calls, 0.99),
+        "first_thumbnail": first_thumbnail[0] if first_thumbnail else None,
+        "p50": percentile(all_calls, 0.5), "p99": percentile(all_calls, 0.99),
         "per_call": {name: {"count": len(v), "p50": percentile(v, 0.5), "p99": percentile(v, 0.99)} for name, v in lat.by_call.items()},
         "peak_rss": peak, "cpu_per_page": cpu / received, "bytes_per_page": pdf_bytes / received,
         "pdf": path, "page_size": expected_size,
