@@ -30,6 +30,7 @@ let package = Package(
         // 100-page PDF vs img2pdf.
         .executableTarget(name: "imaging-bench", dependencies: [
             "BenchmarkSupport", .product(name: "ScanBridgeImaging", package: "ScanBridge"),
+            .product(name: "ScanBridgeStorage", package: "ScanBridge"),
         ], swiftSettings: strict),
         // The image buffer's memory bound: peak RSS while A4 300 dpi colour pages stream through a
         // small BufferMemoryLimit, against a plain write of the same bytes.

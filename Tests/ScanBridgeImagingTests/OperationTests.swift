@@ -136,6 +136,21 @@ struct OperationTests {
         }
     }
 
+    @Test func bwBlockAveragingInStripsEqualsAveragingTheExpandedPage() {
+        // Odd widths (a last byte with padding bits) and heights (a remainder of rows left out).
+        for (width, height, seed) in [(1243, 400, 21), (75, 97, 22), (129, 180, 24)] {
+            let bw = TestPage.make(width: width, height: height, format: .bw1, seed: UInt64(seed))
+            let expanded = bw.converted(to: .gray8)
+            for block in [2, 3, 4, 7, 16] {
+                #expect(bw.blockAveragedInStrips(block) == expanded.blockAveraged(block), "\(width)×\(height), block \(block)")
+            }
+        }
+        // A BW page's thumbnail source takes the strips.
+        let page = TestPage.make(width: 1240, height: 1754, format: .bw1, dpi: 150, seed: 25)
+        let source = ThumbnailSource(of: page, maxWidth: 120, maxHeight: 120)
+        #expect(source.block >= 2 && source.reduced == page.converted(to: .gray8).blockAveraged(source.block))
+    }
+
     @Test func conversionsRoundTrip() {
         let rgb = TestPage.make(width: 120, height: 80)
         #expect(rgb.converted(to: .rgb48).converted(to: .rgb24) == rgb)
