@@ -379,13 +379,13 @@ final class DocumentFiles: Sendable {
 
     /// temp file + fsync + rename over `manifest` + fsync of the folder.
     private func writeManifest(_ manifest: Manifest, folder: String) throws(ScanBridgeError) {
-        let json: Data
-        do { json = try JSONEncoder().encode(manifest) } catch {
-            throw .storage(StorageErrorCode.writeFailed, "Cannot encode the document index.")
+        let json: [UInt8]
+        do { json = try ManifestJSON.encode(manifest) } catch {
+            throw .storage(StorageErrorCode.writeFailed, "Cannot encode the document index (a page's dpi is not a finite number).")
         }
         let temporary = folder + "/.tmp-manifest-" + Identifier.random()
         do throws(Container.Failure) {
-            try Container.write(path: temporary, header: Array(json), payload: [], key: nil, aad: [], durable: true)
+            try Container.write(path: temporary, header: json, payload: [], key: nil, aad: [], durable: true)
         } catch {
             throw .container(error, writing: true, what: "the document index")
         }
