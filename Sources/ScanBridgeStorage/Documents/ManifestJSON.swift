@@ -2,7 +2,7 @@
 /// and grows with the document, so Foundation's `JSONEncoder` on it was a tenth of the service's
 /// CPU in a 500-page BW batch (perf, `make batch-bench`), and quadratic over a batch. This writes
 /// the object `JSONEncoder` writes (the same keys and values, nil fields left out), which
-/// `JSONDecoder` reads back as the same `Manifest` (`DocumentStoreTests` checks both).
+/// `JSONDecoder` reads back as the same `Manifest` (`ManifestJSONTests` checks both).
 enum ManifestJSON {
     struct InvalidValue: Error {}
 
