@@ -71,7 +71,7 @@ public enum PNGCodec {
     /// Decodes a PNG: 1-bit gray → `bw1`, other gray → `gray8`/`gray16`, colour, palette and
     /// alpha → `rgb24`/`rgb48` (alpha composited on white for 8-bit, dropped for 16-bit).
     public static func decode(_ bytes: [UInt8]) throws -> Image {
-        let header = try PNGHeader(bytes)
+        let header = try PNGDatastream(bytes)
         var image = png_image()
         image.version = UInt32(PNG_IMAGE_VERSION)
         defer { png_image_free(&image) }
@@ -133,31 +133,6 @@ public enum PNGCodec {
 }
 
 let hostIsLittleEndian = 1.littleEndian == 1
-
-/// The PNG signature, IHDR and pHYs, read in Swift (dpi and bit depth are not in `png_image`).
-struct PNGHeader {
-    var width = 0, height = 0, bitDepth = 0, colorType = 0
-    var xDPI: Double?, yDPI: Double?
-
-    init(_ bytes: [UInt8]) throws {
-        let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
-        guard bytes.count >= 33, Array(bytes[0..<8]) == signature else { throw ImagingError.invalid("not a PNG file (bad signature)") }
-        func be32(_ i: Int) -> Int { Int(bytes[i]) << 24 | Int(bytes[i + 1]) << 16 | Int(bytes[i + 2]) << 8 | Int(bytes[i + 3]) }
-        guard Array(bytes[12..<16]) == Array("IHDR".utf8) else { throw ImagingError.invalid("PNG does not start with IHDR") }
-        width = be32(16); height = be32(20); bitDepth = Int(bytes[24]); colorType = Int(bytes[25])
-        var position = 8
-        while position + 12 <= bytes.count {
-            let length = be32(position)
-            let type = Array(bytes[position + 4..<position + 8])
-            if type == Array("pHYs".utf8), length == 9, position + 17 <= bytes.count, bytes[position + 16] == 1 {
-                xDPI = (Double(be32(position + 8)) * 0.0254 * 100).rounded() / 100
-                yDPI = (Double(be32(position + 12)) * 0.0254 * 100).rounded() / 100
-            }
-            if type == Array("IDAT".utf8) || type == Array("IEND".utf8) { break }
-            position += 12 + length
-        }
-    }
-}
 
 final class PNGOutput { var bytes: [UInt8] = [] }
 

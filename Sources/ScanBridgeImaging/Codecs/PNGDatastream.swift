@@ -1,9 +1,11 @@
 import CZlib
 
-/// A PNG file's chunks read without decoding: what `PDFPageImage(passingThrough:)` needs to embed
-/// the compressed image data as it is (PDF's FlateDecode with the PNG predictors is PNG's own
-/// IDAT stream), as `img2pdf` does. Chunk lengths and CRCs are checked; the zlib stream inside is
-/// not inflated (like a passed-through JPEG's entropy-coded data, it was checked on arrival).
+/// A PNG file's chunks read without decoding: the header fields and dpi `PNGCodec.decode` needs
+/// (bit depth and pHYs are not in libpng's `png_image`), and what `PDFPageImage(passingThrough:)`
+/// needs to embed the compressed image data as it is (PDF's FlateDecode with the PNG predictors
+/// is PNG's own IDAT stream), as `img2pdf` does. Chunk lengths and CRCs are checked; the zlib
+/// stream inside is not inflated (like a passed-through JPEG's entropy-coded data, it was checked
+/// on arrival).
 public struct PNGDatastream: Sendable {
     public var width: Int
     public var height: Int
@@ -16,8 +18,13 @@ public struct PNGDatastream: Sendable {
     /// From pHYs when it gives pixels per metre.
     public var xDPI: Double?
     public var yDPI: Double?
+    private let file: [UInt8]
+    private let imageDataRanges: [Range<Int>]
+
     /// The IDAT chunks' data, joined: one zlib stream of filtered rows.
-    public var imageData: [UInt8]
+    public var imageData: [UInt8] {
+        imageDataRanges.count == 1 ? Array(file[imageDataRanges[0]]) : imageDataRanges.flatMap { file[$0] }
+    }
 
     public init(_ bytes: [UInt8]) throws {
         let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
@@ -25,7 +32,7 @@ public struct PNGDatastream: Sendable {
         func be32(_ i: Int) -> Int { Int(bytes[i]) << 24 | Int(bytes[i + 1]) << 16 | Int(bytes[i + 2]) << 8 | Int(bytes[i + 3]) }
         var header: (width: Int, height: Int, depth: Int, colour: Int, interlace: Int)?
         var transparency = false, xDPI: Double?, yDPI: Double?, ended = false
-        var data: [UInt8] = []
+        var data: [Range<Int>] = []
         var position = 8
         while !ended {
             guard position + 12 <= bytes.count else { throw ImagingError.invalid("PNG ends at byte \(position) without an IEND chunk") }
@@ -42,7 +49,7 @@ public struct PNGDatastream: Sendable {
                 header = (be32(body), be32(body + 4), Int(bytes[body + 8]), Int(bytes[body + 9]), Int(bytes[body + 12]))
                 guard bytes[body + 10] == 0, bytes[body + 11] == 0 else { throw ImagingError.invalid("PNG compression or filter method is not 0") }
             case "IDAT":
-                data.append(contentsOf: bytes[body..<body + length])
+                data.append(body..<body + length)
             case "tRNS":
                 transparency = true
             case "pHYs" where length == 9 && bytes[body + 8] == 1:
@@ -61,7 +68,8 @@ public struct PNGDatastream: Sendable {
         interlaced = header.interlace != 0
         hasTransparency = transparency
         self.xDPI = xDPI; self.yDPI = yDPI
-        imageData = data
+        file = bytes
+        imageDataRanges = data
     }
 
     /// Gray or RGB without alpha, transparency or interlacing: rows PDF's FlateDecode with PNG
