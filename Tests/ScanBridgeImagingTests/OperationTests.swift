@@ -136,16 +136,29 @@ struct OperationTests {
         }
     }
 
-    @Test func bwBlockAveragingInStripsEqualsAveragingTheExpandedPage() {
+    @Test func bwBlockAveragingFromBitsEqualsAveragingTheExpandedPage() {
         // Odd widths (a last byte with padding bits) and heights (a remainder of rows left out).
-        for (width, height, seed) in [(1243, 400, 21), (75, 97, 22), (129, 180, 24)] {
+        for (width, height, seed) in [(1243, 400, 21), (75, 97, 22), (129, 180, 24), (16, 16, 26)] {
             let bw = TestPage.make(width: width, height: height, format: .bw1, seed: UInt64(seed))
             let expanded = bw.converted(to: .gray8)
-            for block in [2, 3, 4, 7, 16] {
-                #expect(bw.blockAveragedInStrips(block) == expanded.blockAveraged(block), "\(width)×\(height), block \(block)")
+            for block in [2, 3, 4, 7, 8, 13, 16] where block <= min(width, height) {
+                #expect(bw.blockAveragedFromBits(block) == expanded.blockAveraged(block), "\(width)×\(height), block \(block)")
             }
         }
-        // A BW page's thumbnail source takes the strips.
+        // Rows with bytes after the pixels (a wider stride), all bits set: they are not counted.
+        let narrow = TestPage.make(width: 45, height: 30, format: .bw1, seed: 27)
+        var padded: [UInt8] = []
+        for y in 0..<30 { padded += narrow.pixels[y * narrow.stride..<(y + 1) * narrow.stride] + [0xFF, 0xFF, 0xFF] }
+        let wide = Image(width: 45, height: 30, format: .bw1, stride: narrow.stride + 3, xDPI: narrow.xDPI, yDPI: narrow.yDPI, pixels: padded)
+        for block in [2, 5, 15] {
+            #expect(wide.blockAveragedFromBits(block) == narrow.converted(to: .gray8).blockAveraged(block), "block \(block)")
+        }
+        // All black and all white give exactly 0 and 255.
+        let black = Image(width: 64, height: 32, format: .bw1, xDPI: 300, yDPI: 300, pixels: [UInt8](repeating: 0xFF, count: 8 * 32))
+        #expect(black.blockAveragedFromBits(16).pixels == [0, 0, 0, 0, 0, 0, 0, 0])
+        #expect(Image(width: 64, height: 32, format: .bw1, xDPI: 300, yDPI: 300, pixels: [UInt8](repeating: 0, count: 8 * 32))
+            .blockAveragedFromBits(3).pixels.allSatisfy { $0 == 255 })
+        // A BW page's thumbnail source counts bits.
         let page = TestPage.make(width: 1240, height: 1754, format: .bw1, dpi: 150, seed: 25)
         let source = ThumbnailSource(of: page, maxWidth: 120, maxHeight: 120)
         #expect(source.block >= 2 && source.reduced == page.converted(to: .gray8).blockAveraged(source.block))

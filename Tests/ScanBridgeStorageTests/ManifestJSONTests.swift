@@ -1,4 +1,5 @@
 import Foundation
+import ScanBridgeCore
 import Testing
 @testable import ScanBridgeStorage
 
@@ -35,7 +36,7 @@ struct ManifestJSONTests {
         for value in [Double.nan, .infinity, -.infinity] {
             var manifest = Self.plain
             manifest.details![1].xDPI = value
-            #expect(throws: ManifestJSON.InvalidValue.self) { try ManifestJSON.encode(manifest) }
+            #expect(throws: JSONWriter.NonFiniteNumber.self) { try ManifestJSON.encode(manifest) }
         }
     }
 }

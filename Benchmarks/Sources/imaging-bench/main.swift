@@ -328,8 +328,8 @@ if wants("pdf") {
 }
 
 if wants("thumbnail-bw") {
-    // A BW page's thumbnail source made a strip at a time against the whole page expanded to a
-    // byte a pixel first (what ThumbnailSource did before): the scan pipeline makes one per page.
+    // A BW page's thumbnail source counted from the bits against the whole page expanded to a
+    // byte a pixel and then block-averaged: the scan pipeline makes one per page.
     // Under the service's allocation policy (every block of 1 MiB or more its own mmap, returned
     // when freed: see MemoryPolicy), so that each page's buffers are fresh memory as in the service.
     // Last of the sections: the policy stays for the rest of the process.
@@ -340,7 +340,7 @@ if wants("thumbnail-bw") {
         let best = Measurement.run(runs: 9) {
             _ = ThumbnailSource(of: expandFirst ? bw.converted(to: .gray8) : bw, maxWidth: 240, maxHeight: 240)
         }.best
-        bwThumbnail.add([expandFirst ? "bw1 expanded to gray8, then block-averaged" : "bw1 in strips of a block's rows",
+        bwThumbnail.add([expandFirst ? "bw1 expanded to gray8, then block-averaged" : "bw1 black bits counted per block",
                          format(best * 1000, digits: 2), format(1 / best, digits: 0)])
     }
     print(bwThumbnail.render())

@@ -63,9 +63,9 @@ public struct HTTPError: HTTPResponseError, Equatable, CustomStringConvertible {
     }
 
     public var response: Response {
-        var body = #"{"code":\#(code),"message":"\#(JSONText.escape(message))","statusCode":\#(status.code)"#
+        var body = #"{"code":\#(code),"message":"\#(JSONWriter.escaped(message))","statusCode":\#(status.code)"#
         if let cause {
-            body += #","cause":{"code":\#(cause.code),"message":"\#(JSONText.escape(cause.message))"}"#
+            body += #","cause":{"code":\#(cause.code),"message":"\#(JSONWriter.escaped(cause.message))"}"#
         }
         body += "}"
         return Response.json(raw: Array(body.utf8), status: status, headerFields: headerFields)
@@ -96,26 +96,4 @@ public struct HTTPError: HTTPResponseError, Equatable, CustomStringConvertible {
 
 extension ScanBridgeError: HTTPResponseError {
     public var response: Response { HTTPError(self).response }
-}
-
-/// Minimal JSON string escaping for bodies the HTTP layer writes itself.
-public enum JSONText {
-    public static func escape(_ text: String) -> String {
-        var result = ""
-        result.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result
-    }
 }

@@ -76,27 +76,6 @@ extension Image {
         result.yDPI = yDPI / Double(block)
         return result
     }
-
-    /// `converted(to: .gray8).blockAveraged(block)` of a `bw1` image, made a strip of `block`
-    /// rows at a time: the page is never held at a byte a pixel. For an A4 300 dpi page that
-    /// whole-page copy is a fresh 8.7 MB buffer each time, whose page faults and memory traffic
-    /// cost more than the averaging (`imaging-bench thumbnail-bw`).
-    func blockAveragedInStrips(_ block: Int) -> Image {
-        precondition(format == .bw1, "strips are for bw1 pages")
-        let outHeight = height / block
-        var out: [UInt8] = []
-        out.reserveCapacity((width / block) * outHeight)
-        for outY in 0..<outHeight {
-            let rows = outY * block * stride..<(outY + 1) * block * stride
-            let strip = Image(width: width, height: block, format: .bw1, stride: stride, xDPI: xDPI, yDPI: yDPI,
-                              pixels: Array(pixels[rows]))
-            out += strip.converted(to: .gray8).blockAveraged(block).pixels
-        }
-        var result = with(width: width / block, height: outHeight, format: .gray8, pixels: out)
-        result.xDPI = xDPI / Double(block)
-        result.yDPI = yDPI / Double(block)
-        return result
-    }
 }
 
 /// A page reduced by whole blocks, from which thumbnails up to a given box are made without
@@ -121,7 +100,7 @@ public struct ThumbnailSource: Sendable, Equatable {
         let block = Self.block(width: width, height: height, for: size)
         if block >= 2, page.format == .bw1 {
             self.block = block
-            reduced = page.blockAveragedInStrips(block)
+            reduced = page.blockAveragedFromBits(block)
         } else if block >= 2, page.format == .gray8 || page.format == .rgb24 {
             self.block = block
             reduced = page.blockAveraged(block)

@@ -1,3 +1,4 @@
+import ScanBridgeCore
 import ScanBridgeDevices
 import ScanBridgeStorage
 
@@ -123,8 +124,28 @@ struct DocumentInfoResponse: Encodable, Sendable {
     var pages: [PageEntry]
 
     init(_ info: DocumentInfo) {
-        uid = info.uid
-        pages = info.pages.map { PageEntry(uid: $0.uid) }
+        self.init(uid: info.uid, pageUIDs: info.pages.map(\.uid))
+    }
+
+    init(uid: String, pageUIDs: [String]) {
+        self.uid = uid
+        pages = pageUIDs.map { PageEntry(uid: $0) }
+    }
+
+    /// The object `Response.json` encodes (sorted keys), written by hand: every page append
+    /// answers with the whole page list, so `JSONEncoder` on it grew with the document (4 % of
+    /// the service's CPU in a 500-page BW batch, perf).
+    var json: [UInt8] {
+        var json = JSONWriter(reservingCapacity: 32 + pages.count * 40)
+        json.open("{")
+        json.key("pages"); json.open("[")
+        for page in pages {
+            json.open("{"); json.key("uid"); json.string(page.uid); json.close("}")
+        }
+        json.close("]")
+        json.key("uid"); json.string(uid)
+        json.close("}")
+        return json.bytes
     }
 }
 

@@ -16,12 +16,12 @@ enum DocumentRoutes {
                 throw DWTErrors.invalidParameter("password is longer than \(maxPasswordLength) characters")
             }
             let info = try await service.documents.create(password: options.password?.isEmpty == true ? nil : options.password)
-            return try .json(DocumentInfoResponse(info), status: .created)
+            return .json(raw: DocumentInfoResponse(info).json, status: .created)
         }
 
         router.get("/api/storage/documents/{uid}") { request in
             let info = try await service.documents.info(uid: try request.parameters.require("uid"), password: request.documentPassword)
-            return try .json(DocumentInfoResponse(info))
+            return .json(raw: DocumentInfoResponse(info).json)
         }
 
         router.delete("/api/storage/documents/{uid}") { request in
@@ -43,7 +43,7 @@ enum DocumentRoutes {
                                                   preferStoredForm: true)
             let stored = try await storedForm(page)
             let info = try await service.documents.insertPages(stored, into: uid, at: try position(options.insertPos), password: password)
-            return try .json(DocumentInfoResponse(info))
+            return .json(raw: DocumentInfoResponse(info).json)
         }
 
         router.delete("/api/storage/documents/{uid}/pages/{page}") { request in
@@ -79,7 +79,7 @@ enum DocumentRoutes {
                 return value
             }
             let info = try await service.documents.insertPages(pages, into: uid, at: try position(insertPos), password: request.documentPassword)
-            return try .json(DocumentInfoResponse(info))
+            return .json(raw: DocumentInfoResponse(info).json)
         }
     }
 

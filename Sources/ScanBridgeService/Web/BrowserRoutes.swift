@@ -140,7 +140,7 @@ final class BrowserRoutes: Sendable {
             let uid = try request.parameters.require("uid")
             let pages = try await request.decodeJSON(ReorderDocument.self, allowEmpty: false).pages
             let info = try await service.documents.reorder(uid, pageUIDs: pages, password: request.documentPassword)
-            return try .json(DocumentInfoResponse(info))
+            return .json(raw: DocumentInfoResponse(info).json)
         }
 
         router.post("/api/storage/documents/{uid}/pages/{page}/rotate") { [self] request in
@@ -168,7 +168,7 @@ final class BrowserRoutes: Sendable {
             _ = try await service.documents.insertPages(try await DocumentRoutes.storedForm(Page(image: rotated)), into: uid, at: index,
                                                         password: password)
             let info = try await service.documents.deletePage(.index(index + 1), from: uid, password: password)
-            return try .json(DocumentInfoResponse(info))
+            return .json(raw: DocumentInfoResponse(info).json)
         }
 
         router.post("/api/storage/documents/{uid}/upload") { [self] request in
