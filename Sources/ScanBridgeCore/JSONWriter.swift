@@ -1,7 +1,7 @@
 /// JSON text appended value by value, with commas between the members of each open object or
 /// array. For bodies written often enough that `JSONEncoder` shows in a profile: a document's
 /// manifest (rewritten on every page append) and the page list every document call answers
-/// with, both growing with the document; and for the HTTP layer's error bodies.
+/// with, both growing with the document; and the HTTP layer's error bodies.
 public struct JSONWriter: Sendable {
     /// A Double that JSON cannot hold (NaN or an infinity).
     public struct NonFiniteNumber: Error {}
@@ -49,13 +49,6 @@ public struct JSONWriter: Sendable {
         bytes.append(0x22)
         Self.appendEscaped(value, to: &bytes)
         bytes.append(0x22)
-    }
-
-    /// `text` as the inside of a JSON string (without the quotes).
-    public static func escaped(_ text: String) -> String {
-        var bytes: [UInt8] = []
-        appendEscaped(text, to: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Quotes, backslashes and control characters escaped; everything else (UTF-8 included) as

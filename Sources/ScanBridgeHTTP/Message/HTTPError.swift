@@ -63,12 +63,19 @@ public struct HTTPError: HTTPResponseError, Equatable, CustomStringConvertible {
     }
 
     public var response: Response {
-        var body = #"{"code":\#(code),"message":"\#(JSONWriter.escaped(message))","statusCode":\#(status.code)"#
+        var json = JSONWriter()
+        json.open("{")
+        json.key("code"); json.int(code)
+        json.key("message"); json.string(message)
+        json.key("statusCode"); json.int(status.code)
         if let cause {
-            body += #","cause":{"code":\#(cause.code),"message":"\#(JSONWriter.escaped(cause.message))"}"#
+            json.key("cause"); json.open("{")
+            json.key("code"); json.int(cause.code)
+            json.key("message"); json.string(cause.message)
+            json.close("}")
         }
-        body += "}"
-        return Response.json(raw: Array(body.utf8), status: status, headerFields: headerFields)
+        json.close("}")
+        return Response.json(raw: json.bytes, status: status, headerFields: headerFields)
     }
 
     // MARK: - The common ones

@@ -34,12 +34,7 @@ extension Image {
     private func countWholeBlocksPerByte(_ block: Int, outWidth: Int, outHeight: Int, gray: BlockGray,
                                          into destination: UnsafeMutableBufferPointer<UInt8>) {
         let lanes = 8 / block
-        let table: [UInt32] = (0..<256).map { byte in
-            (0..<lanes).reduce(0) { packed, lane in
-                let bits = (byte >> (8 - (lane + 1) * block)) & ((1 << block) - 1)
-                return packed | UInt32(bits.nonzeroBitCount) << (8 * lane)
-            }
-        }
+        let table = blackBitsPerLane[block]
         let bytes = (outWidth * block + 7) / 8, stride = self.stride
         pixels.withUnsafeBufferPointer { source in
             table.withUnsafeBufferPointer { table in
@@ -113,6 +108,18 @@ private struct BlockGray {
     @inline(__always) func mean(black: UInt32) -> UInt8 {
         let sum = UInt64((divisor &- black) &* 255)
         return UInt8(truncatingIfNeeded: ((sum &+ half) &* reciprocal) >> 40)
+    }
+}
+
+/// For blocks of 2, 4 and 8 (indexed by the block; empty for others): per byte, the set bits of
+/// each of its 8 / block blocks of bits, the leftmost in the lowest byte lane.
+private let blackBitsPerLane: [[UInt32]] = (0...8).map { block in
+    guard block > 1, 8 % block == 0 else { return [] }
+    return (0..<256).map { byte in
+        (0..<8 / block).reduce(0) { packed, lane in
+            let bits = (byte >> (8 - (lane + 1) * block)) & ((1 << block) - 1)
+            return packed | UInt32(bits.nonzeroBitCount) << (8 * lane)
+        }
     }
 }
 
