@@ -83,7 +83,7 @@ fuzz-http:
 	Fuzz/.build/release/fuzz-http -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
 		"$(FUZZ_CORPUS)" Fuzz/corpus
 
-# Batch benchmark (issue 11): 500-page batches through the REST API the way a browser drives it,
+# Batch benchmark: 500-page batches through the REST API the way a browser drives it,
 # against scanimage --batch + img2pdf / ImageMagick convert and the raw TurboJPEG ceiling.
 # BATCH_ARGS is passed to the harness, e.g. make batch-bench BATCH_ARGS="--pages 50".
 BATCH_ARGS ?=

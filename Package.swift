@@ -1,6 +1,7 @@
 // swift-tools-version:6.2
 // ScanBridge: a local scanning service for Linux speaking the DWT Service REST API.
-// Module layout and dependency direction: ../shared/DESIGN.md ("Architecture").
+// Licensed under the Apache License 2.0; see LICENSE.
+// Module layout and dependency direction: docs/ARCHITECTURE.md.
 import PackageDescription
 
 /// A system-library target for one C library, found by pkg-config and provided by a Debian package.

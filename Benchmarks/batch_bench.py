@@ -687,7 +687,7 @@ def render(report):
                                         "", "", "", "—", "—", "—", "", "—", "", "", mb(ceil["jpeg_bytes"]), ""]) + " |")
     lines.append("")
     limit = (report["buffer_mb"] if report["buffer_mb"] is not None else 800) * (1 << 20)
-    lines.append(f"Issue 11 targets (peak RSS bound: BufferMemoryLimit + the service's idle RSS of {mb(report['idle_rss'])} "
+    lines.append(f"Targets (peak RSS bound: BufferMemoryLimit + the service's idle RSS of {mb(report['idle_rss'])} "
                  "as the documented overhead):")
     lines.append("")
     for mode, row in report["modes"].items():

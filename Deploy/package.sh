@@ -107,7 +107,7 @@ Name: scanbridge
 Version: $version
 Release: 1
 Summary: ScanBridge, a $summary
-License: see /usr/share/doc/scanbridge/copyright
+License: Apache-2.0
 URL: https://github.com/scanbridge/scanbridge
 # A prebuilt binary: no debuginfo subpackage, no re-stripping; Requires come from the ELF files.
 %global debug_package %{nil}
