@@ -35,8 +35,11 @@ public final class ServiceEndpoints: Sendable {
     /// The SDK on the first plain-HTTP API listener (browsers trust it without a certificate).
     var sdkURL: String { (preferred(.dwt)?.url ?? "") + "/scanbridge.js" }
 
-    /// The demo on the same listener as the SDK, so that the page and the API share an origin.
-    public var demoURL: String? { preferred(.dwt).map { $0.url + "/demo" } }
+    /// The demo on the service-page listener. There the SDK's calls to the API port are
+    /// cross-origin, so the browser names the page's origin on every one of them, and the jobs
+    /// the page creates stay its own. (Served from the API port itself, the browser leaves out
+    /// `Origin` on same-origin GETs, and the page's own jobs would answer 403.)
+    public var demoURL: String? { (preferred(.dcp) ?? preferred(.dwt)).map { $0.url + "/demo" } }
 
     /// The welcome and settings page on the first plain-HTTP service-page listener.
     public var servicePageURL: String? { preferred(.dcp).map { $0.url + "/" } }
