@@ -36,8 +36,19 @@ test: install
 	@set -e; for target in $(SWIFT_TEST_TARGETS); do \
 	  echo "== swift test $$target"; \
 	  SANE_CONFIG_DIR="$(DEV_SANE)" swift test --skip-build --filter "^$$target\." ; done
+	$(MAKE) --no-print-directory test-sdk
 	SANE_CONFIG_DIR="$(DEV_SANE)" .venv/bin/python -m pytest -q -p no:cacheprovider Tests/Conformance
 	SANE_CONFIG_DIR="$(DEV_SANE)" .venv/bin/python -m pytest -q -p no:cacheprovider Tests/Browser
+
+# The browser SDK and pages the binary serves (compiled in by Plugins/EmbedWebAssets).
+WEB_ASSETS := Sources/ScanBridgeService/Web/Assets
+
+.PHONY: test-sdk
+## test-sdk: syntax-check the SDK's JavaScript and run its unit tests (Tests/SDK) under Node's test runner
+test-sdk:
+	@# Through stdin as a module: Node before 20.19 takes a .js file for CommonJS.
+	@set -e; for script in $(WEB_ASSETS)/*.js; do echo "node --check $$script"; node --input-type=module --check < "$$script"; done
+	node --test Tests/SDK/*.test.mjs
 
 .PHONY: test-browser
 ## test-browser: the browser suite alone (security policy, events, SDK routes, the demo in headless Chromium)

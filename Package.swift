@@ -89,7 +89,12 @@ let package = Package(
             "ScanBridgeCore", "ScanBridgeIO", "ScanBridgeHTTP", "ScanBridgeImaging",
             "ScanBridgeDevices", "ScanBridgeStorage", "ScanBridgeUpload",
             .product(name: "Logging", package: "swift-log"),
-        ], swiftSettings: strict),
+        ], swiftSettings: strict, plugins: ["EmbedWebAssets"]),
+
+        // The browser SDK and pages (Sources/ScanBridgeService/Web/Assets) compiled into the
+        // binary as string constants at build time: the packages install one file.
+        .executableTarget(name: "embed-web-assets", swiftSettings: strict),
+        .plugin(name: "EmbedWebAssets", capability: .buildTool(), dependencies: ["embed-web-assets"]),
         .executableTarget(name: "scanbridge", dependencies: [
             "ScanBridgeService", "ScanBridgeDevices", "ScanBridgeImaging",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

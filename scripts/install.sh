@@ -27,6 +27,8 @@ APT_PACKAGES=(
   chromium chromium-driver
   # The test virtualenv
   python3 python3-venv
+  # The browser SDK's syntax check and unit tests (make test-sdk: node --check, node --test)
+  nodejs
 )
 
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -6,7 +6,10 @@ dir=${1:?usage: $0 DIR}
 mkdir -p "$dir"
 echo "test" > "$dir/dll.conf"
 if [ -f /etc/sane.d/test.conf ]; then
-  cp /etc/sane.d/test.conf "$dir/test.conf"
+  # The test scanner draws its colour pattern, not the shipped solid black, so the pages a person
+  # scans in the demo (make run) show something. Tests that need a given picture set it themselves.
+  sed 's/^test-picture .*/test-picture "Color pattern"/' /etc/sane.d/test.conf > "$dir/test.conf"
+  grep -q '^test-picture "Color pattern"' "$dir/test.conf" || echo 'test-picture "Color pattern"' >> "$dir/test.conf"
 else
   echo "sane-test-config.sh: /etc/sane.d/test.conf is missing; install libsane1" >&2
   exit 1

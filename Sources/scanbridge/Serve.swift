@@ -45,6 +45,10 @@ struct Serve: ParsableCommand {
             throw ExitCode(69)
         }
         logger.info("Ready; stop with SIGINT or SIGTERM")
+        // Where a person goes next: the demo (scans through the SDK) and the settings page.
+        let endpoints = ServiceEndpoints(running: server.running)
+        let places = [endpoints.demoURL.map { "demo \($0)" }, endpoints.servicePageURL.map { "service page \($0)" }].compactMap { $0 }
+        if !places.isEmpty { logger.info("ScanBridge ready: \(places.joined(separator: ", "))") }
 
         let systemd = SystemdSession.ready(status: "Ready", logger: logger) // deploy: READY=1, watchdog
         debug.arm() // deploy

@@ -1,8 +1,3 @@
-// The text between the delimiters is scanbridge.d.ts verbatim: edit it here (it is served as is).
-
-/// TypeScript declarations of the SDK, served at `/scanbridge.d.ts`.
-enum SDKTypes {
-    static let typings = #"""
 // Type declarations for the ScanBridge browser SDK (/scanbridge.js).
 
 /** The SDK version. */
@@ -163,5 +158,3 @@ export declare class ScanDocument {
 
 /** Offers a Blob as a download. */
 export declare function saveBlob(blob: Blob, fileName: string): void;
-"""#
-}

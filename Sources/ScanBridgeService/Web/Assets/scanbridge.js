@@ -1,8 +1,3 @@
-// The text between the delimiters is scanbridge.js verbatim: edit it here (it is served as is).
-
-/// The JS SDK, served at `/scanbridge.js` (an ES module; no build step, no dependencies).
-enum SDKScript {
-    static let sdk = #"""
 // ScanBridge browser SDK: one ES module, no build step, no dependencies.
 // Served by the ScanBridge service at /scanbridge.js (typings at /scanbridge.d.ts).
 //
@@ -472,6 +467,4 @@ export function saveBlob(blob, fileName) {
   link.click();
   link.remove();
   setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
-}
-"""#
 }

@@ -1,0 +1,83 @@
+// Shared by the SDK tests: loads the SDK file the service embeds, and stands in for the two
+// browser facilities the SDK talks to (fetch and EventSource) with recorded answers.
+import assert from "node:assert/strict";
+import { copyFileSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+export const assetsFolder = fileURLToPath(new URL("../../Sources/ScanBridgeService/Web/Assets/", import.meta.url));
+
+/**
+ * The SDK module, imported from a copy named .mjs: browsers load scanbridge.js as a module by
+ * its `type="module"` or `import`, while Node decides by the file's extension.
+ */
+export async function loadSDK() {
+  const copy = join(mkdtempSync(join(tmpdir(), "scanbridge-sdk-")), "scanbridge.mjs");
+  copyFileSync(join(assetsFolder, "scanbridge.js"), copy);
+  return import(pathToFileURL(copy).href);
+}
+
+/** A recorded HTTP answer: status, optional JSON body or raw text. */
+export function answer(status, body, { statusText = "", contentType } = {}) {
+  if (status === 204 || body === undefined) return new Response(null, { status, statusText });
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  const type = contentType ?? (typeof body === "string" ? "text/plain" : "application/json");
+  return new Response(text, { status, statusText, headers: { "Content-Type": type } });
+}
+
+/**
+ * Installs a global `fetch` that answers the expected requests in order, from `exchanges`:
+ * `[{method, url, json?, answer: Response | Error}]`. A request that differs from the next
+ * expected one fails the test. Returns the log of requests made and a `done()` that checks
+ * every exchange was used.
+ */
+export function replayFetch(exchanges) {
+  const pending = [...exchanges];
+  const requests = [];
+  const original = globalThis.fetch;
+  globalThis.fetch = async (url, init = {}) => {
+    const method = init.method ?? "GET";
+    const json = init.body === undefined ? undefined : JSON.parse(init.body);
+    requests.push({ method, url, json, headers: init.headers });
+    const next = pending.shift();
+    assert.ok(next, `unexpected request ${method} ${url}`);
+    assert.equal(`${method} ${url}`, `${next.method} ${next.url}`);
+    if ("json" in next) assert.deepEqual(json, next.json);
+    if (init.signal?.aborted) throw init.signal.reason ?? new DOMException("aborted", "AbortError");
+    if (next.answer instanceof Error) throw next.answer;
+    return typeof next.answer === "function" ? next.answer(init) : next.answer;
+  };
+  return {
+    requests,
+    done() {
+      globalThis.fetch = original;
+      assert.deepEqual(pending.map((e) => `${e.method} ${e.url}`), [], "expected requests that were not made");
+    },
+    restore() { globalThis.fetch = original; },
+  };
+}
+
+/** A stand-in for the browser's EventSource that the test drives by hand. */
+export class RecordingEventSource {
+  static last = null;
+
+  constructor(url) {
+    this.url = url;
+    this.listeners = new Map();
+    this.closed = false;
+    RecordingEventSource.last = this;
+  }
+
+  addEventListener(type, listener) {
+    if (!this.listeners.has(type)) this.listeners.set(type, []);
+    this.listeners.get(type).push(listener);
+  }
+
+  /** Delivers a server-sent event as the browser would: `event: type`, `id:`, `data:`. */
+  emit(type, data, lastEventId = "") {
+    for (const listener of this.listeners.get(type) ?? []) listener({ type, data, lastEventId });
+  }
+
+  close() { this.closed = true; }
+}
