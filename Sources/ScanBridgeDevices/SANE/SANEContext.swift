@@ -180,9 +180,18 @@ struct TimeoutReached: Error {}
 /// blocking call on a device thread, which is exactly the case this exists for; a task group
 /// would wait for it).
 func withTimeout<T: Sendable>(_ seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    let work = Mutex<Task<Void, Never>?>(nil)
+    // The timer may fire before the body's task is stored: whichever of the two comes second
+    // cancels the task.
+    let work = Mutex<(task: Task<Void, Never>?, timedOut: Bool)>((nil, false))
+    let cancelWork: @Sendable () -> Void = {
+        let task = work.withLock { state -> Task<Void, Never>? in
+            state.timedOut = true
+            return state.task
+        }
+        task?.cancel()
+    }
     return try await withOneShot(timeout: .seconds(max(0, seconds)), timeoutError: { TimeoutReached() },
-                                 whenTimedOut: { work.withLock { $0 }?.cancel() }) { shot in
+                                 whenTimedOut: cancelWork) { shot in
         let task = Task {
             do {
                 shot.resume(with: .success(try await body()))
@@ -190,6 +199,10 @@ func withTimeout<T: Sendable>(_ seconds: Double, _ body: @escaping @Sendable () 
                 shot.resume(with: .failure(error))
             }
         }
-        work.withLock { $0 = task }
+        let late = work.withLock { state -> Bool in
+            state.task = task
+            return state.timedOut
+        }
+        if late { task.cancel() }
     }
 }
