@@ -23,7 +23,8 @@ run: install release
 # Swift test targets, each run in a process of its own: the live suites start servers, scanners
 # and child processes, and one suite's load must not starve another's timeouts on two cores.
 SWIFT_TEST_TARGETS := CLibraryTests ScanBridgeServiceTests ScanBridgeIOTests ScanBridgeHTTPTests \
-	ScanBridgeImagingTests ScanBridgeDevicesTests ScanBridgeStorageTests ScanBridgeUploadTests ScanBridgeDeployTests
+	ScanBridgeImagingTests ScanBridgeDevicesTests ScanBridgeStorageTests ScanBridgeUploadTests ScanBridgeDeployTests \
+	ScanBridgeCoreTests
 
 ## test: install, build and run the whole test suite
 test: install

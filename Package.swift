@@ -55,8 +55,11 @@ let package = Package(
             .unsafeFlags(["-Xlinker", "--export-dynamic-symbol=pthread_setcanceltype"]),
         ]),
 
-        // Shared vocabulary: the error type and the product version.
-        .target(name: "ScanBridgeCore", swiftSettings: strict),
+        // Shared vocabulary and plumbing: the error type, the product version, the syscall funnel
+        // and the dedicated-thread executor.
+        .target(name: "ScanBridgeCore", dependencies: [
+            .product(name: "DequeModule", package: "swift-collections"),
+        ], swiftSettings: strict),
 
         // Subsystems, one concern each; arrows point one way (see DESIGN.md).
         .target(name: "ScanBridgeIO", dependencies: [
@@ -96,7 +99,7 @@ let package = Package(
         .executableTarget(name: "embed-web-assets", swiftSettings: strict),
         .plugin(name: "EmbedWebAssets", capability: .buildTool(), dependencies: ["embed-web-assets"]),
         .executableTarget(name: "scanbridge", dependencies: [
-            "ScanBridgeService", "ScanBridgeDevices", "ScanBridgeImaging",
+            "ScanBridgeService", "ScanBridgeDevices", "ScanBridgeImaging", "ScanBridgeStorage",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
@@ -110,6 +113,7 @@ let package = Package(
             "ScanBridgeHTTP", "ScanBridgeIO", "ScanBridgeService", "scanbridge",
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], swiftSettings: strict),
+        .testTarget(name: "ScanBridgeCoreTests", dependencies: ["ScanBridgeCore"], swiftSettings: strict),
         .testTarget(name: "ScanBridgeIOTests", dependencies: ["ScanBridgeIO"], swiftSettings: strict),
         .testTarget(name: "ScanBridgeDevicesTests", dependencies: ["ScanBridgeDevices", "ScanBridgeImaging", "scanbridge"],
                     swiftSettings: strict),

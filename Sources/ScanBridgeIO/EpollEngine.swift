@@ -8,6 +8,7 @@ import Musl
 #endif
 import HeapModule
 import CLibURing
+import ScanBridgeCore
 import Synchronization
 
 /// How a readiness wait ended.
@@ -58,14 +59,14 @@ final class EpollLoop: @unchecked Sendable {
         do {
             inbox = try Inbox()
         } catch {
-            closeDescriptor(epollFD)
+            Syscall.close(epollFD)
             throw error
         }
         var event = epoll_event()
         event.events = EPOLLIN.rawValue
         event.data.fd = inbox.eventFD
         _ = try syscallChecked("epoll_ctl(eventfd)") { epoll_ctl(epollFD, EPOLL_CTL_ADD, inbox.eventFD, &event) }
-        LoopThread.spawn(name: "sb-epoll") { [self] in run() }
+        NamedThread.start(name: "sb-epoll") { [self] in run() }
     }
 
     func makeID() -> UInt64 { nextID.add(1, ordering: .relaxed).newValue }
@@ -171,7 +172,7 @@ final class EpollLoop: @unchecked Sendable {
                     _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, nil)
                 }
             }
-            closeDescriptor(fd)
+            Syscall.close(fd)
             continuation?.resume()
         }
     }

@@ -1,76 +1,42 @@
-// Pieces both engines share: the long-lived loop thread, the command inbox with its eventfd
-// wake-up, and the token that lets task cancellation reach an operation exactly once.
+// Pieces both engines share: the command inbox with its eventfd wake-up, and the token that
+// lets task cancellation reach an operation exactly once.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
 import CLibURing
+import DequeModule
+import ScanBridgeCore
 import Synchronization
 
-/// Starts a detached thread running `body`, which never returns (an engine's loop).
-enum LoopThread {
-    private final class Box {
-        let name: String
-        let body: @Sendable () -> Void
-        init(name: String, body: @escaping @Sendable () -> Void) {
-            self.name = name
-            self.body = body
-        }
-    }
-
-    static func spawn(name: String, _ body: @escaping @Sendable () -> Void) {
-        let box = Unmanaged.passRetained(Box(name: name, body: body)).toOpaque()
-        var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { argument in
-            let box = Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue()
-            _ = sb_set_thread_name(box.name)
-            box.body()
-            return nil
-        }, box)
-        precondition(rc == 0, "pthread_create failed: \(rc)")
-        pthread_detach(thread)
-    }
-}
-
-/// Commands other threads hand to a loop thread, with an eventfd to wake it.
-/// The eventfd is written only when the queue goes from empty to non-empty.
+/// Commands other threads hand to a loop thread (started with `NamedThread`), with an eventfd to
+/// wake it: the loop waits in the kernel, so it drains the shared `ThreadQueue` instead of
+/// sleeping on it. The eventfd is written only when the queue goes from empty to non-empty.
 final class Inbox<Command: Sendable>: Sendable {
     let eventFD: Int32
-    private let queue = Mutex<[Command]>([])
+    private let queue = ThreadQueue<Command>()
 
     init() throws(IOError) {
         eventFD = try syscallChecked("eventfd") { eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK)) }
     }
 
-    func push(_ command: sending Command) {
-        let wasEmpty = queue.withLock { queue in
-            let wasEmpty = queue.isEmpty
-            queue.append(command)
-            return wasEmpty
-        }
-        if wasEmpty { wake() }
+    func push(_ command: Command) {
+        if queue.push(command) == .accepted(wasEmpty: true) { wake() }
     }
 
     func wake() {
         var one: UInt64 = 1
-        while Glibc.write(eventFD, &one, 8) < 0 && errno == EINTR {}
+        _ = try? Syscall.checked("write(eventfd)") { Glibc.write(eventFD, &one, 8) }
     }
 
     /// Takes every queued command (loop thread).
-    func drain() -> [Command] {
-        queue.withLock { queue in
-            if queue.isEmpty { return [] }
-            let commands = queue
-            queue.removeAll(keepingCapacity: true)
-            return commands
-        }
-    }
+    func drain() -> Deque<Command> { queue.drain() }
 
     /// Resets the eventfd counter after a wake-up (loop thread).
     func acknowledge() {
         var value: UInt64 = 0
-        while Glibc.read(eventFD, &value, 8) < 0 && errno == EINTR {}
+        _ = try? Syscall.checked("read(eventfd)") { Glibc.read(eventFD, &value, 8) }
     }
 }
 

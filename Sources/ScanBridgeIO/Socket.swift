@@ -8,6 +8,7 @@ import Musl
 // Also for the socket constants: in some build graphs (the Benchmarks package, with swift-nio) their
 // declarations are owned by the C module that included <sys/socket.h> first, not by Glibc.
 import CLibURing
+import ScanBridgeCore
 
 /// An IPv4 or IPv6 socket address parsed from a literal address and a port.
 struct SocketAddress: Sendable, CustomStringConvertible {
@@ -111,7 +112,7 @@ enum Socket {
             _ = try syscallChecked("listen") { Glibc.listen(fd, backlog) }
             return (fd, try localPort(fd))
         } catch {
-            closeDescriptor(fd)
+            Syscall.close(fd)
             throw error
         }
     }

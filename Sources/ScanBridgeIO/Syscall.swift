@@ -1,19 +1,11 @@
-// The one funnel every socket syscall of ScanBridgeIO goes through: EINTR is retried, EAGAIN is
-// returned as a value, any other errno becomes a typed `IOError`.
+// Socket syscalls go through ScanBridgeCore's funnel (`Syscall`); this file only turns its
+// `SystemCallError` into the module's public `IOError`.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import CLibURing
-
-/// The outcome of a non-blocking system call.
-enum SyscallResult<Value> {
-    case done(Value)
-    case wouldBlock
-}
-
-extension SyscallResult: Sendable where Value: Sendable {}
+import ScanBridgeCore
 
 extension IOError.Kind {
     /// The kind a system error code maps to.
@@ -33,52 +25,36 @@ extension IOError {
         self.init(Kind(errno: code), operation: operation, errno: code)
     }
 
+    init(_ failure: SystemCallError) {
+        self.init(errno: failure.errno, operation: failure.call)
+    }
+
     /// The system's text for `errno` (e.g. "Connection refused"), empty when there is none.
     public var systemMessage: String {
         errno == 0 ? "" : String(cString: strerror(errno))
     }
 }
 
-/// Runs `body` (a libc call returning -1 and setting `errno` on failure) and retries it on
-/// EINTR. EAGAIN/EWOULDBLOCK (and EINPROGRESS when `inProgressIsWouldBlock`) come back as
-/// `.wouldBlock`.
+/// `Syscall.nonBlocking` with the module's error type.
 @inline(__always)
 func syscall<T: FixedWidthInteger & SignedInteger>(
     _ operation: StaticString, inProgressIsWouldBlock: Bool = false, _ body: () -> T
 ) throws(IOError) -> SyscallResult<T> {
-    while true {
-        let result = body()
-        if result >= 0 { return .done(result) }
-        let code = errno
-        switch code {
-        case EINTR:
-            continue
-        case EAGAIN, EWOULDBLOCK:
-            return .wouldBlock
-        case EINPROGRESS where inProgressIsWouldBlock:
-            return .wouldBlock
-        default:
-            throw IOError(errno: code, operation: String(describing: operation))
-        }
+    do {
+        return try Syscall.nonBlocking(operation, inProgressIsWouldBlock: inProgressIsWouldBlock, body)
+    } catch {
+        throw IOError(error)
     }
 }
 
-/// A call that must not report EAGAIN (socket, bind, listen, setsockopt, ...).
+/// `Syscall.checked` with the module's error type (socket, bind, listen, setsockopt, ...).
 @inline(__always)
 func syscallChecked<T: FixedWidthInteger & SignedInteger>(
     _ operation: StaticString, _ body: () -> T
 ) throws(IOError) -> T {
-    while true {
-        let result = body()
-        if result >= 0 { return result }
-        let code = errno
-        if code == EINTR { continue }
-        throw IOError(errno: code, operation: String(describing: operation))
+    do {
+        return try Syscall.checked(operation, body)
+    } catch {
+        throw IOError(error)
     }
-}
-
-/// `close(2)`, never retried: on Linux the descriptor is gone even when EINTR is reported.
-@inline(__always)
-func closeDescriptor(_ fd: Int32) {
-    _ = Glibc.close(fd)
 }

@@ -8,6 +8,7 @@ import Glibc
 import Musl
 #endif
 import CLibURing
+import ScanBridgeCore
 import DequeModule
 import Synchronization
 
@@ -118,7 +119,7 @@ final class URingLoop: @unchecked Sendable {
         }
         // The ring is created by the thread that owns it, so that it can be a single-issuer ring.
         let started = Mutex<(Int32, String)?>(nil)
-        LoopThread.spawn(name: "sb-io_uring") { [self] in
+        NamedThread.start(name: "sb-io_uring") { [self] in
             // Prefer a ring that runs completion work only when its owner thread waits for it
             // (no inter-processor interrupts); older kernels refuse those flags with EINVAL.
             let attempts: [(UInt32, String)] = [
@@ -315,12 +316,12 @@ final class URingLoop: @unchecked Sendable {
                     waiter.reply.resume(returning: .failure(IOError(.closed, operation: "accept")))
                 }
                 listener.waiters.removeAll()
-                while let connection = listener.backlog.popFirst() { closeDescriptor(connection) }
+                while let connection = listener.backlog.popFirst() { Syscall.close(connection) }
             }
             // Every queued entry that names `fd` reaches the kernel (and takes its reference to
             // the file) before the number is released and can be reused by another socket.
             _ = io_uring_submit(ring)
-            closeDescriptor(fd)
+            Syscall.close(fd)
             if let continuation {
                 if pending.isEmpty {
                     continuation.resume()
@@ -384,7 +385,7 @@ final class URingLoop: @unchecked Sendable {
             if final, listener.armed == tag { listener.armed = nil }
             if result >= 0 {
                 if listener.closed {
-                    closeDescriptor(result)
+                    Syscall.close(result)
                 } else if let waiter = listener.waiters.popFirst() {
                     acceptWaiters.removeValue(forKey: waiter.id)
                     Socket.configureStream(result)

@@ -1,7 +1,6 @@
 // The staging folder (`upload/` in the service folder): every document is written there before
 // it is sent, removed after success, kept after a final failure so it can be sent again.
-// All file I/O runs on a Dispatch queue, never on the cooperative pool.
-import Dispatch
+// All file I/O runs on the area's own threads, never on the cooperative pool.
 import Foundation
 import ScanBridgeCore
 
@@ -20,7 +19,7 @@ struct StagedRecord: Codable, Sendable, Equatable {
 final class StagingArea: Sendable {
     let folder: String
     /// Each upload has its own files, so their I/O may overlap.
-    private let queue = DispatchQueue(label: "scanbridge.upload.staging", attributes: .concurrent)
+    private let threads = DedicatedThreads(name: "sb-staging", threads: 2)
 
     init(folder: String) {
         self.folder = folder
@@ -97,19 +96,14 @@ final class StagingArea: Sendable {
 
     private func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws(ScanBridgeError) -> T {
         let folder = self.folder
-        let result: Result<T, ScanBridgeError> = await withCheckedContinuation { continuation in
-            queue.async {
-                do {
-                    continuation.resume(returning: .success(try work()))
-                } catch {
-                    let cause = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
-                    continuation.resume(returning: .failure(ScanBridgeError(
-                        code: UploadErrorCode.stagingFailed,
-                        message: "staging folder \(folder): \(error.localizedDescription)",
-                        cause: cause.map { .init(code: $0.code, message: $0.localizedDescription) })))
-                }
-            }
+        do {
+            return try await threads.run(work)
+        } catch {
+            let cause = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
+            throw ScanBridgeError(
+                code: UploadErrorCode.stagingFailed,
+                message: "staging folder \(folder): \(error.localizedDescription)",
+                cause: cause.map { .init(code: $0.code, message: $0.localizedDescription) })
         }
-        return try result.get()
     }
 }

@@ -111,10 +111,10 @@ struct ScanCommand: ParsableCommand {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 
-    /// File I/O off the cooperative pool.
+    /// File I/O off the cooperative pool, in the order it was asked for.
     static func inBackground(_ body: @escaping @Sendable () throws -> Void) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-            DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
-        }
+        try await fileThread.run(body)
     }
+
+    private static let fileThread = DedicatedThreads(name: "sb-scan-files")
 }

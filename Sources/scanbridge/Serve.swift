@@ -4,6 +4,7 @@ import Logging
 import ScanBridgeCore
 import ScanBridgeDevices
 import ScanBridgeService
+import ScanBridgeStorage
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,6 +16,8 @@ struct Serve: ParsableCommand {
     func run() throws {
         // Before any thread exists, so that only the main thread ever receives these signals.
         ShutdownSignal.block()
+        // Process-wide: page buffers are allocated on one thread and freed on another.
+        MemoryPolicy.returnLargeAllocationsToSystem()
 
         let folder = try options.preparedFolder()
         ServiceProcess.prepare(folder: folder) // deploy: crash reports into dump/, monitor lifeline

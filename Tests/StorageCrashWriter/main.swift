@@ -75,6 +75,9 @@ if let limit = option("--fsize-limit").flatMap({ UInt64($0) }) {
     guard setrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &value) == 0 else { say("ERROR setrlimit failed"); exit(2) }
 }
 let password = option("--password")
+// The allocator tuning `scanbridge serve` applies at start-up, so that memory figures are the
+// service's.
+MemoryPolicy.returnLargeAllocationsToSystem()
 
 do {
     switch arguments.first {

@@ -37,6 +37,9 @@ func makePage(_ number: Int, template: [UInt8]) -> Page {
     return Page(image: Image(width: width, height: height, format: .rgb24, xDPI: 300, yDPI: 300, pixels: pixels))
 }
 
+// The allocator tuning `scanbridge serve` applies at start-up (see MemoryPolicy): the peak
+// measured is the service's.
+MemoryPolicy.returnLargeAllocationsToSystem()
 var template = [UInt8](repeating: 0, count: pageBytes)
 for i in stride(from: 0, to: pageBytes, by: 4096) { template[i] = UInt8(truncatingIfNeeded: i >> 12) }
 let baseline = status("VmRSS")

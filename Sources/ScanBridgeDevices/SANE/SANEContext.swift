@@ -2,6 +2,7 @@ import CDeferredCancellation
 import CLibSANE
 import Foundation
 import ScanBridgeCore
+import Synchronization
 
 /// A scanner SANE reported, with the identity ScanBridge gives it.
 public struct ScannerInfo: Sendable, Equatable, Codable {
@@ -43,7 +44,7 @@ public actor SANEContext {
         case ready(version: Int32)
     }
 
-    let thread = DeviceThread(name: "sane-context")
+    let thread = DedicatedThreads.device(name: "sane-context")
     private var initState = InitState.notStarted
     private var cache: (list: [ScannerInfo], at: Date)?
     private var refresh: Task<[ScannerInfo], Error>?
@@ -179,17 +180,29 @@ struct TimeoutReached: Error {}
 /// blocking call on a device thread, which is exactly the case this exists for; a task group
 /// would wait for it).
 func withTimeout<T: Sendable>(_ seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
-        let shot = OneShot(continuation)
-        let work = Task {
+    // The timer may fire before the body's task is stored: whichever of the two comes second
+    // cancels the task.
+    let work = Mutex<(task: Task<Void, Never>?, timedOut: Bool)>((nil, false))
+    let cancelWork: @Sendable () -> Void = {
+        let task = work.withLock { state -> Task<Void, Never>? in
+            state.timedOut = true
+            return state.task
+        }
+        task?.cancel()
+    }
+    return try await withOneShot(timeout: .seconds(max(0, seconds)), timeoutError: { TimeoutReached() },
+                                 whenTimedOut: cancelWork) { shot in
+        let task = Task {
             do {
                 shot.resume(with: .success(try await body()))
             } catch {
                 shot.resume(with: .failure(error))
             }
         }
-        DispatchQueue.global().asyncAfter(deadline: .now() + max(0, seconds)) {
-            if shot.resume(with: .failure(TimeoutReached())) { work.cancel() }
+        let late = work.withLock { state -> Bool in
+            state.task = task
+            return state.timedOut
         }
+        if late { task.cancel() }
     }
 }

@@ -18,7 +18,7 @@ struct FrameParameters: Sendable, Equatable {
 }
 
 /// An open SANE device. Not thread-safe: it lives on, and is only used from, its session's
-/// `DeviceThread` (the type is `@unchecked Sendable` only so that jobs can carry it there).
+/// device thread (the type is `@unchecked Sendable` only so that jobs can carry it there).
 final class SANEHandle: @unchecked Sendable {
     private var handle: SANE_Handle?
     let name: String

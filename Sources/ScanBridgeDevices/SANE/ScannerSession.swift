@@ -56,13 +56,13 @@ public actor ScannerSession {
     /// The plan of the last `configure`, used by `scan()`.
     public private(set) var plan: ScanPlan?
 
-    private let thread: DeviceThread
+    private let thread: DedicatedThreads
     private let handle: SANEHandle
     private let bufferLimits: PageBuffer.Limits
     private var runCounter: UInt64 = 0
     private var beforePage: (@Sendable (Int) -> [(String, String)])?
 
-    private init(scanner: ScannerInfo, thread: DeviceThread, handle: SANEHandle, capabilities: ScannerCapabilities,
+    private init(scanner: ScannerInfo, thread: DedicatedThreads, handle: SANEHandle, capabilities: ScannerCapabilities,
                  timeout: Double, bufferLimits: PageBuffer.Limits) {
         self.scanner = scanner
         self.thread = thread
@@ -80,7 +80,7 @@ public actor ScannerSession {
                             maxBufferedBytes: Int = 512 << 20) async throws -> ScannerSession {
         let info = try await context.scanner(device, timeout: scannerFailureTimeout)
         try OpenDevices.claim(info.saneName, id: info.id)
-        let thread = DeviceThread(name: "sane-device \(info.saneName)")
+        let thread = DedicatedThreads.device(name: "sane-device \(info.saneName)")
         do {
             let (handle, capabilities) = try await openOnThread(info, thread: thread, timeout: scannerFailureTimeout)
             return ScannerSession(scanner: info, thread: thread, handle: handle, capabilities: capabilities,
@@ -93,13 +93,10 @@ public actor ScannerSession {
         }
     }
 
-    private static func openOnThread(_ info: ScannerInfo, thread: DeviceThread,
+    private static func openOnThread(_ info: ScannerInfo, thread: DedicatedThreads,
                                      timeout: Double) async throws -> (SANEHandle, ScannerCapabilities) {
-        try await withCheckedThrowingContinuation { continuation in
-            let shot = OneShot<(SANEHandle, ScannerCapabilities)>(continuation)
-            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) {
-                shot.resume(with: .failure(ScanBridgeError.scannerTimeout(info.id, seconds: timeout)))
-            }
+        try await withOneShot(timeout: .seconds(timeout),
+                              timeoutError: { ScanBridgeError.scannerTimeout(info.id, seconds: timeout) }) { shot in
             thread.submit {
                 switch SANEHandle.open(name: info.saneName) {
                 case .success(let handle):
@@ -349,7 +346,8 @@ public actor ScannerSession {
             thread.stop()
             return
         }
-        _ = try? await thread.run(timeout: scannerFailureTimeout, timeoutError: .scannerTimeout(scanner.id, seconds: scannerFailureTimeout)) {
+        let id = scanner.id, timeout = scannerFailureTimeout
+        _ = try? await thread.run(timeout: .seconds(timeout), timeoutError: { ScanBridgeError.scannerTimeout(id, seconds: timeout) }) {
             handle.cancel()
             handle.close()
         }

@@ -2,8 +2,8 @@ import CLibV4L2
 import Foundation
 import ScanBridgeCore
 
-// The V4L2 side: every ioctl and pointer is in this file. It runs on a DeviceThread, never on
-// the cooperative pool. NOTE: no camera exists on the machines this was written and tested on;
+// The V4L2 side: every ioctl and pointer is in this file. It runs on a device thread
+// (`DedicatedThreads.device`), never on the cooperative pool. NOTE: no camera exists on the machines this was written and tested on;
 // discovery is tested (an empty /dev gives an empty list, no error) and the conversion code is
 // tested on generated frames, but the ioctl/capture path below has not run against a device.
 
@@ -38,7 +38,7 @@ public enum CameraDiscovery {
     /// The capture devices among `/dev/video*`. No device (or none that captures) gives an empty
     /// list, not an error. Runs on its own thread.
     public static func cameras(deviceDirectory: String = "/dev") async -> [CameraInfo] {
-        let thread = DeviceThread(name: "v4l2-discovery")
+        let thread = DedicatedThreads.device(name: "v4l2-discovery")
         defer { thread.stop() }
         return (try? await thread.run { listCameras(deviceDirectory: deviceDirectory) }) ?? []
     }
@@ -130,7 +130,7 @@ public enum CameraCapture {
     /// exposure). Runs on a thread of its own. Untested here: no camera on this machine.
     public static func still(_ camera: CameraInfo, width: Int? = nil, height: Int? = nil,
                              warmUpFrames: Int = 3) async throws -> ScannedPage {
-        let thread = DeviceThread(name: "v4l2-capture \(camera.path)")
+        let thread = DedicatedThreads.device(name: "v4l2-capture \(camera.path)")
         defer { thread.stop() }
         return try await thread.run { try captureStill(camera, width: width, height: height, warmUpFrames: warmUpFrames) }
     }

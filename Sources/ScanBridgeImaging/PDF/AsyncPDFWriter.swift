@@ -1,11 +1,11 @@
-import Dispatch
+import ScanBridgeCore
 
-/// A `PDFWriter` usable from async code: every call runs on the writer's own serial queue
+/// A `PDFWriter` usable from async code: every call runs on the writer's own thread
 /// (file I/O stays off the cooperative pool) and pages are written in call order.
 public final class AsyncPDFWriter: @unchecked Sendable {
-    // `writer` is only touched on `queue`.
+    // `writer` is only touched on `thread`.
     private let writer: PDFWriter
-    private let queue = DispatchQueue(label: "sb-pdf-writer")
+    private let thread = DedicatedThreads(name: "sb-pdf-writer")
 
     public init(path: String, options: PDFWriter.Options = PDFWriter.Options()) throws {
         writer = try PDFWriter(path: path, options: options)
@@ -30,11 +30,6 @@ public final class AsyncPDFWriter: @unchecked Sendable {
     public var pageCount: Int { get async { (try? await onQueue { $0.pageCount }) ?? 0 } }
 
     private func onQueue<T: Sendable>(_ body: @escaping @Sendable (PDFWriter) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async {
-                let result = Result { try body(self.writer) }
-                continuation.resume(with: result)
-            }
-        }
+        try await thread.run { try body(self.writer) }
     }
 }

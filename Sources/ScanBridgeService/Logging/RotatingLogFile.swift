@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import ScanBridgeCore
 
@@ -6,15 +5,15 @@ import ScanBridgeCore
 /// `scanbridge.log` → `scanbridge.1.log` → … → `scanbridge.<maxFiles>.log` (then deleted),
 /// optionally echoing every line to stderr.
 ///
-/// Writes are blocking I/O, so they happen on the file's own serial queue (a Dispatch thread,
-/// never the cooperative pool); callers only enqueue.
+/// Writes are blocking I/O, so they happen on the file's own thread (never the cooperative
+/// pool); callers only enqueue.
 public final class RotatingLogFile: Sendable {
     public let path: String
     private let maxFileSize: Int
     private let maxFiles: Int
     private let echoToStandardError: Bool
-    private let queue = DispatchQueue(label: "scanbridge.log-file")
-    // Only touched on `queue`.
+    private let thread = DedicatedThreads(name: "sb-log-file")
+    // Only touched on `thread`.
     private nonisolated(unsafe) var descriptor: Int32 = -1
     private nonisolated(unsafe) var size = 0
 
@@ -39,12 +38,12 @@ public final class RotatingLogFile: Sendable {
     /// Appends `line` to the file; the stderr echo (when enabled) writes `standardError` instead
     /// when given (the journal wants its own form of the line, see `StandardErrorFormat`).
     public func append(_ line: String, standardError: String? = nil) {
-        queue.async { self.write(Array(line.utf8), echo: standardError.map { Array($0.utf8) }) }
+        thread.submit { self.write(Array(line.utf8), echo: standardError.map { Array($0.utf8) }) }
     }
 
     /// Waits until every line appended so far is in the file.
     public func flush() {
-        queue.sync {}
+        thread.sync {}
     }
 
     private func write(_ bytes: [UInt8], echo: [UInt8]?) {

@@ -124,8 +124,7 @@ public actor ImageBuffer {
     /// `cache/`), first removing folders left there by runs that crashed.
     public static func open(cacheFolder: String, limits: BufferLimits = .defaults,
                             logger: Logger = Logger(label: "scanbridge.buffer")) async throws(ScanBridgeError) -> ImageBuffer {
-        MemoryPolicy.returnLargeAllocationsToSystem()
-        let queue = BlockingQueue(label: "scanbridge.buffer.io")
+        let queue = BlockingQueue(label: "sb-buffer-io")
         let key: [UInt8]
         do { key = try Crypto.randomBytes(Crypto.keyLength) } catch {
             throw .storage(StorageErrorCode.writeFailed, "Cannot create the buffer's cache key.", cause: .init(code: 0, message: error.operation))

@@ -1,32 +1,24 @@
-import Dispatch
+import ScanBridgeCore
 
-/// A serial Dispatch queue for blocking file I/O and key derivation, bridged to async callers.
+/// The dedicated thread where one owner's blocking file I/O and key derivation run (a buffer's
+/// cache, the document store), bridged to async callers.
 ///
 /// Work runs off Swift's cooperative pool; each continuation is resumed exactly once, after the
-/// work returns. Serial, so the files of one owner (a buffer's cache, the document store) see
-/// their operations in submission order.
+/// work returns. One thread, so the owner's files see their operations in submission order. The
+/// thread ends when the queue is no longer referenced, after the work queued on it.
 final class BlockingQueue: Sendable {
-    private let queue: DispatchQueue
+    private let thread: DedicatedThreads
 
     init(label: String) {
-        queue = DispatchQueue(label: label, qos: .utility)
+        thread = DedicatedThreads(name: label)
     }
 
     func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async {
-                continuation.resume(with: Result { try body() })
-            }
-        }
+        try await thread.run(body)
     }
 
     /// Runs `body` later without waiting for it (cleanup such as removing a file).
     func submit(_ body: @escaping @Sendable () -> Void) {
-        queue.async(execute: body)
-    }
-
-    /// Runs `body` and waits for it on the calling thread (for `deinit`-like cleanup paths only).
-    func sync<T>(_ body: () throws -> T) rethrows -> T {
-        try queue.sync(execute: body)
+        thread.submit(body)
     }
 }

@@ -1,39 +1,34 @@
 // libcurl's multi interface on one dedicated thread (never the cooperative pool). Other
-// threads hand it transfers through a locked inbox and wake it with curl_multi_wakeup;
-// completions are delivered from this thread with no lock held, each exactly once.
+// threads hand it transfers through a `ThreadQueue` and wake it with curl_multi_wakeup (the
+// thread waits in curl_multi_poll, not on the queue); completions are delivered from this
+// thread with no lock held, each exactly once.
 import CLibCurl
-import Foundation
+import ScanBridgeCore
 import Synchronization
 
 final class CurlMultiThread: @unchecked Sendable {
-    private struct Inbox {
-        var pending: [CurlTransfer] = []
-        var stopping = false
-        /// Set by the thread as it ends; `shutdown` callers wait in `stopWaiters` until then.
+    /// Set by the thread as it ends; `shutdown` callers wait in `waiters` until then.
+    private struct Ending {
         var finished = false
-        var stopWaiters: [CheckedContinuation<Void, Never>] = []
+        var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
     /// curl_global_init runs once per process, before the first handle.
     private static let globalInit: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
 
     private let multi: UnsafeMutableRawPointer
-    private let inbox = Mutex(Inbox())
-    private let thread: Thread
+    /// Transfers handed in and not yet taken by the thread; closed when stopping.
+    private let pending = ThreadQueue<CurlTransfer>()
+    private let ending = Mutex(Ending())
     /// Upload-thread state: the transfers in the multi handle, by easy handle address.
     private var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
 
     init(name: String) {
         _ = Self.globalInit
         multi = curl_multi_init()
-        let box = ThreadBox()
-        thread = Thread {
-            Thread.current.name = name  // also the kernel's thread name (top, gdb): at most 15 bytes
-            box.engine?.run()
-            box.engine = nil  // the multi handle is freed in deinit, once nobody can wake it
-        }
-        box.engine = self
-        thread.start()
+        // The thread keeps the engine until its loop ends; the multi handle is freed in deinit,
+        // once nobody can wake it.
+        NamedThread.start(name: name) { [self] in run() }
     }
 
     deinit {
@@ -45,15 +40,10 @@ final class CurlMultiThread: @unchecked Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<TransferOutcome, Never>) in
                 transfer.setCompletion { continuation.resume(returning: $0) }
-                let accepted = inbox.withLock { inbox -> Bool in
-                    guard !inbox.stopping else { return false }
-                    inbox.pending.append(transfer)
-                    return true
-                }
-                if accepted {
-                    curl_multi_wakeup(multi)
-                } else {
+                if pending.push(transfer) == .closed {
                     transfer.finish(result: nil)
+                } else {
+                    curl_multi_wakeup(multi)
                 }
             }
         } onCancel: {
@@ -65,33 +55,29 @@ final class CurlMultiThread: @unchecked Sendable {
     /// Cancels every transfer, ends the thread and waits for it.
     func shutdown() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let done = inbox.withLock { inbox -> Bool in
-                if inbox.finished { return true }
-                inbox.stopping = true
-                inbox.stopWaiters.append(continuation)
+            let done = ending.withLock { ending -> Bool in
+                if ending.finished { return true }
+                ending.waiters.append(continuation)
                 return false
             }
             if done {
                 continuation.resume()
             } else {
-                curl_multi_wakeup(multi)
+                requestStop()
             }
         }
     }
 
     /// Asks the thread to cancel everything and end, without waiting (for `deinit` paths).
     func requestStop() {
-        inbox.withLock { $0.stopping = true }
+        pending.close()
         curl_multi_wakeup(multi)
     }
 
     private func run() {
         while true {
-            let (pending, stopping) = inbox.withLock { inbox in
-                defer { inbox.pending.removeAll() }
-                return (inbox.pending, inbox.stopping)
-            }
-            for transfer in pending {
+            let stopping = pending.isClosed
+            for transfer in pending.drain() {
                 if transfer.isCanceled || stopping {
                     transfer.finish(result: nil)
                 } else if let failure = transfer.prepare() {
@@ -118,16 +104,14 @@ final class CurlMultiThread: @unchecked Sendable {
             var ready: Int32 = 0
             curl_multi_poll(multi, nil, 0, active.isEmpty ? 60_000 : 1000, &ready)
         }
-        // Transfers handed in after the loop ended still complete (canceled), exactly once.
-        let (late, waiters) = inbox.withLock { inbox in
-            inbox.finished = true
-            defer {
-                inbox.pending.removeAll()
-                inbox.stopWaiters.removeAll()
-            }
-            return (inbox.pending, inbox.stopWaiters)
+        // Transfers queued before the queue closed but after the last drain still complete
+        // (canceled), exactly once; the closed queue refuses any later one.
+        for transfer in pending.drain() { transfer.finish(result: nil) }
+        let waiters = ending.withLock { ending in
+            ending.finished = true
+            defer { ending.waiters.removeAll() }
+            return ending.waiters
         }
-        for transfer in late { transfer.finish(result: nil) }
         for waiter in waiters { waiter.resume() }
     }
 
@@ -135,9 +119,4 @@ final class CurlMultiThread: @unchecked Sendable {
         curl_multi_remove_handle(multi, easy)
         return active.removeValue(forKey: easy)
     }
-}
-
-/// Lets the thread's closure reach the engine before `init` finishes (the thread starts last).
-private final class ThreadBox: @unchecked Sendable {
-    var engine: CurlMultiThread?
 }
