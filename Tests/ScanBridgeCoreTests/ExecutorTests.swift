@@ -203,6 +203,22 @@ struct ExecutorTests {
         #expect(done.all == Array(0..<10))
     }
 
+    @Test("a timed wait returns nil after its time-out, and the value once another thread hands it over")
+    func timedWait() {
+        let never = BlockingResult<Int>()
+        let started = ContinuousClock.now
+        #expect(never.wait(timeout: .milliseconds(50)) == nil)
+        #expect(ContinuousClock.now - started >= .milliseconds(50))
+
+        let handed = BlockingResult<Int>()
+        NamedThread.start(name: "test-handover") {
+            usleep(20_000)
+            handed.fulfil(7)
+        }
+        #expect(handed.wait(timeout: .seconds(10)) == 7)
+        #expect(handed.wait(timeout: .milliseconds(1)) == 7)
+    }
+
     @Test("queue: next hands out elements in order, then nil once closed; drain takes everything")
     func queue() {
         let queue = ThreadQueue<Int>()

@@ -23,4 +23,16 @@ public final class BlockingResult<Value: Sendable>: @unchecked Sendable {
             return value!
         }
     }
+
+    /// Blocks the calling thread until `fulfil` has been called or `timeout` has passed; nil on
+    /// time-out.
+    public func wait(timeout: Duration) -> Value? {
+        let deadline = ConditionLock.deadline(after: timeout)
+        return lock.withLock {
+            while value == nil {
+                if !lock.wait(until: deadline) { break }
+            }
+            return value
+        }
+    }
 }

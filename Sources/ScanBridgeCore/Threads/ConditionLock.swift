@@ -14,7 +14,13 @@ final class ConditionLock: @unchecked Sendable {
     init() {
         mutex.initialize(to: pthread_mutex_t())
         condition.initialize(to: pthread_cond_t())
-        precondition(pthread_mutex_init(mutex, nil) == 0 && pthread_cond_init(condition, nil) == 0)
+        // Timed waits measure against the monotonic clock, so a change of the wall clock neither
+        // cuts a wait short nor stretches it.
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        defer { pthread_condattr_destroy(&attributes) }
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        precondition(pthread_mutex_init(mutex, nil) == 0 && pthread_cond_init(condition, &attributes) == 0)
     }
 
     deinit {
@@ -34,6 +40,22 @@ final class ConditionLock: @unchecked Sendable {
     /// Wake-ups may be spurious: callers re-check their condition in a loop.
     func wait() {
         pthread_cond_wait(condition, mutex)
+    }
+
+    /// Waits for a `signal`/`broadcast` until `deadline` (a `CLOCK_MONOTONIC` time); the lock must
+    /// be held. Returns false once the deadline has passed. Wake-ups may be spurious.
+    func wait(until deadline: timespec) -> Bool {
+        var deadline = deadline
+        return pthread_cond_timedwait(condition, mutex, &deadline) != ETIMEDOUT
+    }
+
+    /// The `CLOCK_MONOTONIC` time `duration` from now, for `wait(until:)`.
+    static func deadline(after duration: Duration) -> timespec {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let (seconds, attoseconds) = duration.components
+        let nanoseconds = Int(now.tv_nsec) + Int(attoseconds / 1_000_000_000)
+        return timespec(tv_sec: now.tv_sec + Int(seconds) + nanoseconds / 1_000_000_000, tv_nsec: nanoseconds % 1_000_000_000)
     }
 
     func signal() { pthread_cond_signal(condition) }

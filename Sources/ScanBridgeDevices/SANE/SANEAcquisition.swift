@@ -4,32 +4,36 @@ import ScanBridgeImaging
 
 /// Tracks the blocking SANE call in progress, for `scannerFailureTimeout`.
 final class CallWatch: @unchecked Sendable {
+    // Guarded by `lock`.
     private let lock = NSLock()
-    private var startedAt: UInt64?
+    private var startedAt: ContinuousClock.Instant?
     private var fired = false
-    private var timer: DispatchSourceTimer?
+    private var disarmed: BlockingResult<Void>?
 
-    /// Starts a timer that calls `onTimeout` once if a single call runs longer than `timeout` s.
+    /// Starts a watcher thread that calls `onTimeout` once if a single call runs longer than
+    /// `timeout` s. It checks a few times per `timeout` (between 20 ms and 250 ms apart), on a
+    /// thread of its own because `onTimeout` may make blocking SANE calls.
     func arm(timeout: Double, onTimeout: @escaping @Sendable () -> Void) {
-        let timer = DispatchSource.makeTimerSource(queue: .global())
-        let interval = max(0.02, min(0.25, timeout / 4))
-        timer.schedule(deadline: .now() + interval, repeating: interval)
-        timer.setEventHandler { [self] in
-            lock.lock()
-            let overdue = !fired && startedAt.map { DispatchTime.now().uptimeNanoseconds - $0 > UInt64(timeout * 1e9) } == true
-            if overdue { fired = true }
-            lock.unlock()
-            if overdue { onTimeout() }
-        }
+        let disarmed = BlockingResult<Void>()
         lock.lock()
-        self.timer = timer
+        self.disarmed = disarmed
         lock.unlock()
-        timer.resume()
+        let interval = Duration.seconds(max(0.02, min(0.25, timeout / 4)))
+        let limit = Duration.seconds(timeout)
+        NamedThread.start(name: "sane-watch") { [self] in
+            while disarmed.wait(timeout: interval) == nil {
+                lock.lock()
+                let overdue = !fired && startedAt.map { ContinuousClock.now - $0 > limit } == true
+                if overdue { fired = true }
+                lock.unlock()
+                if overdue { onTimeout() }
+            }
+        }
     }
 
     func begin() {
         lock.lock()
-        startedAt = DispatchTime.now().uptimeNanoseconds
+        startedAt = .now
         lock.unlock()
     }
 
@@ -45,12 +49,13 @@ final class CallWatch: @unchecked Sendable {
         return fired
     }
 
+    /// Stops the watcher thread.
     func disarm() {
         lock.lock()
-        let timer = self.timer
-        self.timer = nil
+        let disarmed = self.disarmed
+        self.disarmed = nil
         lock.unlock()
-        timer?.cancel()
+        disarmed?.fulfil(())
     }
 }
 

@@ -1,6 +1,6 @@
-import Dispatch
 import Foundation
 import Logging
+import ScanBridgeCore
 
 /// What `serve` tells systemd over its life: READY=1 once the listeners are up, WATCHDOG=1 at
 /// half the unit's `WatchdogSec=` while the service is healthy, STOPPING=1 when it shuts down.
@@ -9,8 +9,8 @@ import Logging
 public final class SystemdSession: Sendable {
     private let notifier: SystemdNotifier
     private let logger: Logger
-    private let stopWatchdog = DispatchSemaphore(value: 0)
-    private let watchdogStopped = DispatchSemaphore(value: 0)
+    private let stopWatchdog = BlockingResult<Void>()
+    private let watchdogStopped = BlockingResult<Void>()
     private let watchdogRunning: Bool
 
     /// Sends READY=1 (with `status` as STATUS=) and starts the watchdog pinger when the unit
@@ -31,31 +31,27 @@ public final class SystemdSession: Sendable {
         guard notifier.isEnabled else { return }
         send("READY=1\nSTATUS=\(status)\nMAINPID=\(getpid())")
         if let interval {
-            let period = interval / 2
+            let period = max(interval / 2, .milliseconds(1))
             logger.info("systemd watchdog enabled", metadata: ["interval": "\(interval)", "ping": "\(period)"])
-            let thread = Thread { [notifier, logger, stopWatchdog, watchdogStopped] in
-                let nanoseconds = Int(period.components.seconds) * 1_000_000_000 + Int(period.components.attoseconds / 1_000_000_000)
-                while stopWatchdog.wait(timeout: .now() + .nanoseconds(max(nanoseconds, 1_000_000))) == .timedOut {
+            NamedThread.start(name: "sb-watchdog") { [notifier, logger, stopWatchdog, watchdogStopped] in
+                while stopWatchdog.wait(timeout: period) == nil {
                     guard isHealthy() else {
                         logger.warning("Service unhealthy; withholding the systemd watchdog ping")
                         continue
                     }
                     do { try notifier.notify("WATCHDOG=1") } catch { logger.warning("\(error)") }
                 }
-                watchdogStopped.signal()
+                watchdogStopped.fulfil(())
             }
-            thread.name = "scanbridge.watchdog"
-            thread.start()
         }
     }
 
     /// Whether a task started now on the cooperative pool runs within `limit`. Called from the
     /// watchdog thread (it blocks that thread, never the pool).
     public static func cooperativePoolResponds(within limit: Duration) -> Bool {
-        let ran = DispatchSemaphore(value: 0)
-        Task.detached { ran.signal() }
-        let nanoseconds = Int(limit.components.seconds) * 1_000_000_000 + Int(limit.components.attoseconds / 1_000_000_000)
-        return ran.wait(timeout: .now() + .nanoseconds(nanoseconds)) == .success
+        let ran = BlockingResult<Void>()
+        Task.detached { ran.fulfil(()) }
+        return ran.wait(timeout: limit) != nil
     }
 
     /// Updates the one-line status `systemctl status` shows.
@@ -64,7 +60,7 @@ public final class SystemdSession: Sendable {
     /// Sends STOPPING=1 and stops the watchdog pinger (waiting for its thread to finish).
     public func stopping() {
         if watchdogRunning {
-            stopWatchdog.signal()
+            stopWatchdog.fulfil(())
             watchdogStopped.wait()
         }
         send("STOPPING=1\nSTATUS=Stopping")

@@ -61,7 +61,7 @@ public struct BufferStatistics: Sendable, Equatable {
 /// needed to get back under the limit, never for a client. Spilled pages come back byte-exact on
 /// demand. Cache files are AES-256-GCM sealed under a random key that exists only in this
 /// process, and are removed by `removeAll()`, `close()` and, after a crash, the next `open`.
-/// File I/O runs on the buffer's own serial Dispatch queue.
+/// File I/O runs on the buffer's own I/O thread (`BlockingQueue`).
 public actor ImageBuffer {
     private enum Residence {
         /// In memory; `file` is a clean copy already in the cache (dropping it costs no write).

@@ -53,7 +53,7 @@ public enum PageReference: Sendable, Equatable {
 /// Document and page uids from clients are validated before they become part of a path, so no
 /// name leaves `storage/`.
 ///
-/// All file work and key derivation run on the store's serial Dispatch queue, one operation at a
+/// All file work and key derivation run on the store's own I/O thread (`BlockingQueue`), one operation at a
 /// time (which also serialises concurrent changes to the same document).
 public actor DocumentStore {
     private enum State {
@@ -63,7 +63,7 @@ public actor DocumentStore {
 
     private var state = State.open
     private let files: DocumentFiles
-    private let queue = BlockingQueue(label: "scanbridge.documents.io")
+    private let queue = BlockingQueue(label: "sb-documents")
     private let logger: Logger
 
     /// What `open` found and cleaned.
@@ -89,7 +89,7 @@ public actor DocumentStore {
     /// what a crash left half-done.
     public static func open(folder: String, logger: Logger = Logger(label: "scanbridge.documents")) async throws(ScanBridgeError) -> DocumentStore {
         let files = DocumentFiles(root: folder)
-        let queue = BlockingQueue(label: "scanbridge.documents.recovery")
+        let queue = BlockingQueue(label: "sb-doc-recovery")
         let report = try await Self.run(queue) { () throws(ScanBridgeError) in try files.recover() }
         let recovery = Recovery(documents: report.documents, removedTemporary: report.removedTemporary,
                                 removedOrphanPages: report.removedOrphanPages, unreadableDocuments: report.unreadableDocuments)
