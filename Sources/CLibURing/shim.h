@@ -25,14 +25,10 @@ static inline unsigned sb_io_uring_peek_batch(struct io_uring *ring, struct io_u
     return io_uring_peek_batch_cqe(ring, cqes, count);
 }
 
-/// `accept4` and `pthread_setname_np` are declared by glibc only under _GNU_SOURCE, which this
-/// module must not set before the glibc headers (see above); these wrappers declare and call them.
+/// `accept4` is declared by glibc only under _GNU_SOURCE, which this module must not set before
+/// the glibc headers (see above); this wrapper declares and calls it.
 extern int accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags);
 static inline int sb_accept4(int fd, int flags) {
     return accept4(fd, (struct sockaddr *)0, (socklen_t *)0, flags);
-}
-extern int pthread_setname_np(pthread_t thread, const char *name);
-static inline int sb_set_thread_name(const char *name) {
-    return pthread_setname_np(pthread_self(), name);
 }
 #endif
