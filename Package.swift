@@ -96,7 +96,10 @@ let package = Package(
         ], swiftSettings: strict),
 
         // Tests (Swift Testing). Each subsystem has its own test target.
-        .testTarget(name: "ScanBridgeServiceTests", dependencies: ["ScanBridgeService", "scanbridge"],
+        .testTarget(name: "ScanBridgeServiceTests", dependencies: [
+            "ScanBridgeService", "scanbridge", "ScanBridgeHTTP", "ScanBridgeStorage", "ScanBridgeImaging", "ScanBridgeCore",
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ],
                     resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "ScanBridgeHTTPTests", dependencies: [
             "ScanBridgeHTTP", "ScanBridgeIO", "ScanBridgeService", "scanbridge",

@@ -149,7 +149,7 @@ enum ScanRoutes {
                              ImageLayout: .init(PageNumber: page.pageNumber, DocumentNumber: 1, FrameNumber: 0,
                                                 Frame: .init(Left: 0, Top: 0, Right: widthInches, Bottom: heightInches))),
             extendedImageInfo: [:],
-            url: "\(base)/api/device/scanners/jobs/\(job)/next-page?page=\(page.uid)")
+            url: PageLocator.jobPage(job: job, page: page.uid).url(base: base))
     }
 }
 

@@ -197,7 +197,7 @@ actor ScanJob {
         pages.append(JobPage(bufferID: entry.id, uid: entry.uid, info: entry.info, pageNumber: scanned.pageNumber))
         events.publish("page", origin: origin, EventPayload.PageReady(
             job: uid, id: entry.id, uid: entry.uid, pageNumber: scanned.pageNumber, width: entry.info.width, height: entry.info.height,
-            thumbnail: "/api/buffer/\(entry.id)/thumbnail", url: "/api/device/scanners/jobs/\(uid)/next-page?page=\(entry.uid)"))
+            thumbnail: PageLocator.bufferThumbnail(id: entry.id).path, url: PageLocator.jobPage(job: uid, page: entry.uid).path))
         events.publish("buffer", origin: origin, EventPayload.Buffer(change: "added", ids: [entry.id], count: nil))
         logger.debug("Page scanned", metadata: ["job": "\(uid)", "page": "\(scanned.pageNumber)", "buffer": "\(entry.id)"])
         wakeAll()

@@ -82,7 +82,7 @@ final class BrowserRoutes: Sendable {
             for page in await service.buffer.pages() {
                 guard let job = Self.job(of: page), (try? await service.jobs.job(job, origin: request.origin)) != nil else { continue }
                 visible.append(BufferEntry(id: page.id, uid: page.uid, index: page.index, width: page.info.width,
-                                           height: page.info.height, job: job, thumbnail: "/api/buffer/\(page.id)/thumbnail"))
+                                           height: page.info.height, job: job, thumbnail: PageLocator.bufferThumbnail(id: page.id).path))
             }
             return try .json(visible)
         }
@@ -107,7 +107,7 @@ final class BrowserRoutes: Sendable {
             let entry = try await service.buffer.replace(id: page.id, with: Page(image: rotated))
             events.publish("buffer", origin: request.origin, EventPayload.Buffer(change: "rotated", ids: [page.id], count: nil))
             return try .json(BufferEntry(id: entry.id, uid: entry.uid, index: entry.index, width: entry.info.width, height: entry.info.height,
-                                         job: Self.job(of: entry), thumbnail: "/api/buffer/\(entry.id)/thumbnail"))
+                                         job: Self.job(of: entry), thumbnail: PageLocator.bufferThumbnail(id: entry.id).path))
         }
 
         router.delete("/api/buffer/{id}") { [self] request in
