@@ -21,7 +21,7 @@ enum DocumentContent {
         var outputPassword: String?
     }
 
-    static func parse(_ query: QueryParameters) throws(HTTPError) -> Request {
+    static func parse(_ query: QueryParameters) throws(ScanBridgeError) -> Request {
         let type = (query["type"] ?? "application/pdf").lowercased()
         guard ["application/pdf", "image/tiff", "image/jpeg", "image/png"].contains(type) else {
             throw DWTErrors.invalidParameter("type must be application/pdf, image/tiff, image/jpeg or image/png; got \(type)")
@@ -218,7 +218,7 @@ enum DocumentContent {
 
     /// DWT's PDF compression codes: 0 auto, 2 CCITT G4, 3 LZW (lossless: Flate here),
     /// 5 JPEG, 6 JPEG2000 and 7 JBIG2 (not offered: refused clearly).
-    static func pdfCompression(_ request: Request) throws(HTTPError) -> PDFChoice {
+    static func pdfCompression(_ request: Request) throws(ScanBridgeError) -> PDFChoice {
         switch request.compression {
         case 0: PDFChoice(pdf: .automatic, passesJPEGThrough: true, passesPNGThrough: true, toBlackAndWhite: false)
         case 2: PDFChoice(pdf: .ccittG4, passesJPEGThrough: false, passesPNGThrough: false, toBlackAndWhite: true)
@@ -243,7 +243,7 @@ enum DocumentContent {
 
     /// DWT's TIFF compression codes: 0 auto, 1 none, 3 G3, 4 G4, 5 LZW, 7 JPEG, 8 Deflate,
     /// 32773 PackBits (2, CCITT RLE, is not offered).
-    static func tiffCompression(_ request: Request, allBlackAndWhite: Bool) throws(HTTPError) -> TIFFChoice {
+    static func tiffCompression(_ request: Request, allBlackAndWhite: Bool) throws(ScanBridgeError) -> TIFFChoice {
         switch request.compression {
         case 0: allBlackAndWhite ? TIFFChoice(tiff: .ccittG4, toBlackAndWhite: true, toEightBit: false)
                                  : TIFFChoice(tiff: .lzw, toBlackAndWhite: false, toEightBit: false)

@@ -74,7 +74,7 @@ enum DocumentRoutes {
             }
             var pages: [Page] = []
             for image in images { pages += try await storedForm(Page(image: image)) }
-            let insertPos = try request.query["insertPos"].map { text throws(HTTPError) -> Int in
+            let insertPos = try request.query["insertPos"].map { text throws(ScanBridgeError) -> Int in
                 guard let value = Int(text) else { throw DWTErrors.invalidParameter("insertPos must be a number") }
                 return value
             }
@@ -90,7 +90,7 @@ enum DocumentRoutes {
     }
 
     /// `insertPos`: absent or -1 appends; otherwise a 0-based position.
-    static func position(_ value: Int?) throws(HTTPError) -> Int? {
+    static func position(_ value: Int?) throws(ScanBridgeError) -> Int? {
         guard let value, value != -1 else { return nil }
         guard value >= 0 else { throw DWTErrors.invalidParameter("insertPos must be -1 (end) or a 0-based position, got \(value)") }
         return value

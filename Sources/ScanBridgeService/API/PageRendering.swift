@@ -74,7 +74,7 @@ enum PageRendering {
     }
 
     /// The `type` query of page requests: `image/png` (default) or `image/jpeg`.
-    static func requestedImageType(_ value: String?) throws(HTTPError) -> String {
+    static func requestedImageType(_ value: String?) throws(ScanBridgeError) -> String {
         switch value?.lowercased() {
         case nil, "", "image/png", "png": return "image/png"
         case "image/jpeg", "image/jpg", "jpeg", "jpg": return "image/jpeg"

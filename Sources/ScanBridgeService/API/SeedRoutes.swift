@@ -35,7 +35,7 @@ enum SeedRoutes {
             guard try request.parameters.require("version").hasPrefix("dwt_") else {
                 throw HTTPError.notFound(request.path)
             }
-            func number(_ name: String) throws(HTTPError) -> Int {
+            func number(_ name: String) throws(ScanBridgeError) -> Int {
                 guard let text = request.query[name], let value = Int(text), value >= 0 else {
                     throw DWTErrors.invalidParameter("\(name) must be a non-negative number")
                 }

@@ -154,12 +154,12 @@ final class BrowserRoutes: Sendable {
             case .index(let value): index = value
             case .uid(let pageUID):
                 guard let found = before.pages.firstIndex(where: { $0.uid == pageUID }) else {
-                    throw HTTPError(.notFound, code: -2847, message: "Document \(uid) has no page \(pageUID)")
+                    throw DWTErrors.pageNotFound("Document \(uid) has no page \(pageUID)")
                 }
                 index = found
             }
             guard before.pages.indices.contains(index) else {
-                throw HTTPError(.badRequest, code: -2352, message: "Page index \(index) is out of range: the document has \(before.pages.count) page(s)")
+                throw DWTErrors.indexOutOfRange("Page index \(index) is out of range: the document has \(before.pages.count) page(s)")
             }
             let page = try await service.documents.readPage(.index(index), of: uid, password: password)
             let image = try await PageRendering.image(of: page)
@@ -241,7 +241,7 @@ final class BrowserRoutes: Sendable {
         return page
     }
 
-    static func quarterTurns(_ degrees: Int) throws(HTTPError) -> Int {
+    static func quarterTurns(_ degrees: Int) throws(ScanBridgeError) -> Int {
         guard degrees % 90 == 0 else { throw DWTErrors.invalidParameter("degrees must be a multiple of 90, got \(degrees)") }
         return ((degrees / 90) % 4 + 4) % 4
     }
