@@ -115,7 +115,7 @@ enum DocumentContent {
         if request.type == "image/jpeg" || request.type == "image/png" {
             guard references.count == 1 else { throw DWTErrors.invalidParameter("\(request.type) holds one page; name one in pages") }
             let page = try await service.documents.readPage(references[0], of: uid, password: password)
-            return .bytes(try await PageRendering.encode(page, as: request.type, quality: request.quality))
+            return .bytes(try await PageRendering.encode(page, as: request.type == "image/jpeg" ? .jpeg : .png, quality: request.quality))
         }
 
         let path = (stagingFolder as NSString).appendingPathComponent("content-\(UUID().uuidString).tmp")

@@ -81,7 +81,7 @@ enum ScanRoutes {
         router.get("/api/device/scanners/jobs/{jobuid}/next-page") { request in
             let uid = try request.parameters.require("jobuid")
             let job = try await service.jobs.job(uid, origin: request.origin)
-            let type = try PageRendering.requestedImageType(request.query["type"])
+            let format = try PageRendering.requestedImageType(request.query["type"])
             let page: ScanJob.JobPage
             if let pageUID = request.query["page"] {
                 // The `url` of next-page-info: that very page, without advancing.
@@ -93,7 +93,7 @@ enum ScanRoutes {
                 guard let next = try await job.next(.page) else { return .noContent }
                 page = next
             }
-            return .binary(try await PageRendering.encode(bufferPage: page.bufferID, in: service.buffer, as: type), contentType: type)
+            return .binary(try await PageRendering.encode(bufferPage: page.bufferID, in: service.buffer, as: format), contentType: format.mimeType)
         }
     }
 

@@ -46,9 +46,9 @@ enum SeedRoutes {
             guard width > 0, height > 0 else { throw DWTErrors.invalidParameter("width and height must be positive") }
             let page = try await service.buffer.page(at: index)
             let thumbnail = try await PageRendering.thumbnail(bufferPage: page.id, in: service.buffer, maxWidth: width, maxHeight: height)
-            let type = page.info.format == .bw1 ? "image/png" : "image/jpeg"
-            let bytes = try await PageRendering.pool.run { try PageRendering.encode(thumbnail, as: type, quality: 80) }
-            return .binary(bytes, contentType: type)
+            let format: ImageFileFormat = page.info.format == .bw1 ? .png : .jpeg
+            let bytes = try await PageRendering.pool.run { try PageRendering.encode(thumbnail, as: format, quality: 80) }
+            return .binary(bytes, contentType: format.mimeType)
         }
     }
 }

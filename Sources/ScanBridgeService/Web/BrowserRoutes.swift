@@ -93,7 +93,7 @@ final class BrowserRoutes: Sendable {
             guard (16...2048).contains(size) else { throw DWTErrors.invalidParameter("size must be 16…2048 pixels") }
             let thumbnail = try await PageRendering.thumbnail(bufferPage: page.id, in: service.buffer, maxWidth: size, maxHeight: size)
             let bytes = try await PageRendering.pool.run {
-                try PageRendering.encode(PageRendering.eightBit(thumbnail), as: "image/jpeg", quality: 80)
+                try PageRendering.encode(PageRendering.eightBit(thumbnail), as: .jpeg, quality: 80)
             }
             return .binary(bytes, contentType: "image/jpeg", headerFields: [.cacheControl: "no-cache"])
         }
@@ -165,7 +165,7 @@ final class BrowserRoutes: Sendable {
             let image = try await PageRendering.image(of: page)
             let rotated = try await PageRendering.pool.run { image.rotated(quarterTurns: turns) }
             // Insert the rotated page first, then drop the old one: a failure loses nothing.
-            _ = try await service.documents.insertPages(try await DocumentRoutes.storedForm(Page(image: rotated)), into: uid, at: index,
+            _ = try await service.documents.insertPages([try await PageRendering.storedForm(Page(image: rotated))], into: uid, at: index,
                                                         password: password)
             let info = try await service.documents.deletePage(.index(index + 1), from: uid, password: password)
             return .json(raw: DocumentInfoResponse(info).json)
