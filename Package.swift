@@ -106,7 +106,7 @@ let package = Package(
 
         // Tests (Swift Testing). Each subsystem has its own test target.
         .testTarget(name: "ScanBridgeServiceTests", dependencies: [
-            "ScanBridgeService", "scanbridge", "ScanBridgeHTTP", "ScanBridgeImaging",
+            "ScanBridgeService", "scanbridge", "ScanBridgeHTTP", "ScanBridgeStorage", "ScanBridgeImaging", "ScanBridgeCore",
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "ScanBridgeHTTPTests", dependencies: [

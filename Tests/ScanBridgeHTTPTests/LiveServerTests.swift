@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import ScanBridgeService
 import Synchronization
 import Testing
 @testable import ScanBridgeHTTP
@@ -10,9 +11,10 @@ let largeAndSmallPieces: [[UInt8]] = [10, (1 << 20) + 1, 3, 300_000, (64 << 10) 
     (0..<count).map { UInt8(truncatingIfNeeded: $0 * 7 + index * 31) }
 }
 
-/// Routes shared by the live tests.
+/// Routes shared by the live tests, with the service's error answers (the 405 test reads them).
 func testRouter(gate: Signal = Signal(), firstSent: Signal = Signal(), disconnected: Signal = Signal()) -> Router {
     var router = Router()
+    router.errorRenderer = DWTErrorRenderer()
     router.get("/json") { _ in .json(raw: Array(#"{"hello":"world"}"#.utf8)) }
     router.post("/echo") { request in .binary(try await request.body.collect(), contentType: "application/octet-stream") }
     router.put("/echo") { request in .binary(try await request.body.collect(), contentType: "application/octet-stream") }

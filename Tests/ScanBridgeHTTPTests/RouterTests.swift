@@ -31,25 +31,13 @@ struct RouterTests {
         #expect(await router.respond(to: Request(method: .get, target: "/nowhere")).status == .notFound)
     }
 
-    @Test("wrong method: 405, Allow, DWT body -2112 listing the allowed methods")
-    func methodNotAllowed() async {
-        let response = await Self.router().respond(to: Request(method: .put, target: "/api/server"))
-        #expect(response.status == .methodNotAllowed)
-        #expect(response.headerFields[.allow] == "GET, PATCH")
-        #expect(response.headerFields[.contentType] == "application/json")
-        #expect(bodyText(response) == #"{"code":-2112,"message":"Method PUT is not allowed; allowed: GET, PATCH","statusCode":405}"#)
-    }
-
     @Test("HEAD falls back to GET")
     func headFallback() async {
         #expect(await Self.router().respond(to: Request(method: .head, target: "/api/server")).status == .ok)
     }
 
-    @Test("ScanBridgeError renders with its DWT status and cause; other errors are 500")
+    @Test("the plain renderer: HTTPError renders itself, other errors are 500")
     func errorRendering() async {
-        let busy = await Self.router().respond(to: Request(method: .post, target: "/api/fail"))
-        #expect(busy.status.code == 423)
-        #expect(bodyText(busy) == #"{"code":-1004,"message":"Scanner busy","statusCode":423,"cause":{"code":16,"message":"Device or resource busy"}}"#)
         let crash = await Self.router().respond(to: Request(method: .post, target: "/api/crash"))
         #expect(crash.status == .internalServerError)
         #expect(bodyText(crash).contains(#""statusCode":500"#))

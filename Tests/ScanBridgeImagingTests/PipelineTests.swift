@@ -91,34 +91,44 @@ struct PipelineTests {
         #expect(released == nil)
     }
 
-    @Test func renditionsForEachPageInOrder() async throws {
+    @Test func theScanPipelineMakesEachPagesStoredFormAndThumbnailSourceInOrder() async throws {
         let pages = [TestPage.make(width: 1240, height: 1754, format: .rgb24, dpi: 150, seed: 1),
                      TestPage.make(width: 1240, height: 1754, format: .gray8, dpi: 150, seed: 2),
-                     TestPage.make(width: 1754, height: 1240, format: .bw1, dpi: 150, seed: 3)]
-        let stream = AsyncStream<Image> { continuation in
-            for page in pages { continuation.yield(page) }
+                     TestPage.make(width: 1754, height: 1240, format: .bw1, dpi: 150, seed: 3),
+                     TestPage.make(width: 200, height: 120, format: .rgb24, dpi: 150, seed: 4)]
+        // Elements without an image (pages that arrive encoded) pass through with no products.
+        let stream = AsyncStream<Int> { continuation in
+            for index in 0...pages.count { continuation.yield(index) }
             continuation.finish()
         }
-        var index = 0
-        for try await rendition in stream.renditions(settings: RenditionSettings(thumbnailSize: 160, previewSize: 800)) {
-            let page = pages[index]
-            let stored = try ImageDecoder.decode(rendition.stored.bytes)
-            #expect(stored.width == page.width && stored.height == page.height)
-            if page.format == .bw1 {
-                #expect(rendition.stored.format == .png)
-                #expect(Bool(samePixels(stored, page)))
-            } else {
-                #expect(rendition.stored.format == .jpeg)
-                #expect(psnr(stored, page) > 28)
+        var seen: [Int] = []
+        for try await (index, products) in stream.scanPipeline(image: { $0 < pages.count ? pages[$0] : nil }) {
+            seen.append(index)
+            guard index < pages.count else {
+                #expect(products == PageProducts())
+                continue
             }
-            let thumbnail = try JPEGCodec.decode(rendition.thumbnail.bytes)
-            #expect(Swift.max(thumbnail.width, thumbnail.height) == 160)
-            let preview = try JPEGCodec.decode(rendition.preview.bytes)
-            #expect(Swift.max(preview.width, preview.height) == 800)
-            #expect(rendition.preview.width == preview.width)
-            index += 1
+            let page = pages[index]
+            let stored = try #require(products.storedForm)
+            #expect(stored.format == StoredForm.format(for: page.format))
+            let decoded = try ImageDecoder.decode(stored.bytes)
+            #expect(decoded.width == page.width && decoded.height == page.height)
+            if page.format == .bw1 {
+                #expect(stored.format == .png)
+                #expect(Bool(samePixels(decoded, page)))
+            } else {
+                #expect(stored.format == .jpeg)
+                #expect(psnr(decoded, page) > 28)
+            }
+            if max(page.width, page.height) > ScanPipeline.thumbnailSourceBox * 2 {
+                let source = try #require(products.thumbnailSource)
+                let thumbnail = try #require(source.thumbnail(maxWidth: 160, maxHeight: 160))
+                #expect(max(thumbnail.width, thumbnail.height) == 160)
+            } else {
+                #expect(products.thumbnailSource == nil, "a page about thumbnail size is not reduced")
+            }
         }
-        #expect(index == 3)
+        #expect(seen == Array(0...pages.count))
     }
 
     @Test func scannedPagesToPDFThroughThePipeline() async throws {
@@ -131,11 +141,13 @@ struct PipelineTests {
             for i in 0..<count { continuation.yield(TestPage.make(width: 300 + 20 * i, height: 400, format: .rgb24, dpi: 72, seed: UInt64(i))) }
             continuation.finish()
         }
-        let writer = try AsyncPDFWriter(path: path, options: .init(metadata: PDFMetadata(title: "Pipeline")))
-        for try await jpeg in pages.parallelMap({ try JPEGCodec.encode($0, quality: 80) }) {
-            try await writer.addPage(jpeg: jpeg)
+        let writer = try await AsyncPDFWriter.file(path: path, options: .init(metadata: PDFMetadata(title: "Pipeline")))
+        for try await (_, products) in pages.scanPipeline(image: { $0 }) {
+            let pieces = try await writer.addPage(try PDFPageImage(jpeg: try #require(products.storedForm).bytes))
+            #expect(pieces.isEmpty, "a file writer hands nothing back")
         }
         try await writer.finish()
+        #expect(writer.pageCount == count)
         try PDFTests.expectQpdfCheck(path)
         let info = squeezed(String(decoding: try runTool("pdfinfo", ["-f", "1", "-l", String(count), path]).output, as: UTF8.self))
         for i in 0..<count { #expect(info.contains("Page \(i + 1) size: \(300 + 20 * i) x 400 pts")) }

@@ -274,9 +274,9 @@ if wants("pipeline") {
                       format(parallel, digits: 2), format(rate / parallel * 100, digits: 0) + " %"])
     }
     do {
-        let single = try Measurement.run(runs: 5) { _ = try PageEncoder.encode(bw, as: .automatic) }.best
+        let single = try Measurement.run(runs: 5) { _ = try StoredForm.encode(bw) }.best
         let reference = Double(cores) / single
-        let rate = try await pipelineRate(bw) { try PageEncoder.encode($0, as: .automatic).bytes.count }
+        let rate = try await pipelineRate(bw) { try StoredForm.encode($0).bytes.count }
         pipeline.add(["BW", "PNG 1-bit (encoder: ScanBridge's)", format(rate, digits: 2), format(reference, digits: 2), format(rate / reference * 100, digits: 0) + " %", "—", "—"])
         let g4single = try Measurement.run(runs: 5) { _ = try TIFFCodec.encode(bw, compression: .ccittG4) }.best
         let g4rate = try await pipelineRate(bw) { try TIFFCodec.encode($0, compression: .ccittG4).count }
@@ -284,15 +284,22 @@ if wants("pipeline") {
         pipeline.add(["BW", "TIFF G4 (encoder: ScanBridge's)", format(g4rate, digits: 2), format(Double(cores) / g4single, digits: 2), format(g4rate / (Double(cores) / g4single) * 100, digits: 0) + " %",
                       format(g4parallel, digits: 2) + " (raw libtiff)", format(g4rate / g4parallel * 100, digits: 0) + " %"])
     }
-    do {
+    // The stage a scan job runs between scanner and buffer, step by step on one thread and
+    // whole through `scanPipeline` on the pool.
+    var stages = ResultTable(title: "Scan pipeline stages (ScanPipeline): \(pageCount) A4 300 dpi pages, \(cores) pool threads, best of 3",
+                             columns: ["page", "stored form ms (1 thread)", "thumbnail source ms (1 thread)", "scanPipeline pages/s"])
+    for (name, page) in [("colour", colour), ("gray", gray), ("BW", bw)] {
+        let stored = Measurement.run(runs: 5) { _ = ScanPipeline.storedForm(of: page) }.best
+        let reduced = Measurement.run(runs: 5) { _ = ScanPipeline.thumbnailSource(of: page) }.best
         var time = Double.infinity
         for _ in 0..<3 {
             let start = DispatchTime.now().uptimeNanoseconds
-            for try await r in pagesStream(colour, pageCount).renditions() { precondition(!r.thumbnail.bytes.isEmpty) }
+            for try await (_, products) in pagesStream(page, pageCount).scanPipeline(image: { $0 }) { precondition(products.storedForm != nil) }
             time = min(time, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
-        pipeline.add(["colour", "JPEG q85 + thumbnail 200 + preview 1024", format(Double(pageCount) / time, digits: 2), "—", "—", "—", "—"])
+        stages.add([name, format(stored * 1000, digits: 1), format(reduced * 1000, digits: 2), format(Double(pageCount) / time, digits: 2)])
     }
+    print(stages.render())
     print(pipeline.render())
 }
 

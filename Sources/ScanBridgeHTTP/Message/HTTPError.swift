@@ -1,17 +1,19 @@
 import HTTPTypes
 import ScanBridgeCore
 
-/// An error that renders itself as a response. Handlers throw these (or `ScanBridgeError`,
-/// which is mapped by its DWT code); anything else becomes a 500.
+/// An error that renders itself as a response. Anything else a handler throws is rendered by the
+/// `HTTPErrorRenderer` the router and the server are given.
 public protocol HTTPResponseError: Error, Sendable {
     var response: Response { get }
 }
 
-/// A DWT error response: `{"code": <int ≤ 0>, "message": "...", "statusCode": <status>}`, with
-/// an optional `"cause": {"code", "message"}` for the underlying system error.
+/// An HTTP error answer: a status, a message, an application code and cause that the body
+/// carries (`{"code", "message", "statusCode"[, "cause": {"code", "message"}]}`), and extra
+/// header fields. The HTTP layer's own answers use `genericCode`; what code an application puts
+/// there is the application's business (its `HTTPErrorRenderer` decides).
 public struct HTTPError: HTTPResponseError, Equatable, CustomStringConvertible {
     public var status: HTTPResponse.Status
-    /// The DWT error code (≤ 0).
+    /// The application's error code (`genericCode` when there is none).
     public var code: Int
     public var message: String
     public var cause: ScanBridgeError.Cause?
@@ -27,40 +29,11 @@ public struct HTTPError: HTTPResponseError, Equatable, CustomStringConvertible {
         self.headerFields = headerFields
     }
 
-    /// A `ScanBridgeError`, with the HTTP status its DWT code stands for.
-    public init(_ error: ScanBridgeError) {
-        self.init(Self.status(forDWTCode: error.code), code: error.code, message: error.message, cause: error.cause)
-    }
-
-    /// The code of errors that have no DWT code of their own (malformed HTTP, unknown route).
+    /// The code of errors that carry no application code of their own (malformed HTTP, unknown
+    /// route, wrong method): the HTTP layer's own answers.
     public static let genericCode = -1
 
     public var description: String { "\(status.code) \(code): \(message)" }
-
-    /// The HTTP status each DWT error code of the public reference is answered with.
-    public static func status(forDWTCode code: Int) -> HTTPResponse.Status {
-        switch code {
-        case -2112: .methodNotAllowed
-        // Parameter not valid; capability or value the device cannot take; index out of
-        // range; password too long.
-        case -2113, -1006, -1010, -2352, -2849: .badRequest
-        // Product key; document password; another origin's job.
-        case -2800, -1043, -2801: .forbidden
-        case -1004: HTTPResponse.Status(code: 423, reasonPhrase: "Locked")
-        // Job, document, device, page or image unknown.
-        case -1034, -1040, -1003, -2847, -2399: .notFound
-        case -1011: .conflict
-        // The buffer is full (page-count limit).
-        case -1002: HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage")
-        // The scanner stopped answering.
-        case -1023: .serviceUnavailable
-        // Uploads: unknown upload; the target refused or failed; the target timed out.
-        case -2400: .notFound
-        case -2401, -2402: .badGateway
-        case -2403: .gatewayTimeout
-        default: .internalServerError
-        }
-    }
 
     public var response: Response {
         var json = JSONWriter()
@@ -80,16 +53,11 @@ public struct HTTPError: HTTPResponseError, Equatable, CustomStringConvertible {
 
     // MARK: - The common ones
 
-    /// 405 with `Allow` and the DWT code -2112; the message names the allowed methods.
+    /// 405 with `Allow`; the message names the allowed methods.
     public static func methodNotAllowed(_ method: HTTPRequest.Method, allowed: [HTTPRequest.Method]) -> HTTPError {
         let list = allowed.map(\.rawValue).joined(separator: ", ")
-        return HTTPError(.methodNotAllowed, code: -2112, message: "Method \(method.rawValue) is not allowed; allowed: \(list)",
+        return HTTPError(.methodNotAllowed, message: "Method \(method.rawValue) is not allowed; allowed: \(list)",
                          headerFields: [.allow: list])
-    }
-
-    /// 400, DWT code -2113 (parameter not valid).
-    public static func invalidParameter(_ message: String) -> HTTPError {
-        HTTPError(.badRequest, code: -2113, message: message)
     }
 
     public static func notFound(_ path: String) -> HTTPError {
@@ -101,6 +69,19 @@ public struct HTTPError: HTTPResponseError, Equatable, CustomStringConvertible {
     }
 }
 
-extension ScanBridgeError: HTTPResponseError {
-    public var response: Response { HTTPError(self).response }
+/// Turns what a handler threw (or an answer the HTTP layer makes itself: 400, 404, 405, 408, 413,
+/// 431, 503) into the response. The application supplies one to the router and the server so
+/// that every error answer has its shape; `PlainHTTPErrorRenderer` is the default.
+public protocol HTTPErrorRenderer: Sendable {
+    func response(for error: any Error) -> Response
+}
+
+/// Errors that render themselves do; anything else is a 500 naming the error.
+public struct PlainHTTPErrorRenderer: HTTPErrorRenderer {
+    public init() {}
+
+    public func response(for error: any Error) -> Response {
+        if let error = error as? any HTTPResponseError { return error.response }
+        return HTTPError(.internalServerError, message: "Internal error: \(error)").response
+    }
 }

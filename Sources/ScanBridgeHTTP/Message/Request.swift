@@ -74,7 +74,7 @@ public struct Parameters: Sendable, Hashable, Sequence {
 
     /// The value of `name`, or a DWT "parameter not valid" error (400, -2113).
     public func require(_ name: String) throws(HTTPError) -> String {
-        guard let value = self[name] else { throw HTTPError.invalidParameter("missing path parameter \(name)") }
+        guard let value = self[name] else { throw HTTPError(.badRequest, message: "missing path parameter \(name)") }
         return value
     }
 

@@ -2,7 +2,7 @@ import HTTPTypes
 import ScanBridgeCore
 
 /// A route handler: gets the request (with path parameters filled in) and returns a response,
-/// or throws an `HTTPResponseError` (`HTTPError`, `ScanBridgeError`) that renders itself.
+/// or throws; the router's `errorRenderer` turns what it throws into the response.
 public typealias RouteHandler = @Sendable (Request) async throws -> Response
 
 /// Runs around every routed request (Host checks, CORS, logging…): call `next` to continue.
@@ -25,7 +25,8 @@ public enum RouteMatch: Sendable {
 /// A small router: literal segments, `{name}` parameters (one segment), and a trailing
 /// `{name...}` that takes the rest of the path. Literals win over parameters, parameters over
 /// the rest-of-path. `HEAD` falls back to the `GET` handler (the server drops the body). A path
-/// that exists with other methods answers 405 with `Allow` and the DWT body (-2112).
+/// that exists with other methods answers 405 with `Allow`. Errors, the router's own 404 and 405
+/// included, are rendered by `errorRenderer`.
 ///
 /// ```swift
 /// var router = Router()
@@ -51,8 +52,10 @@ public struct Router: HTTPResponder {
 
     private var root = Node()
     private var middlewares: [Middleware] = []
-    /// Answers requests no route matches; by default a 404 DWT error.
+    /// Answers requests no route matches; by default a 404.
     public var notFoundHandler: RouteHandler = { request in throw HTTPError.notFound(request.path) }
+    /// Renders what handlers and middleware throw.
+    public var errorRenderer: any HTTPErrorRenderer = PlainHTTPErrorRenderer()
 
     public init() {}
 
@@ -170,13 +173,7 @@ public struct Router: HTTPResponder {
         do {
             return try await chain(routed)
         } catch {
-            return Self.render(error)
+            return errorRenderer.response(for: error)
         }
-    }
-
-    /// The response for an error a handler threw.
-    public static func render(_ error: any Error) -> Response {
-        if let error = error as? any HTTPResponseError { return error.response }
-        return HTTPError(.internalServerError, message: "Internal error: \(error)").response
     }
 }

@@ -11,6 +11,7 @@ struct HTTPConnection {
     let reader: ConnectionReader
     let responder: any HTTPResponder
     let limits: HTTPLimits
+    let errorRenderer: any HTTPErrorRenderer
     let info: ConnectionInfo
     let logger: Logger
     /// Tells the server whether the connection is between requests; answers whether to stop.
@@ -19,12 +20,14 @@ struct HTTPConnection {
     /// Body bytes a handler may leave unread and the connection still be reused.
     static let discardBudget = 1 << 20
 
-    init(stream: any ByteStream, responder: any HTTPResponder, limits: HTTPLimits, info: ConnectionInfo,
+    init(stream: any ByteStream, responder: any HTTPResponder, limits: HTTPLimits,
+         errorRenderer: any HTTPErrorRenderer = PlainHTTPErrorRenderer(), info: ConnectionInfo,
          logger: Logger, setIdle: @escaping @Sendable (Bool) -> Bool) {
         self.stream = stream
         self.reader = ConnectionReader(stream: stream, limits: limits)
         self.responder = responder
         self.limits = limits
+        self.errorRenderer = errorRenderer
         self.info = info
         self.logger = logger
         self.setIdle = setIdle
@@ -37,12 +40,12 @@ struct HTTPConnection {
                 return
             case .headTimedOut:
                 logger.debug("Request head not received in time; closing")
-                _ = await send(HTTPError(.requestTimeout, message: "The request head did not arrive in time").response,
+                _ = await send(errorRenderer.response(for: HTTPError(.requestTimeout, message: "The request head did not arrive in time")),
                                method: .get, version: .http1_1, keepAlive: false)
                 return
             case .malformed(let error):
                 logger.debug("Malformed request: \(error)")
-                _ = await send(HTTPError(error.status, message: error.reason).response,
+                _ = await send(errorRenderer.response(for: HTTPError(error.status, message: error.reason)),
                                method: .get, version: .http1_1, keepAlive: false)
                 return
             case .head(let head):
@@ -152,7 +155,7 @@ struct HTTPConnection {
             if !sink.headSent {
                 // Nothing went out yet: the error can still be the response.
                 logger.debug("Streamed response failed before its first byte: \(error)")
-                return await send(Router.render(error), method: method, version: version, keepAlive: false) && false
+                return await send(errorRenderer.response(for: error), method: method, version: version, keepAlive: false) && false
             }
             logger.debug("Streamed response ended early: \(error)")
             return false

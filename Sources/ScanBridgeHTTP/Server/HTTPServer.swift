@@ -19,10 +19,15 @@ public final class HTTPServer: Sendable {
         public var limits: HTTPLimits
         /// TLS for HTTPS listeners; nil for plain HTTP.
         public var tls: TLSContext?
+        /// Renders the answers the server makes itself (malformed requests, timeouts, the
+        /// connection limit) and errors of streamed responses before their first byte.
+        public var errorRenderer: any HTTPErrorRenderer
 
-        public init(limits: HTTPLimits = HTTPLimits(), tls: TLSContext? = nil) {
+        public init(limits: HTTPLimits = HTTPLimits(), tls: TLSContext? = nil,
+                    errorRenderer: any HTTPErrorRenderer = PlainHTTPErrorRenderer()) {
             self.limits = limits
             self.tls = tls
+            self.errorRenderer = errorRenderer
         }
     }
 
@@ -136,7 +141,8 @@ public final class HTTPServer: Sendable {
             stream = secured
         }
         let info = ConnectionInfo(isSecure: configuration.tls != nil, localPort: listener.port)
-        let connection = HTTPConnection(stream: stream, responder: responder, limits: configuration.limits, info: info,
+        let connection = HTTPConnection(stream: stream, responder: responder, limits: configuration.limits,
+                                        errorRenderer: configuration.errorRenderer, info: info,
                                         logger: logger) { [weak self] idle in
             guard let self else { return true }
             return self.state.withLock { state in
@@ -149,11 +155,11 @@ public final class HTTPServer: Sendable {
         _ = state.withLock { $0.connections.removeValue(forKey: id) }
     }
 
-    /// Over `maxConnections` (or shutting down): a 503 with the DWT body, then close.
+    /// Over `maxConnections` (or shutting down): a 503, then close.
     private func refuse(_ stream: any ByteStream) async {
         logger.warning("Connection limit (\(configuration.limits.maxConnections)) reached; refusing a connection")
-        let response = HTTPError(.serviceUnavailable, message: "Too many connections; try again later",
-                                 headerFields: [.retryAfter: "1"]).response
+        let response = configuration.errorRenderer.response(for: HTTPError(.serviceUnavailable, message: "Too many connections; try again later",
+                                                                           headerFields: [.retryAfter: "1"]))
         if configuration.tls == nil {
             let head = ResponseSerializer.head(response, framing: .contentLength(response.body.bytes?.count ?? 0),
                                                keepAlive: false, version: .http1_1)

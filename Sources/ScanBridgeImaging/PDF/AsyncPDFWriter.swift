@@ -1,35 +1,67 @@
-import ScanBridgeCore
+import Synchronization
 
-/// A `PDFWriter` usable from async code: every call runs on the writer's own thread
-/// (file I/O stays off the cooperative pool) and pages are written in call order.
-public final class AsyncPDFWriter: @unchecked Sendable {
-    // `writer` is only touched on `thread`.
-    private let writer: PDFWriter
-    private let thread = DedicatedThreads(name: "sb-pdf-writer")
-
-    public init(path: String, options: PDFWriter.Options = PDFWriter.Options()) throws {
-        writer = try PDFWriter(path: path, options: options)
+/// A `PDFWriter` used from async code: every call runs on the compute pool (the writer
+/// compresses and blocks on its sink), one call at a time, pages in call order. Writing into
+/// memory, each call hands back what it produced, to be passed on as it is made (a PDF streamed
+/// to an HTTP response page by page); writing into a file, it hands back nothing.
+public final class AsyncPDFWriter: Sendable {
+    private struct State {
+        let writer: PDFWriter
+        let pieces: PieceByteSink?
     }
 
-    public init(sink: ByteSink, options: PDFWriter.Options = PDFWriter.Options()) throws {
-        writer = try PDFWriter(sink: sink, options: options)
+    private let state: Mutex<State>
+    private let pool: ComputePool
+
+    private enum Destination { case file(String), pieces }
+
+    private init(_ destination: Destination, options: PDFWriter.Options, pool: ComputePool) throws {
+        switch destination {
+        case .file(let path):
+            state = Mutex(State(writer: try PDFWriter(sink: try FileByteSink(path: path), options: options), pieces: nil))
+        case .pieces:
+            let pieces = PieceByteSink()
+            state = Mutex(State(writer: try PDFWriter(sink: pieces, options: options), pieces: pieces))
+        }
+        self.pool = pool
     }
 
-    public func addPage(jpeg bytes: [UInt8], pageSize: PDFPageSize? = nil) async throws {
-        try await onQueue { try $0.addPage(jpeg: bytes, pageSize: pageSize) }
+    /// A PDF written to a new file at `path` (created or truncated).
+    public static func file(path: String, options: PDFWriter.Options = PDFWriter.Options(),
+                            pool: ComputePool = .shared) async throws -> AsyncPDFWriter {
+        try await pool.run { try AsyncPDFWriter(.file(path), options: options, pool: pool) }
     }
 
-    public func addPage(_ image: Image, compression: PDFImageCompression = .automatic, pageSize: PDFPageSize? = nil) async throws {
-        try await onQueue { try $0.addPage(image, compression: compression, pageSize: pageSize) }
+    /// A PDF whose bytes each call hands back; the first call's include the header.
+    public static func pieces(options: PDFWriter.Options = PDFWriter.Options(),
+                              pool: ComputePool = .shared) async throws -> (AsyncPDFWriter, header: [[UInt8]]) {
+        try await pool.run {
+            let writer = try AsyncPDFWriter(.pieces, options: options, pool: pool)
+            return (writer, writer.state.withLock { $0.pieces?.take() ?? [] })
+        }
     }
 
-    public func finish() async throws {
-        try await onQueue { try $0.finish() }
+    /// Adds a page; returns the bytes written since the last call (none for a file).
+    @discardableResult
+    public func addPage(_ page: PDFPageImage, pageSize: PDFPageSize? = nil) async throws -> [[UInt8]] {
+        try await pool.run {
+            try self.state.withLock { state in
+                try state.writer.addPage(page, pageSize: pageSize)
+                return state.pieces?.take() ?? []
+            }
+        }
     }
 
-    public var pageCount: Int { get async { (try? await onQueue { $0.pageCount }) ?? 0 } }
-
-    private func onQueue<T: Sendable>(_ body: @escaping @Sendable (PDFWriter) throws -> T) async throws -> T {
-        try await thread.run { try body(self.writer) }
+    /// Writes the page tree, catalog, trailer and closes the sink; returns the last bytes (none for a file).
+    @discardableResult
+    public func finish() async throws -> [[UInt8]] {
+        try await pool.run {
+            try self.state.withLock { state in
+                try state.writer.finish()
+                return state.pieces?.take() ?? []
+            }
+        }
     }
+
+    public var pageCount: Int { state.withLock { $0.writer.pageCount } }
 }

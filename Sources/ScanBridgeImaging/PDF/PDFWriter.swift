@@ -6,7 +6,7 @@ import Foundation
 /// writes the page tree, catalog, Info, optional AES-256 Encrypt dictionary, xref and trailer.
 ///
 /// Not thread-safe and blocking (it writes to its sink): use it from one thread off the
-/// cooperative pool, or through `AsyncPDFWriter`.
+/// cooperative pool (the compute pool).
 public final class PDFWriter {
     public struct Options: Sendable, Hashable {
         public var version: PDFVersion

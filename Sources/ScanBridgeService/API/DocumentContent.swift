@@ -21,7 +21,7 @@ enum DocumentContent {
         var outputPassword: String?
     }
 
-    static func parse(_ query: QueryParameters) throws(HTTPError) -> Request {
+    static func parse(_ query: QueryParameters) throws(ScanBridgeError) -> Request {
         let type = (query["type"] ?? "application/pdf").lowercased()
         guard ["application/pdf", "image/tiff", "image/jpeg", "image/png"].contains(type) else {
             throw DWTErrors.invalidParameter("type must be application/pdf, image/tiff, image/jpeg or image/png; got \(type)")
@@ -115,7 +115,7 @@ enum DocumentContent {
         if request.type == "image/jpeg" || request.type == "image/png" {
             guard references.count == 1 else { throw DWTErrors.invalidParameter("\(request.type) holds one page; name one in pages") }
             let page = try await service.documents.readPage(references[0], of: uid, password: password)
-            return .bytes(try await PageRendering.encode(page, as: request.type, quality: request.quality))
+            return .bytes(try await PageRendering.encode(page, as: request.type == "image/jpeg" ? .jpeg : .png, quality: request.quality))
         }
 
         let path = (stagingFolder as NSString).appendingPathComponent("content-\(UUID().uuidString).tmp")
@@ -218,7 +218,7 @@ enum DocumentContent {
 
     /// DWT's PDF compression codes: 0 auto, 2 CCITT G4, 3 LZW (lossless: Flate here),
     /// 5 JPEG, 6 JPEG2000 and 7 JBIG2 (not offered: refused clearly).
-    static func pdfCompression(_ request: Request) throws(HTTPError) -> PDFChoice {
+    static func pdfCompression(_ request: Request) throws(ScanBridgeError) -> PDFChoice {
         switch request.compression {
         case 0: PDFChoice(pdf: .automatic, passesJPEGThrough: true, passesPNGThrough: true, toBlackAndWhite: false)
         case 2: PDFChoice(pdf: .ccittG4, passesJPEGThrough: false, passesPNGThrough: false, toBlackAndWhite: true)
@@ -243,7 +243,7 @@ enum DocumentContent {
 
     /// DWT's TIFF compression codes: 0 auto, 1 none, 3 G3, 4 G4, 5 LZW, 7 JPEG, 8 Deflate,
     /// 32773 PackBits (2, CCITT RLE, is not offered).
-    static func tiffCompression(_ request: Request, allBlackAndWhite: Bool) throws(HTTPError) -> TIFFChoice {
+    static func tiffCompression(_ request: Request, allBlackAndWhite: Bool) throws(ScanBridgeError) -> TIFFChoice {
         switch request.compression {
         case 0: allBlackAndWhite ? TIFFChoice(tiff: .ccittG4, toBlackAndWhite: true, toEightBit: false)
                                  : TIFFChoice(tiff: .lzw, toBlackAndWhite: false, toEightBit: false)

@@ -41,7 +41,7 @@ enum DocumentRoutes {
             let password = request.documentPassword ?? options.password
             let page = try await PageSources.page(options.source, service: service, origin: request.origin, password: password,
                                                   preferStoredForm: true)
-            let stored = try await storedForm(page)
+            let stored = [try await PageRendering.storedForm(page)]
             let info = try await service.documents.insertPages(stored, into: uid, at: try position(options.insertPos), password: password)
             return .json(raw: DocumentInfoResponse(info).json)
         }
@@ -54,10 +54,10 @@ enum DocumentRoutes {
 
         // ScanBridge extension: one stored page as an image (`type` image/png default, image/jpeg).
         router.get("/api/storage/documents/{uid}/pages/{page}") { request in
-            let type = try PageRendering.requestedImageType(request.query["type"])
+            let format = try PageRendering.requestedImageType(request.query["type"])
             let page = try await service.documents.readPage(PageReference(pathSegment: try request.parameters.require("page")),
                                                             of: try request.parameters.require("uid"), password: request.documentPassword)
-            return .binary(try await PageRendering.encode(page, as: type), contentType: type)
+            return .binary(try await PageRendering.encode(page, as: format), contentType: format.mimeType)
         }
 
         // ScanBridge extension, like DWT's LoadImage: the body is an image file (JPEG, PNG, BMP,
@@ -73,8 +73,8 @@ enum DocumentRoutes {
                 throw DWTErrors.invalidParameter("The body is not a JPEG, PNG, TIFF or BMP file this service can read: \(error)")
             }
             var pages: [Page] = []
-            for image in images { pages += try await storedForm(Page(image: image)) }
-            let insertPos = try request.query["insertPos"].map { text throws(HTTPError) -> Int in
+            for image in images { pages.append(try await PageRendering.storedForm(Page(image: image))) }
+            let insertPos = try request.query["insertPos"].map { text throws(ScanBridgeError) -> Int in
                 guard let value = Int(text) else { throw DWTErrors.invalidParameter("insertPos must be a number") }
                 return value
             }
@@ -83,14 +83,8 @@ enum DocumentRoutes {
         }
     }
 
-    /// Documents keep pages in the pipeline's stored form (`PageRendering.storedForm`).
-    static func storedForm(_ page: Page) async throws -> [Page] {
-        guard case .raw = page.content else { return [page] }
-        return [try await PageRendering.pool.run { try PageRendering.storedForm(of: page) }]
-    }
-
     /// `insertPos`: absent or -1 appends; otherwise a 0-based position.
-    static func position(_ value: Int?) throws(HTTPError) -> Int? {
+    static func position(_ value: Int?) throws(ScanBridgeError) -> Int? {
         guard let value, value != -1 else { return nil }
         guard value >= 0 else { throw DWTErrors.invalidParameter("insertPos must be -1 (end) or a 0-based position, got \(value)") }
         return value

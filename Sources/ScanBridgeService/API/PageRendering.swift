@@ -1,10 +1,10 @@
 import ScanBridgeCore
-import ScanBridgeHTTP
 import ScanBridgeImaging
 import ScanBridgeStorage
 
-/// Turning stored pages into what clients asked for. Every codec call runs on the compute pool,
-/// never on the cooperative pool.
+/// Turning stored pages into what clients asked for. Formats are `ImageFileFormat`s; MIME
+/// types appear only where a page's stored content or a response says what its bytes are.
+/// Every codec call runs on the compute pool, never on the cooperative pool.
 enum PageRendering {
     static let pool = ComputePool.shared
 
@@ -16,19 +16,20 @@ enum PageRendering {
         }
     }
 
-    /// The page as `mediaType` (`image/png` or `image/jpeg`); an encoded page already in that
-    /// type is returned unchanged.
-    static func encode(_ page: Page, as mediaType: String, quality: Int = storedJPEGQuality) async throws -> [UInt8] {
-        if case .encoded(let type, let bytes) = page.content, type == mediaType { return bytes }
+    /// The page as `format`; an encoded page already in that format is returned unchanged.
+    static func encode(_ page: Page, as format: ImageFileFormat, quality: Int = StoredForm.jpegQuality) async throws -> [UInt8] {
+        if case .encoded(let type, let bytes) = page.content, type == format.mimeType { return bytes }
         let source = try await image(of: page)
-        return try await pool.run { try encode(source, as: mediaType, quality: quality) }
+        return try await pool.run { try encode(source, as: format, quality: quality) }
     }
 
-    /// A buffer page as `mediaType` at the stored form's quality: the stored form made when the
-    /// page was scanned when it is of that type (no encode at all), otherwise the content encoded now.
-    static func encode(bufferPage id: Int, in buffer: ImageBuffer, as mediaType: String) async throws -> [UInt8] {
-        if let stored = try await buffer.storedForm(id: id), case .encoded(mediaType, let bytes) = stored.content { return bytes }
-        return try await encode(try await buffer.content(id: id), as: mediaType, quality: storedJPEGQuality)
+    /// A buffer page as `format` at the stored form's quality: the stored form made when the
+    /// page was scanned when it is in that format (no encode at all), otherwise the content encoded now.
+    static func encode(bufferPage id: Int, in buffer: ImageBuffer, as format: ImageFileFormat) async throws -> [UInt8] {
+        if let stored = try await buffer.storedForm(id: id), case .encoded(let type, let bytes) = stored.content, type == format.mimeType {
+            return bytes
+        }
+        return try await encode(try await buffer.content(id: id), as: format, quality: StoredForm.jpegQuality)
     }
 
     /// A buffer page fitted into `maxWidth × maxHeight` (never enlarged; `bw1` as `gray8`): from
@@ -42,25 +43,21 @@ enum PageRendering {
         return try await pool.run { image.thumbnail(maxWidth: maxWidth, maxHeight: maxHeight) }
     }
 
-    /// The JPEG quality of stored forms (and of page JPEGs made without one).
-    static let storedJPEGQuality = 85
-
-    /// The form documents keep pages in: JPEG (`storedJPEGQuality`) for gray and colour, lossless
-    /// PNG for black and white; an encoded page is kept as it is. Synchronous, for work on the pool.
-    static func storedForm(of page: Page) throws -> Page {
+    /// The page in its `StoredForm` (an encoded page is kept as it is), for documents.
+    static func storedForm(_ page: Page) async throws -> Page {
         guard case .raw(let image) = page.content else { return page }
-        let encoded = try PageEncoder.encode(image, as: image.format == .bw1 ? .automatic : .jpeg(quality: storedJPEGQuality, subsampling: .s420))
+        let encoded = try await pool.run { try StoredForm.encode(image) }
         return Page(encoded: encoded.bytes, mediaType: encoded.format.mimeType, info: page.info)
     }
 
     /// Synchronous encode for work already on the pool.
-    static func encode(_ image: Image, as mediaType: String, quality: Int) throws -> [UInt8] {
-        switch mediaType {
-        case "image/png": return try PNGCodec.encode(image)
-        case "image/jpeg": return try JPEGCodec.encode(eightBit(image), quality: quality)
-        case "image/tiff": return try TIFFCodec.encode(image)
-        case "image/bmp": return try BMPCodec.encode(eightBit(image))
-        default: throw DWTErrors.invalidParameter("Unsupported image type \(mediaType)")
+    static func encode(_ image: Image, as format: ImageFileFormat, quality: Int) throws -> [UInt8] {
+        switch format {
+        case .png: return try PNGCodec.encode(image)
+        case .jpeg: return try JPEGCodec.encode(eightBit(image), quality: quality)
+        case .tiff: return try TIFFCodec.encode(image)
+        case .bmp: return try BMPCodec.encode(eightBit(image))
+        case .pdf: throw DWTErrors.invalidParameter("A page is an image, not a PDF")
         }
     }
 
@@ -74,10 +71,10 @@ enum PageRendering {
     }
 
     /// The `type` query of page requests: `image/png` (default) or `image/jpeg`.
-    static func requestedImageType(_ value: String?) throws(HTTPError) -> String {
+    static func requestedImageType(_ value: String?) throws(ScanBridgeError) -> ImageFileFormat {
         switch value?.lowercased() {
-        case nil, "", "image/png", "png": return "image/png"
-        case "image/jpeg", "image/jpg", "jpeg", "jpg": return "image/jpeg"
+        case nil, "", "image/png", "png": return .png
+        case "image/jpeg", "image/jpg", "jpeg", "jpg": return .jpeg
         case let other?: throw DWTErrors.invalidParameter("type must be image/png or image/jpeg, not \(other)")
         }
     }

@@ -44,14 +44,10 @@ enum ScanRoutes {
         router.patch("/api/device/scanners/jobs/{jobuid}") { request in
             let job = try await service.jobs.job(try request.parameters.require("jobuid"), origin: request.origin)
             let patch = try await request.decodeJSON(JobStatusPatch.self, allowEmpty: false)
-            do {
-                switch patch.status {
-                case "running": try await job.start()
-                case "canceled", "cancelled": try await job.cancel()
-                default: throw DWTErrors.invalidParameter("status must be \"running\" or \"canceled\", not \"\(patch.status)\"")
-                }
-            } catch let error as ScanBridgeError where error.code == -1011 {
-                throw DWTErrors.outOfSequence(error.message)
+            switch patch.status {
+            case "running": try await job.start()
+            case "canceled", "cancelled": try await job.cancel()
+            default: throw DWTErrors.invalidParameter("status must be \"running\" or \"canceled\", not \"\(patch.status)\"")
             }
             return try .json(["status": await job.status.rawValue])
         }
@@ -63,7 +59,7 @@ enum ScanRoutes {
 
         router.get("/api/device/scanners/jobs/{jobuid}/scanner/capabilities") { request in
             let job = try await service.jobs.job(try request.parameters.require("jobuid"), origin: request.origin)
-            let session = try await pending(job)
+            let session = try await job.pendingSession()
             let wanted = try capabilityFilter(request.query["caps"])
             let described = CapabilityDescription.describe(await session.capabilities)
             return try .json(wanted.map { filter in described.filter { filter.contains($0.capability) } } ?? described)
@@ -71,53 +67,37 @@ enum ScanRoutes {
 
         router.get("/api/device/scanners/jobs/{jobuid}/scanner/settings") { request in
             let job = try await service.jobs.job(try request.parameters.require("jobuid"), origin: request.origin)
-            let session = try await pending(job)
+            let session = try await job.pendingSession()
             return try .json(["settings": await ScannerSettingsBlob.make(from: session)])
         }
 
         router.get("/api/device/scanners/jobs/{jobuid}/next-page-info") { request in
             let uid = try request.parameters.require("jobuid")
             let job = try await service.jobs.job(uid, origin: request.origin)
-            guard let page = try await nextPage(job, .info) else { return .noContent }
+            guard let page = try await job.next(.info) else { return .noContent }
             return try .json([outputInfo(page, job: uid, base: request.baseURL)])
         }
 
         router.get("/api/device/scanners/jobs/{jobuid}/next-page") { request in
             let uid = try request.parameters.require("jobuid")
             let job = try await service.jobs.job(uid, origin: request.origin)
-            let type = try PageRendering.requestedImageType(request.query["type"])
+            let format = try PageRendering.requestedImageType(request.query["type"])
             let page: ScanJob.JobPage
             if let pageUID = request.query["page"] {
                 // The `url` of next-page-info: that very page, without advancing.
                 guard let found = await job.page(uid: pageUID) else {
-                    throw HTTPError(.notFound, code: -2847, message: "Job \(uid) has no page \(pageUID)")
+                    throw DWTErrors.pageNotFound("Job \(uid) has no page \(pageUID)")
                 }
                 page = found
             } else {
-                guard let next = try await nextPage(job, .page) else { return .noContent }
+                guard let next = try await job.next(.page) else { return .noContent }
                 page = next
             }
-            return .binary(try await PageRendering.encode(bufferPage: page.bufferID, in: service.buffer, as: type), contentType: type)
+            return .binary(try await PageRendering.encode(bufferPage: page.bufferID, in: service.buffer, as: format), contentType: format.mimeType)
         }
     }
 
-    private static func pending(_ job: ScanJob) async throws -> ScannerSession {
-        do {
-            return try await job.pendingSession()
-        } catch {
-            throw DWTErrors.outOfSequence(error.message)
-        }
-    }
-
-    private static func nextPage(_ job: ScanJob, _ cursor: ScanJob.Cursor) async throws -> ScanJob.JobPage? {
-        do {
-            return try await job.next(cursor)
-        } catch where error.code == -1011 {
-            throw DWTErrors.outOfSequence(error.message)
-        }
-    }
-
-    private static func capabilityFilter(_ text: String?) throws(HTTPError) -> Set<Int>? {
+    private static func capabilityFilter(_ text: String?) throws(ScanBridgeError) -> Set<Int>? {
         guard let text, !text.isEmpty else { return nil }
         var result = Set<Int>()
         for item in text.split(separator: ",") {
@@ -149,7 +129,7 @@ enum ScanRoutes {
                              ImageLayout: .init(PageNumber: page.pageNumber, DocumentNumber: 1, FrameNumber: 0,
                                                 Frame: .init(Left: 0, Top: 0, Right: widthInches, Bottom: heightInches))),
             extendedImageInfo: [:],
-            url: "\(base)/api/device/scanners/jobs/\(job)/next-page?page=\(page.uid)")
+            url: PageLocator.jobPage(job: job, page: page.uid).url(base: base))
     }
 }
 

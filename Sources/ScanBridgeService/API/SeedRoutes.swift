@@ -35,7 +35,7 @@ enum SeedRoutes {
             guard try request.parameters.require("version").hasPrefix("dwt_") else {
                 throw HTTPError.notFound(request.path)
             }
-            func number(_ name: String) throws(HTTPError) -> Int {
+            func number(_ name: String) throws(ScanBridgeError) -> Int {
                 guard let text = request.query[name], let value = Int(text), value >= 0 else {
                     throw DWTErrors.invalidParameter("\(name) must be a non-negative number")
                 }
@@ -46,9 +46,9 @@ enum SeedRoutes {
             guard width > 0, height > 0 else { throw DWTErrors.invalidParameter("width and height must be positive") }
             let page = try await service.buffer.page(at: index)
             let thumbnail = try await PageRendering.thumbnail(bufferPage: page.id, in: service.buffer, maxWidth: width, maxHeight: height)
-            let type = page.info.format == .bw1 ? "image/png" : "image/jpeg"
-            let bytes = try await PageRendering.pool.run { try PageRendering.encode(thumbnail, as: type, quality: 80) }
-            return .binary(bytes, contentType: type)
+            let format: ImageFileFormat = page.info.format == .bw1 ? .png : .jpeg
+            let bytes = try await PageRendering.pool.run { try PageRendering.encode(thumbnail, as: format, quality: 80) }
+            return .binary(bytes, contentType: format.mimeType)
         }
     }
 }

@@ -82,7 +82,7 @@ enum UploadRoutes {
         return status
     }
 
-    private static func unknown(_ request: Request) -> HTTPError {
-        HTTPError(.notFound, code: -2400, message: "No upload \(request.parameters["id"] ?? "") exists")
+    private static func unknown(_ request: Request) -> ScanBridgeError {
+        DWTErrors.unknownUpload(request.parameters["id"] ?? "")
     }
 }

@@ -17,7 +17,7 @@ enum EventRoutes {
             var heartbeat = 15
             if let text = request.query["heartbeat"] {
                 guard let value = Int(text), (1...300).contains(value) else {
-                    throw HTTPError.invalidParameter("heartbeat must be 1…300 seconds")
+                    throw DWTErrors.invalidParameter("heartbeat must be 1…300 seconds")
                 }
                 heartbeat = value
             }

@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import ScanBridgeCore
 import ScanBridgeDevices
-import ScanBridgeHTTP
 import ScanBridgeStorage
 
 /// Every scan job of the running service, by uid, and the rules around them: the scanner each
@@ -63,8 +62,9 @@ actor JobRegistry {
         }
     }
 
-    /// The job `uid` for a request from `origin`: 404 unknown, 410 deleted, 403 other origin.
-    func job(_ uid: String, origin: String?) throws(HTTPError) -> ScanJob {
+    /// The job `uid` for a request from `origin`: unknown, deleted (`DeletedResourceError`), or
+    /// another origin's are errors.
+    func job(_ uid: String, origin: String?) throws -> ScanJob {
         guard let job = jobs[uid] else {
             throw deleted.contains(uid) ? DWTErrors.jobDeleted(uid) : DWTErrors.jobNotFound(uid)
         }
@@ -73,7 +73,7 @@ actor JobRegistry {
     }
 
     /// Deletes the job: cancels it if needed and frees its pages and scanner.
-    func delete(_ uid: String, origin: String?) async throws(HTTPError) {
+    func delete(_ uid: String, origin: String?) async throws {
         let job = try job(uid, origin: origin)
         jobs.removeValue(forKey: uid)
         deleted.insert(uid)
@@ -102,7 +102,7 @@ actor JobRegistry {
         if let requested, !requested.isEmpty { return requested }
         if let lastDevice { return lastDevice }
         guard let first = try await sane.scanners().first else {
-            throw HTTPError(.notFound, code: -1003, message: "No scanner is available; check `scanbridge devices`")
+            throw DWTErrors.noScanner("No scanner is available; check `scanbridge devices`")
         }
         return first.id
     }

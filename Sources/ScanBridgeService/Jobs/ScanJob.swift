@@ -138,16 +138,15 @@ actor ScanJob {
 
     private func run(_ session: ScannerSession) async {
         do {
-            // The pipeline stage between scanner and buffer: as soon as a page arrives it is
-            // encoded to its stored form and reduced for thumbnails on the compute pool, a page
-            // per core at a time, while the scanner reads the next ones. Clients that ask for
-            // those (documents, the JPEG of a colour page, thumbnails) then get them without
-            // another pass over the page.
-            let pages = try await session.scan(maxPages: maxPages).parallelMap { scanned in
-                (scanned, Self.derivatives(of: scanned))
+            // As soon as a page arrives it is encoded to its stored form and reduced for
+            // thumbnails on the compute pool while the scanner reads the next ones. Clients that
+            // ask for those (documents, the JPEG of a colour page, thumbnails) then get them
+            // without another pass over the page.
+            let pages = try await session.scan(maxPages: maxPages).scanPipeline { scanned in
+                if case .raster(let image) = scanned.content { image } else { nil }
             }
-            for try await (scanned, derived) in pages {
-                try await accept(scanned, derived: derived)
+            for try await (scanned, products) in pages {
+                try await accept(scanned, products: products)
             }
             if let cancelReason {
                 await finish(.canceled, code: 0, message: cancelReason)
@@ -165,25 +164,14 @@ actor ScanJob {
         }
     }
 
-    /// Thumbnail requests up to this box (the SDK's default size, DWT pages' thumbnail views)
-    /// are served from the reduced page; larger ones read the whole page.
-    static let thumbnailSourceBox = 240
-
-    /// A raw page's stored form and thumbnail source; none for pages that arrive encoded. A
-    /// failed encode leaves the page without a stored form (it is encoded when asked for).
-    private nonisolated static func derivatives(of scanned: ScannedPage) -> PageDerivatives {
-        guard case .raster(let image) = scanned.content else { return .none }
-        // The encoder's pass brings the page into the cache; the reduction follows it.
-        let stored = try? PageRendering.storedForm(of: Page(image: image))
-        let source = ThumbnailSource(of: image, maxWidth: thumbnailSourceBox, maxHeight: thumbnailSourceBox)
-        return PageDerivatives(storedForm: stored, thumbnailSource: source.block > 1 ? source : nil)
-    }
-
-    private func accept(_ scanned: ScannedPage, derived: PageDerivatives) async throws {
+    private func accept(_ scanned: ScannedPage, products: PageProducts) async throws {
         let page: Page
+        var derived = PageDerivatives.none
         switch scanned.content {
         case .raster(let image):
             page = Page(image: image)
+            derived = PageDerivatives(storedForm: products.storedForm.map { Page(encoded: $0.bytes, mediaType: $0.format.mimeType, info: page.info) },
+                                      thumbnailSource: products.thumbnailSource)
         case .jpeg(let data, let width, let height):
             page = Page(encoded: data, mediaType: "image/jpeg",
                         info: PageInfo(width: width, height: height, format: .rgb24, xDPI: scanned.xDPI, yDPI: scanned.yDPI))
@@ -197,7 +185,7 @@ actor ScanJob {
         pages.append(JobPage(bufferID: entry.id, uid: entry.uid, info: entry.info, pageNumber: scanned.pageNumber))
         events.publish("page", origin: origin, EventPayload.PageReady(
             job: uid, id: entry.id, uid: entry.uid, pageNumber: scanned.pageNumber, width: entry.info.width, height: entry.info.height,
-            thumbnail: "/api/buffer/\(entry.id)/thumbnail", url: "/api/device/scanners/jobs/\(uid)/next-page?page=\(entry.uid)"))
+            thumbnail: PageLocator.bufferThumbnail(id: entry.id).path, url: PageLocator.jobPage(job: uid, page: entry.uid).path))
         events.publish("buffer", origin: origin, EventPayload.Buffer(change: "added", ids: [entry.id], count: nil))
         logger.debug("Page scanned", metadata: ["job": "\(uid)", "page": "\(scanned.pageNumber)", "buffer": "\(entry.id)"])
         wakeAll()

@@ -83,7 +83,7 @@ public final class SecurityPolicy: Sendable {
     public func setAllowedOrigins(_ entries: [String]) throws(HTTPError) {
         for entry in entries where entry.trimmingCharacters(in: .whitespaces) != "*" {
             guard Self.canonicalOrigin(entry) != nil else {
-                throw HTTPError.invalidParameter("\"\(entry)\" is not an origin such as https://app.example or http://localhost:8080")
+                throw HTTPError(.badRequest, code: -2113, message: "\"\(entry)\" is not an origin such as https://app.example or http://localhost:8080")
             }
         }
         let (origins, any) = Self.normalise(entries)
@@ -234,7 +234,7 @@ public final class SecurityPolicy: Sendable {
         do {
             return try await next(request)
         } catch {
-            return Router.render(error)
+            return DWTErrorRenderer().response(for: error)
         }
     }
 

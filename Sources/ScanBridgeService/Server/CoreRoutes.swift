@@ -24,6 +24,7 @@ public struct ServiceStatus: Sendable {
 public enum CoreRoutes {
     public static func router(status: ServiceStatus, service: ScanningService, folder: ServiceFolder) -> Router {
         var router = Router()
+        router.errorRenderer = DWTErrorRenderer()
         registerServer(on: &router, status: status)
         ScanRoutes.register(on: &router, service: service)
         DocumentRoutes.register(on: &router, service: service, folder: folder)
@@ -57,11 +58,11 @@ public enum CoreRoutes {
             do {
                 patch = try JSONDecoder().decode(ServerSettingsPatch.self, from: Data(body))
             } catch {
-                throw HTTPError.invalidParameter("The body must be a JSON object such as {\"logLevel\": 1}")
+                throw DWTErrors.invalidParameter("The body must be a JSON object such as {\"logLevel\": 1}")
             }
             if let level = patch.logLevel {
                 guard (0...100).contains(level) else {
-                    throw HTTPError.invalidParameter("logLevel must be 0 (off), 1 (normal) … 30 (verbose); got \(level)")
+                    throw DWTErrors.invalidParameter("logLevel must be 0 (off), 1 (normal) … 30 (verbose); got \(level)")
                 }
                 status.logLevel.dwt = level
             }

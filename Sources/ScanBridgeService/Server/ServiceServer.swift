@@ -104,13 +104,15 @@ public final class ServiceServer: Sendable {
         var page = ServicePageRoutes.router(status: status, service: service, policy: policy, configuration: configuration,
                                             endpoints: endpoints)
         page.use(policy.middleware(publicPaths: WebAssets.publicPaths))
+        page.errorRenderer = DWTErrorRenderer()
         let routers: [ListenerRole: Router] = [.dwt: core, .dcp: page]
         var started: [(ServiceSettings.Listener, HTTPServer)] = []
         for listener in settings.listeners {
             do {
                 let socket = try engine.listen(address: settings.bindAddress, port: listener.port)
                 let server = HTTPServer(listener: socket, responder: routers[listener.role]!,
-                                        configuration: .init(limits: limits, tls: listener.secure ? tls : nil),
+                                        configuration: .init(limits: limits, tls: listener.secure ? tls : nil,
+                                                             errorRenderer: DWTErrorRenderer()),
                                         logger: Logger(label: "scanbridge.http"))
                 started.append((listener, server))
             } catch {

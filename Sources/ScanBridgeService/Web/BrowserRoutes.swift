@@ -82,7 +82,7 @@ final class BrowserRoutes: Sendable {
             for page in await service.buffer.pages() {
                 guard let job = Self.job(of: page), (try? await service.jobs.job(job, origin: request.origin)) != nil else { continue }
                 visible.append(BufferEntry(id: page.id, uid: page.uid, index: page.index, width: page.info.width,
-                                           height: page.info.height, job: job, thumbnail: "/api/buffer/\(page.id)/thumbnail"))
+                                           height: page.info.height, job: job, thumbnail: PageLocator.bufferThumbnail(id: page.id).path))
             }
             return try .json(visible)
         }
@@ -93,7 +93,7 @@ final class BrowserRoutes: Sendable {
             guard (16...2048).contains(size) else { throw DWTErrors.invalidParameter("size must be 16…2048 pixels") }
             let thumbnail = try await PageRendering.thumbnail(bufferPage: page.id, in: service.buffer, maxWidth: size, maxHeight: size)
             let bytes = try await PageRendering.pool.run {
-                try PageRendering.encode(PageRendering.eightBit(thumbnail), as: "image/jpeg", quality: 80)
+                try PageRendering.encode(PageRendering.eightBit(thumbnail), as: .jpeg, quality: 80)
             }
             return .binary(bytes, contentType: "image/jpeg", headerFields: [.cacheControl: "no-cache"])
         }
@@ -107,7 +107,7 @@ final class BrowserRoutes: Sendable {
             let entry = try await service.buffer.replace(id: page.id, with: Page(image: rotated))
             events.publish("buffer", origin: request.origin, EventPayload.Buffer(change: "rotated", ids: [page.id], count: nil))
             return try .json(BufferEntry(id: entry.id, uid: entry.uid, index: entry.index, width: entry.info.width, height: entry.info.height,
-                                         job: Self.job(of: entry), thumbnail: "/api/buffer/\(entry.id)/thumbnail"))
+                                         job: Self.job(of: entry), thumbnail: PageLocator.bufferThumbnail(id: entry.id).path))
         }
 
         router.delete("/api/buffer/{id}") { [self] request in
@@ -154,18 +154,18 @@ final class BrowserRoutes: Sendable {
             case .index(let value): index = value
             case .uid(let pageUID):
                 guard let found = before.pages.firstIndex(where: { $0.uid == pageUID }) else {
-                    throw HTTPError(.notFound, code: -2847, message: "Document \(uid) has no page \(pageUID)")
+                    throw DWTErrors.pageNotFound("Document \(uid) has no page \(pageUID)")
                 }
                 index = found
             }
             guard before.pages.indices.contains(index) else {
-                throw HTTPError(.badRequest, code: -2352, message: "Page index \(index) is out of range: the document has \(before.pages.count) page(s)")
+                throw DWTErrors.indexOutOfRange("Page index \(index) is out of range: the document has \(before.pages.count) page(s)")
             }
             let page = try await service.documents.readPage(.index(index), of: uid, password: password)
             let image = try await PageRendering.image(of: page)
             let rotated = try await PageRendering.pool.run { image.rotated(quarterTurns: turns) }
             // Insert the rotated page first, then drop the old one: a failure loses nothing.
-            _ = try await service.documents.insertPages(try await DocumentRoutes.storedForm(Page(image: rotated)), into: uid, at: index,
+            _ = try await service.documents.insertPages([try await PageRendering.storedForm(Page(image: rotated))], into: uid, at: index,
                                                         password: password)
             let info = try await service.documents.deletePage(.index(index + 1), from: uid, password: password)
             return .json(raw: DocumentInfoResponse(info).json)
@@ -241,7 +241,7 @@ final class BrowserRoutes: Sendable {
         return page
     }
 
-    static func quarterTurns(_ degrees: Int) throws(HTTPError) -> Int {
+    static func quarterTurns(_ degrees: Int) throws(ScanBridgeError) -> Int {
         guard degrees % 90 == 0 else { throw DWTErrors.invalidParameter("degrees must be a multiple of 90, got \(degrees)") }
         return ((degrees / 90) % 4 + 4) % 4
     }

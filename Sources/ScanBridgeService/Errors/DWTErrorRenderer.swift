@@ -1,0 +1,27 @@
+import HTTPTypes
+import ScanBridgeCore
+import ScanBridgeHTTP
+
+/// Every error answer of the service in the DWT shape
+/// `{"code", "message", "statusCode"[, "cause": {"code", "message"}]}`: domain errors
+/// (`ScanBridgeError`) with the status of their code (`DWTStatus`), deleted resources 410, the
+/// HTTP layer's own answers (400, 404, 405, 408, 413, 431, 503) with their status, anything else 500.
+public struct DWTErrorRenderer: HTTPErrorRenderer {
+    public init() {}
+
+    public func response(for error: any Error) -> Response {
+        switch error {
+        case let error as ScanBridgeError:
+            return HTTPError(DWTStatus.status(forCode: error.code), code: error.code, message: error.message, cause: error.cause).response
+        case let deleted as DeletedResourceError:
+            return HTTPError(.gone, code: deleted.error.code, message: deleted.error.message, cause: deleted.error.cause).response
+        case var error as HTTPError:
+            if error.code == HTTPError.genericCode, let code = DWTStatus.code(forHTTPStatus: error.status) { error.code = code }
+            return error.response
+        case let error as any HTTPResponseError:
+            return error.response
+        default:
+            return HTTPError(.internalServerError, message: "Internal error: \(error)").response
+        }
+    }
+}

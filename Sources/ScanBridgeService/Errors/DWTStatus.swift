@@ -1,0 +1,37 @@
+import HTTPTypes
+import ScanBridgeUpload
+
+/// The one table from DWT error codes to the HTTP statuses that answer them
+/// (../shared/API.md, "Errors"), and back for the answers the HTTP layer makes itself.
+enum DWTStatus {
+    /// The HTTP status each DWT error code of the public reference is answered with.
+    static func status(forCode code: Int) -> HTTPResponse.Status {
+        switch code {
+        case -2112: .methodNotAllowed
+        // Parameter not valid; capability or value the device cannot take; index out of
+        // range; password too long.
+        case -2113, -1006, -1010, -2352, -2849: .badRequest
+        // Product key; document password; another origin's job.
+        case -2800, -1043, -2801: .forbidden
+        case -1004: HTTPResponse.Status(code: 423, reasonPhrase: "Locked")
+        // Job, document, device, page or image unknown.
+        case -1034, -1040, -1003, -2847, -2399: .notFound
+        case -1011: .conflict
+        // The buffer is full (page-count limit).
+        case -1002: HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage")
+        // The scanner stopped answering.
+        case -1023: .serviceUnavailable
+        // Uploads: unknown upload; the target refused or failed; the target timed out.
+        case UploadErrorCode.unknownUpload: .notFound
+        case UploadErrorCode.transferFailed, UploadErrorCode.rejected: .badGateway
+        case UploadErrorCode.timedOut: .gatewayTimeout
+        default: .internalServerError
+        }
+    }
+
+    /// The DWT code of an answer the HTTP layer made without one: a wrong method is DWT's
+    /// -2112; everything else keeps the generic code.
+    static func code(forHTTPStatus status: HTTPResponse.Status) -> Int? {
+        status == .methodNotAllowed ? -2112 : nil
+    }
+}
