@@ -30,9 +30,9 @@ enum DocumentRoutes {
         }
 
         router.get("/api/storage/documents/{uid}/content") { request in
-            let parsed = try DocumentContent.parse(request.query)
-            return try await DocumentContent.respond(uid: try request.parameters.require("uid"), password: request.documentPassword,
-                                                     request: parsed, service: service, stagingFolder: folder.upload)
+            let wanted = try DocumentRequest(query: request.query)
+            return try await DocumentRenderer(documents: service.documents, uid: try request.parameters.require("uid"),
+                                              password: request.documentPassword, request: wanted).response()
         }
 
         router.post("/api/storage/documents/{uid}/pages") { request in

@@ -2,11 +2,21 @@ import Foundation
 import HTTPTypes
 import ScanBridgeCore
 import ScanBridgeHTTP
+import ScanBridgeImaging
 import ScanBridgeUpload
 
-/// ScanBridge extension `/api/uploads…`: send a stored document (or some of its pages) in a
-/// chosen format to an HTTP(S), FTP(S) or S3-compatible target from the service, follow it,
-/// cancel it. Target and option JSON: see Sources/ScanBridgeUpload/Targets/TargetCoding.swift.
+/// Uploads of stored documents from the service (ScanBridge extensions), both through
+/// `DocumentUpload`:
+///
+/// - `POST /api/uploads`: a document (or some of its pages) in a chosen format to an HTTP(S),
+///   FTP(S) or S3-compatible target; answers the upload's status. Target and option JSON: see
+///   Sources/ScanBridgeUpload/Targets/TargetCoding.swift.
+/// - `POST /api/storage/documents/{uid}/upload` `{"url", "method", "type", "fileName",
+///   "fieldName", "formFields", "headers"}`: the browser SDK's form, an HTTP POST (multipart) or
+///   PUT of the PDF or TIFF; answers `{"upload": id}`.
+///
+/// Both publish `upload` events; `GET /api/uploads/{id}` (and `/events`) follow an upload,
+/// `DELETE /api/uploads/{id}` cancels it.
 enum UploadRoutes {
     struct StartRequest: Decodable {
         var document: String
@@ -21,6 +31,17 @@ enum UploadRoutes {
         var options: UploadOptions?
     }
 
+    /// The body of the document-scoped form.
+    struct DocumentUploadRequest: Decodable {
+        var url: String
+        var method: String?
+        var type: String?
+        var fileName: String?
+        var fieldName: String?
+        var formFields: [String: String]?
+        var headers: [String: String]?
+    }
+
     static func register(on router: inout Router, service: ScanningService, folder: ServiceFolder) {
         router.post("/api/uploads") { request in
             let body = try await request.decodeJSON(StartRequest.self, allowEmpty: false)
@@ -28,27 +49,21 @@ enum UploadRoutes {
                 // A web page must not point the service at files on this machine.
                 throw DWTErrors.invalidParameter("caFile can only be set by local programs, not by web pages")
             }
-            var items = [URLQueryItem(name: "type", value: body.format ?? "application/pdf")]
-            if let pages = body.pages { items.append(URLQueryItem(name: "pages", value: pages)) }
-            if let quality = body.quality { items.append(URLQueryItem(name: "quality", value: String(quality))) }
-            var components = URLComponents()
-            components.queryItems = items
-            let content = try DocumentContent.parse(QueryParameters(parsing: Substring(components.percentEncodedQuery ?? "")))
-            let rendered = try await DocumentContent.render(uid: body.document, password: request.documentPassword ?? body.password,
-                                                            request: content, service: service, stagingFolder: folder.upload)
-            let data: Data
-            switch rendered {
-            case .bytes(let bytes): data = Data(bytes)
-            case .file(let path):
-                defer { unlink(path) }
-                data = try await PageRendering.pool.run { try Data(contentsOf: URL(fileURLWithPath: path)) }
-            }
-            let extensions = ["application/pdf": "pdf", "image/tiff": "tif", "image/jpeg": "jpg", "image/png": "png"]
-            let fileName = body.fileName ?? "\(body.document).\(extensions[content.type] ?? "bin")"
-            let id = try await service.uploader.start(UploadDocument(data: data, fileName: fileName, contentType: content.type),
-                                                      to: body.target, options: body.options ?? UploadOptions())
+            let upload = try DocumentUpload(document: body.document, password: request.documentPassword ?? body.password,
+                                            request: documentRequest(body), fileName: body.fileName, target: body.target,
+                                            options: body.options ?? UploadOptions())
+            let id = try await upload.start(service: service, stagingFolder: folder.upload, origin: request.origin)
             guard let status = await service.uploader.status(id) else { throw HTTPError(.internalServerError, message: "Upload \(id) vanished") }
             return try .json(status, status: .accepted)
+        }
+
+        router.post("/api/storage/documents/{uid}/upload") { request in
+            let uid = try request.parameters.require("uid")
+            let body = try await request.decodeJSON(DocumentUploadRequest.self, allowEmpty: false)
+            let upload = try DocumentUpload(document: uid, password: request.documentPassword,
+                                            request: documentRequest(body), fileName: body.fileName, target: target(body))
+            let id = try await upload.start(service: service, stagingFolder: folder.upload, origin: request.origin)
+            return try .json(["upload": id.description], status: .accepted)
         }
 
         router.get("/api/uploads") { _ in try .json(await service.uploader.list()) }
@@ -72,6 +87,35 @@ enum UploadRoutes {
                     try await stream.send(ServerSentEvent(event: event.eventName, data: String(decoding: data, as: UTF8.self)))
                 }
             }
+        }
+    }
+
+    static func documentRequest(_ body: StartRequest) throws(ScanBridgeError) -> DocumentRequest {
+        try DocumentRequest(format: DocumentRequest.format(body.format), pages: DocumentRequest.pages(body.pages),
+                            quality: body.quality.map(DocumentRequest.quality) ?? 80)
+    }
+
+    /// The document-scoped form sends PDF (default) or TIFF.
+    static func documentRequest(_ body: DocumentUploadRequest) throws(ScanBridgeError) -> DocumentRequest {
+        let type = (body.type ?? "application/pdf").lowercased()
+        guard type == "application/pdf" || type == "image/tiff" else {
+            throw DWTErrors.invalidParameter("type must be application/pdf or image/tiff")
+        }
+        return DocumentRequest(format: try DocumentRequest.format(type))
+    }
+
+    static func target(_ body: DocumentUploadRequest) throws(ScanBridgeError) -> UploadTarget {
+        let headers = (body.headers ?? [:]).sorted { $0.key < $1.key }.map { HeaderField($0.key, $0.value) }
+        switch (body.method ?? "POST").uppercased() {
+        case "POST":
+            let fields = (body.formFields ?? [:]).sorted { $0.key < $1.key }.map { NameValue($0.key, $0.value) }
+            // The part's file name is the document's (`fileName` or its default).
+            return .httpPost(HTTPPostTarget(url: body.url, fieldName: body.fieldName ?? "RemoteFile", fileName: nil,
+                                            formFields: fields, headers: headers))
+        case "PUT":
+            return .httpPut(HTTPPutTarget(url: body.url, headers: headers))
+        case let other:
+            throw DWTErrors.invalidParameter("method must be POST or PUT, not \(other)")
         }
     }
 

@@ -43,15 +43,6 @@ final class BrowserRoutes: Sendable {
     struct RotateRequest: Decodable { var degrees: Int }
     struct ReorderBuffer: Decodable { var ids: [Int] }
     struct ReorderDocument: Decodable { var pages: [String] }
-    struct UploadRequest: Decodable {
-        var url: String
-        var method: String?
-        var type: String?
-        var fileName: String?
-        var fieldName: String?
-        var formFields: [String: String]?
-        var headers: [String: String]?
-    }
 
     struct BufferEntry: Encodable {
         var id: Int
@@ -170,56 +161,6 @@ final class BrowserRoutes: Sendable {
             let info = try await service.documents.deletePage(.index(index + 1), from: uid, password: password)
             return .json(raw: DocumentInfoResponse(info).json)
         }
-
-        router.post("/api/storage/documents/{uid}/upload") { [self] request in
-            let uid = try request.parameters.require("uid")
-            let options = try await request.decodeJSON(UploadRequest.self, allowEmpty: false)
-            let type = (options.type ?? "application/pdf").lowercased()
-            let (data, fileName) = try await documentBytes(uid: uid, type: type, password: request.documentPassword,
-                                                           fileName: options.fileName)
-            let headers = (options.headers ?? [:]).sorted { $0.key < $1.key }.map { HeaderField($0.key, $0.value) }
-            let target: UploadTarget
-            switch (options.method ?? "POST").uppercased() {
-            case "POST":
-                let fields = (options.formFields ?? [:]).sorted { $0.key < $1.key }.map { NameValue($0.key, $0.value) }
-                target = .httpPost(HTTPPostTarget(url: options.url, fieldName: options.fieldName ?? "RemoteFile", fileName: fileName,
-                                                  formFields: fields, headers: headers))
-            case "PUT":
-                target = .httpPut(HTTPPutTarget(url: options.url, headers: headers))
-            case let other:
-                throw DWTErrors.invalidParameter("method must be POST or PUT, not \(other)")
-            }
-            let id = try await uploader.start(UploadDocument(data: data, fileName: fileName, contentType: type), to: target)
-            let stream = await uploader.events(id)
-            let origin = request.origin
-            let total = Int64(data.count)
-            events.publish("upload", origin: origin, EventPayload.Upload(upload: id.description, document: uid, state: "queued",
-                                                                         sent: 0, total: total, message: nil))
-            if let stream {
-                Task { [events] in
-                    for await event in stream {
-                        let payload: EventPayload.Upload
-                        switch event {
-                        case .queued: continue
-                        case .started: payload = .init(upload: id.description, document: uid, state: "uploading", sent: 0, total: total)
-                        case .progress(let progress):
-                            payload = .init(upload: id.description, document: uid, state: "uploading", sent: progress.sent, total: progress.total)
-                        case .retrying(_, _, let reason):
-                            payload = .init(upload: id.description, document: uid, state: "retrying", sent: 0, total: total, message: reason)
-                        case .succeeded(let response):
-                            payload = .init(upload: id.description, document: uid, state: "succeeded", sent: total, total: total,
-                                            message: "HTTP \(response.statusCode)")
-                        case .failed(let error):
-                            payload = .init(upload: id.description, document: uid, state: "failed", sent: 0, total: total, message: error.message)
-                        case .canceled:
-                            payload = .init(upload: id.description, document: uid, state: "canceled", sent: 0, total: total)
-                        }
-                        events.publish("upload", origin: origin, payload)
-                    }
-                }
-            }
-            return try .json(["upload": id.description], status: .accepted)
-        }
     }
 
     // MARK: - Helpers
@@ -244,21 +185,5 @@ final class BrowserRoutes: Sendable {
     static func quarterTurns(_ degrees: Int) throws(ScanBridgeError) -> Int {
         guard degrees % 90 == 0 else { throw DWTErrors.invalidParameter("degrees must be a multiple of 90, got \(degrees)") }
         return ((degrees / 90) % 4 + 4) % 4
-    }
-
-    /// The document as `type`, in memory (for an upload).
-    private func documentBytes(uid: String, type: String, password: String?, fileName: String?) async throws -> (Data, String) {
-        guard type == "application/pdf" || type == "image/tiff" else {
-            throw DWTErrors.invalidParameter("type must be application/pdf or image/tiff")
-        }
-        let content = try DocumentContent.parse(QueryParameters(parsing: Substring("type=\(type)")))
-        let data: Data
-        switch try await DocumentContent.render(uid: uid, password: password, request: content, service: service, stagingFolder: stagingFolder) {
-        case .bytes(let bytes): data = Data(bytes)
-        case .file(let path):
-            defer { unlink(path) }
-            data = try await PageRendering.pool.run { try Data(contentsOf: URL(fileURLWithPath: path)) }
-        }
-        return (data, fileName ?? "\(uid).\(type == "application/pdf" ? "pdf" : "tif")")
     }
 }
