@@ -5,15 +5,22 @@ import ScanBridgeHTTP
 import ScanBridgeImaging
 import ScanBridgeStorage
 
-/// `/api/storage/documents…`: persistent documents, their pages and content.
-enum DocumentRoutes {
+/// `/api/storage/documents…`: persistent documents, their pages and content; ScanBridge
+/// extensions: one page as an image, importing image files, reordering, rotating a page, and
+/// uploading the document (`DocumentUpload`).
+struct StorageRoutes: Sendable {
+    let service: ScanningService
+    let folder: ServiceFolder
+
     static let maxPasswordLength = 32
 
-    static func register(on router: inout Router, service: ScanningService, folder: ServiceFolder) {
+    struct ReorderDocument: Decodable { var pages: [String] }
+
+    func register(on router: inout Router) {
         router.post("/api/storage/documents") { request in
             let options = try await request.decodeJSON(CreateDocumentOptions.self)
-            if let password = options.password, password.count > maxPasswordLength {
-                throw DWTErrors.invalidParameter("password is longer than \(maxPasswordLength) characters")
+            if let password = options.password, password.count > Self.maxPasswordLength {
+                throw DWTErrors.invalidParameter("password is longer than \(Self.maxPasswordLength) characters")
             }
             let info = try await service.documents.create(password: options.password?.isEmpty == true ? nil : options.password)
             return .json(raw: DocumentInfoResponse(info).json, status: .created)
@@ -42,7 +49,7 @@ enum DocumentRoutes {
             let page = try await PageSources.page(options.source, service: service, origin: request.origin, password: password,
                                                   preferStoredForm: true)
             let stored = [try await PageRendering.storedForm(page)]
-            let info = try await service.documents.insertPages(stored, into: uid, at: try position(options.insertPos), password: password)
+            let info = try await service.documents.insertPages(stored, into: uid, at: try Self.position(options.insertPos), password: password)
             return .json(raw: DocumentInfoResponse(info).json)
         }
 
@@ -78,8 +85,53 @@ enum DocumentRoutes {
                 guard let value = Int(text) else { throw DWTErrors.invalidParameter("insertPos must be a number") }
                 return value
             }
-            let info = try await service.documents.insertPages(pages, into: uid, at: try position(insertPos), password: request.documentPassword)
+            let info = try await service.documents.insertPages(pages, into: uid, at: try Self.position(insertPos), password: request.documentPassword)
             return .json(raw: DocumentInfoResponse(info).json)
+        }
+
+        router.post("/api/storage/documents/{uid}/order") { request in
+            let uid = try request.parameters.require("uid")
+            let pages = try await request.decodeJSON(ReorderDocument.self, allowEmpty: false).pages
+            let info = try await service.documents.reorder(uid, pageUIDs: pages, password: request.documentPassword)
+            return .json(raw: DocumentInfoResponse(info).json)
+        }
+
+        router.post("/api/storage/documents/{uid}/pages/{page}/rotate") { request in
+            let uid = try request.parameters.require("uid")
+            let reference = PageReference(pathSegment: try request.parameters.require("page"))
+            let turns = try quarterTurns(try await request.decodeJSON(RotateRequest.self, allowEmpty: false).degrees)
+            let password = request.documentPassword
+            let before = try await service.documents.info(uid: uid, password: password)
+            let index: Int
+            switch reference {
+            case .index(let value): index = value
+            case .uid(let pageUID):
+                guard let found = before.pages.firstIndex(where: { $0.uid == pageUID }) else {
+                    throw DWTErrors.pageNotFound("Document \(uid) has no page \(pageUID)")
+                }
+                index = found
+            }
+            guard before.pages.indices.contains(index) else {
+                throw DWTErrors.indexOutOfRange("Page index \(index) is out of range: the document has \(before.pages.count) page(s)")
+            }
+            let page = try await service.documents.readPage(.index(index), of: uid, password: password)
+            let image = try await PageRendering.image(of: page)
+            let rotated = try await PageRendering.pool.run { image.rotated(quarterTurns: turns) }
+            // Insert the rotated page first, then drop the old one: a failure loses nothing.
+            _ = try await service.documents.insertPages([try await PageRendering.storedForm(Page(image: rotated))], into: uid, at: index,
+                                                        password: password)
+            let info = try await service.documents.deletePage(.index(index + 1), from: uid, password: password)
+            return .json(raw: DocumentInfoResponse(info).json)
+        }
+
+        router.post("/api/storage/documents/{uid}/upload") { request in
+            let uid = try request.parameters.require("uid")
+            let body = try await request.decodeJSON(UploadRoutes.DocumentUploadRequest.self, allowEmpty: false)
+            let upload = try DocumentUpload(document: uid, password: request.documentPassword,
+                                            request: UploadRoutes.documentRequest(body), fileName: body.fileName,
+                                            target: UploadRoutes.target(body))
+            let id = try await upload.start(service: service, stagingFolder: folder.upload, origin: request.origin)
+            return try .json(["upload": id.description], status: .accepted)
         }
     }
 
@@ -88,53 +140,5 @@ enum DocumentRoutes {
         guard let value, value != -1 else { return nil }
         guard value >= 0 else { throw DWTErrors.invalidParameter("insertPos must be -1 (end) or a 0-based position, got \(value)") }
         return value
-    }
-}
-
-/// `/api/process/…`: blank-page detection and barcode reading on a page URL.
-enum ProcessRoutes {
-    static func register(on router: inout Router, service: ScanningService) {
-        router.post("/api/process/check-blank") { request in
-            let body = try await request.decodeJSON(CheckBlankRequest.self, allowEmpty: false)
-            let page = try await PageSources.page(body.source, service: service, origin: request.origin, password: request.documentPassword)
-            let image = try await PageRendering.image(of: page)
-            // minBlockHeight: the smallest mark (in pixels) that makes a page not blank.
-            let analysis = try await PageRendering.pool.run { image.blankPageAnalysis() }
-            return try .json(OperationResult(result: analysis.isBlank))
-        }
-
-        router.post("/api/process/read-barcode") { request in
-            if !service.productKeys.isEmpty {
-                guard let key = request.productKey, service.productKeys.contains(key) else { throw DWTErrors.invalidProductKey }
-            }
-            let body = try await request.decodeJSON(ReadBarcodeRequest.self, allowEmpty: false)
-            let page = try await PageSources.page(body.source, service: service, origin: request.origin, password: request.documentPassword)
-            let image = try await PageRendering.image(of: page)
-            let barcodes = try await PageRendering.pool.run { try BarcodeReader.read(image) }
-            return try .json(barcodes.map(BarcodeResult.init))
-        }
-    }
-
-    /// A barcode in the shape of DWT's BarcodeResult (the fields clients read).
-    struct BarcodeResult: Encodable {
-        var barcodeFormatString: String
-        var barcodeText: String
-        var barcodeBytes: [UInt8]
-        var localizationResult: Localization
-
-        struct Localization: Encodable {
-            var ResultPoints: [String]
-            var x1: Int, y1: Int, x2: Int, y2: Int, x3: Int, y3: Int, x4: Int, y4: Int
-        }
-
-        init(_ barcode: Barcode) {
-            barcodeFormatString = barcode.format
-            barcodeText = barcode.text
-            barcodeBytes = barcode.bytes
-            let xs = barcode.points.map(\.x), ys = barcode.points.map(\.y)
-            let left = xs.min() ?? 0, right = xs.max() ?? 0, top = ys.min() ?? 0, bottom = ys.max() ?? 0
-            localizationResult = Localization(ResultPoints: ["\(left), \(top)", "\(right), \(top)", "\(right), \(bottom)", "\(left), \(bottom)"],
-                                              x1: left, y1: top, x2: right, y2: top, x3: right, y3: bottom, x4: left, y4: bottom)
-        }
     }
 }

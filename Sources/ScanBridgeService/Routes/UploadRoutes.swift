@@ -5,19 +5,15 @@ import ScanBridgeHTTP
 import ScanBridgeImaging
 import ScanBridgeUpload
 
-/// Uploads of stored documents from the service (ScanBridge extensions), both through
-/// `DocumentUpload`:
-///
-/// - `POST /api/uploads`: a document (or some of its pages) in a chosen format to an HTTP(S),
-///   FTP(S) or S3-compatible target; answers the upload's status. Target and option JSON: see
-///   Sources/ScanBridgeUpload/Targets/TargetCoding.swift.
-/// - `POST /api/storage/documents/{uid}/upload` `{"url", "method", "type", "fileName",
-///   "fieldName", "formFields", "headers"}`: the browser SDK's form, an HTTP POST (multipart) or
-///   PUT of the PDF or TIFF; answers `{"upload": id}`.
-///
-/// Both publish `upload` events; `GET /api/uploads/{id}` (and `/events`) follow an upload,
-/// `DELETE /api/uploads/{id}` cancels it.
-enum UploadRoutes {
+/// `/api/uploads…` (ScanBridge extension): `POST` sends a stored document (or some of its
+/// pages) in a chosen format to an HTTP(S), FTP(S) or S3-compatible target through
+/// `DocumentUpload`, like `POST /api/storage/documents/{uid}/upload` (StorageRoutes), and answers
+/// the upload's status; `GET /api/uploads/{id}` (and `/events`) follow an upload, `DELETE`
+/// cancels it. Target and option JSON: see Sources/ScanBridgeUpload/Targets/TargetCoding.swift.
+struct UploadRoutes: Sendable {
+    let service: ScanningService
+    let folder: ServiceFolder
+
     struct StartRequest: Decodable {
         var document: String
         var password: String?
@@ -42,7 +38,7 @@ enum UploadRoutes {
         var headers: [String: String]?
     }
 
-    static func register(on router: inout Router, service: ScanningService, folder: ServiceFolder) {
+    func register(on router: inout Router) {
         router.post("/api/uploads") { request in
             let body = try await request.decodeJSON(StartRequest.self, allowEmpty: false)
             if request.origin != nil, body.options?.tls.caFile != nil {
@@ -50,37 +46,28 @@ enum UploadRoutes {
                 throw DWTErrors.invalidParameter("caFile can only be set by local programs, not by web pages")
             }
             let upload = try DocumentUpload(document: body.document, password: request.documentPassword ?? body.password,
-                                            request: documentRequest(body), fileName: body.fileName, target: body.target,
+                                            request: Self.documentRequest(body), fileName: body.fileName, target: body.target,
                                             options: body.options ?? UploadOptions())
             let id = try await upload.start(service: service, stagingFolder: folder.upload, origin: request.origin)
             guard let status = await service.uploader.status(id) else { throw HTTPError(.internalServerError, message: "Upload \(id) vanished") }
             return try .json(status, status: .accepted)
         }
 
-        router.post("/api/storage/documents/{uid}/upload") { request in
-            let uid = try request.parameters.require("uid")
-            let body = try await request.decodeJSON(DocumentUploadRequest.self, allowEmpty: false)
-            let upload = try DocumentUpload(document: uid, password: request.documentPassword,
-                                            request: documentRequest(body), fileName: body.fileName, target: target(body))
-            let id = try await upload.start(service: service, stagingFolder: folder.upload, origin: request.origin)
-            return try .json(["upload": id.description], status: .accepted)
-        }
-
         router.get("/api/uploads") { _ in try .json(await service.uploader.list()) }
 
         router.get("/api/uploads/{id}") { request in
-            try .json(try await status(request, service))
+            try .json(try await Self.status(request, service))
         }
 
         router.delete("/api/uploads/{id}") { request in
-            let current = try await status(request, service)
+            let current = try await Self.status(request, service)
             _ = await service.uploader.cancel(current.id)
-            return try .json(try await status(request, service))
+            return try .json(try await Self.status(request, service))
         }
 
         router.get("/api/uploads/{id}/events") { request in
-            let id = try await status(request, service).id
-            guard let events = await service.uploader.events(id) else { throw unknown(request) }
+            let id = try await Self.status(request, service).id
+            guard let events = await service.uploader.events(id) else { throw Self.unknown(request) }
             return .eventStream { stream in
                 for await event in events {
                     let data = try JSONEncoder().encode(event)

@@ -1,48 +1,26 @@
 import Foundation
 import HTTPTypes
 import ScanBridgeCore
-import ScanBridgeDevices
 import ScanBridgeHTTP
 import ScanBridgeImaging
 import ScanBridgeStorage
-import ScanBridgeUpload
 
-/// ScanBridge's own routes for the browser SDK, next to (never inside) the DWT REST paths:
+/// `/api/buffer…` (ScanBridge extensions for the browser SDK): the pages scanned jobs left in
+/// the image buffer.
 ///
-/// - `GET /api/events`: server-sent events (see `EventRoutes`);
-/// - `GET /api/cameras`: V4L2 cameras;
+/// - `GET /api/buffer`: the pages of this origin's jobs, with their thumbnail URLs;
 /// - `GET /api/buffer/{id}/thumbnail?size=N`: a JPEG thumbnail of a buffered page (longest side N, default 240);
 /// - `POST /api/buffer/{id}/rotate` `{"degrees": 90|180|270|-90}`: rotates a buffered page in place;
 /// - `DELETE /api/buffer/{id}`: removes a buffered page;
-/// - `POST /api/buffer/reorder` `{"ids": [...]}`: puts these pages in this order, in the slots they occupy;
-/// - `POST /api/storage/documents/{uid}/order` `{"pages": [pageUid...]}`: reorders a document's pages;
-/// - `POST /api/storage/documents/{uid}/pages/{page}/rotate` `{"degrees": …}`: rotates a stored page;
-/// - `POST /api/storage/documents/{uid}/upload` `{"url", "method", "type", …}`: the service uploads
-///   the document (progress as `upload` events); its status is `GET /api/uploads/{id}` (UploadRoutes).
+/// - `POST /api/buffer/reorder` `{"ids": [...]}`: puts these pages in this order, in the slots they occupy.
 ///
 /// Buffered pages belong to the job that scanned them, and so to the origin that created the
 /// job: a page of another origin's job is answered 403 like the job itself.
-final class BrowserRoutes: Sendable {
+struct BufferRoutes: Sendable {
     let service: ScanningService
-    let events: EventHub
-    let uploader: Uploader
-    let stagingFolder: String
+    var events: EventHub { service.jobs.events }
 
-    init(service: ScanningService, folder: ServiceFolder) {
-        self.service = service
-        self.events = service.jobs.events
-        self.stagingFolder = folder.upload
-        // The service's one uploader: its concurrency limit and staging cover every upload.
-        self.uploader = service.uploader
-    }
-
-    func close() async {
-        events.finishAll()
-    }
-
-    struct RotateRequest: Decodable { var degrees: Int }
     struct ReorderBuffer: Decodable { var ids: [Int] }
-    struct ReorderDocument: Decodable { var pages: [String] }
 
     struct BufferEntry: Encodable {
         var id: Int
@@ -54,20 +32,7 @@ final class BrowserRoutes: Sendable {
         var thumbnail: String
     }
 
-    struct CameraEntry: Encodable {
-        var id: String
-        var name: String
-        var driver: String
-    }
-
     func register(on router: inout Router) {
-        EventRoutes.register(on: &router, events: events)
-
-        router.get("/api/cameras") { _ in
-            let cameras = await CameraDiscovery.cameras()
-            return try .json(cameras.map { CameraEntry(id: $0.id, name: $0.name, driver: $0.driver) })
-        }
-
         router.get("/api/buffer") { [self] request in
             var visible: [BufferEntry] = []
             for page in await service.buffer.pages() {
@@ -91,7 +56,7 @@ final class BrowserRoutes: Sendable {
 
         router.post("/api/buffer/{id}/rotate") { [self] request in
             let page = try await ownedPage(request)
-            let turns = try Self.quarterTurns(try await request.decodeJSON(RotateRequest.self, allowEmpty: false).degrees)
+            let turns = try quarterTurns(try await request.decodeJSON(RotateRequest.self, allowEmpty: false).degrees)
             let content = try await service.buffer.content(id: page.id)
             let image = try await PageRendering.image(of: content)
             let rotated = try await PageRendering.pool.run { image.rotated(quarterTurns: turns) }
@@ -126,41 +91,6 @@ final class BrowserRoutes: Sendable {
             events.publish("buffer", origin: request.origin, EventPayload.Buffer(change: "moved", ids: wanted, count: nil))
             return .noContent
         }
-
-        router.post("/api/storage/documents/{uid}/order") { [self] request in
-            let uid = try request.parameters.require("uid")
-            let pages = try await request.decodeJSON(ReorderDocument.self, allowEmpty: false).pages
-            let info = try await service.documents.reorder(uid, pageUIDs: pages, password: request.documentPassword)
-            return .json(raw: DocumentInfoResponse(info).json)
-        }
-
-        router.post("/api/storage/documents/{uid}/pages/{page}/rotate") { [self] request in
-            let uid = try request.parameters.require("uid")
-            let reference = PageReference(pathSegment: try request.parameters.require("page"))
-            let turns = try Self.quarterTurns(try await request.decodeJSON(RotateRequest.self, allowEmpty: false).degrees)
-            let password = request.documentPassword
-            let before = try await service.documents.info(uid: uid, password: password)
-            let index: Int
-            switch reference {
-            case .index(let value): index = value
-            case .uid(let pageUID):
-                guard let found = before.pages.firstIndex(where: { $0.uid == pageUID }) else {
-                    throw DWTErrors.pageNotFound("Document \(uid) has no page \(pageUID)")
-                }
-                index = found
-            }
-            guard before.pages.indices.contains(index) else {
-                throw DWTErrors.indexOutOfRange("Page index \(index) is out of range: the document has \(before.pages.count) page(s)")
-            }
-            let page = try await service.documents.readPage(.index(index), of: uid, password: password)
-            let image = try await PageRendering.image(of: page)
-            let rotated = try await PageRendering.pool.run { image.rotated(quarterTurns: turns) }
-            // Insert the rotated page first, then drop the old one: a failure loses nothing.
-            _ = try await service.documents.insertPages([try await PageRendering.storedForm(Page(image: rotated))], into: uid, at: index,
-                                                        password: password)
-            let info = try await service.documents.deletePage(.index(index + 1), from: uid, password: password)
-            return .json(raw: DocumentInfoResponse(info).json)
-        }
     }
 
     // MARK: - Helpers
@@ -182,8 +112,4 @@ final class BrowserRoutes: Sendable {
         return page
     }
 
-    static func quarterTurns(_ degrees: Int) throws(ScanBridgeError) -> Int {
-        guard degrees % 90 == 0 else { throw DWTErrors.invalidParameter("degrees must be a multiple of 90, got \(degrees)") }
-        return ((degrees / 90) % 4 + 4) % 4
-    }
 }
