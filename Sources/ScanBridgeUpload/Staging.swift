@@ -28,15 +28,25 @@ final class StagingArea: Sendable {
     func dataPath(_ id: UploadID) -> String { folder + "/" + id.rawValue + ".data" }
     func recordPath(_ id: UploadID) -> String { folder + "/" + id.rawValue + ".json" }
 
-    /// Writes the document (to a temporary name, then renamed) and its record.
-    func stage(_ data: Data, record: StagedRecord) async throws(ScanBridgeError) {
+    /// Puts the document in place (bytes written to a temporary name, then renamed; a file moved
+    /// in) and writes its record with the document's size. Returns the size.
+    func stage(_ content: UploadDocument.Content, record: StagedRecord) async throws(ScanBridgeError) -> Int64 {
         let dataPath = dataPath(record.id)
         let recordPath = recordPath(record.id)
         let folder = self.folder
-        try await run {
+        return try await run {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            try data.write(to: URL(fileURLWithPath: dataPath), options: .atomic)
+            switch content {
+            case .data(let data):
+                try data.write(to: URL(fileURLWithPath: dataPath), options: .atomic)
+            case .file(let path):
+                try FileManager.default.moveItem(atPath: path, toPath: dataPath)
+            }
+            var record = record
+            let attributes = try FileManager.default.attributesOfItem(atPath: dataPath)
+            record.byteCount = (attributes[.size] as? NSNumber)?.int64Value ?? 0
             try Self.encode(record).write(to: URL(fileURLWithPath: recordPath), options: .atomic)
+            return record.byteCount
         }
     }
 

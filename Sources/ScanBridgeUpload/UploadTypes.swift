@@ -22,13 +22,30 @@ public struct UploadID: Hashable, Sendable, CustomStringConvertible, Codable {
 
 /// The encoded document to upload (the caller encodes pages to PDF/TIFF/JPEG/PNG first).
 public struct UploadDocument: Sendable {
-    public var data: Data
+    /// Where the document's bytes are.
+    public enum Content: Sendable {
+        case data(Data)
+        /// A file already written: staging takes it over by renaming it into `upload/` (no
+        /// copy when it is on the same file system, as the service's `upload/` files are).
+        case file(path: String)
+    }
+
+    public var content: Content
     /// File name presented to the server (multipart `filename`); plain name, no path.
     public var fileName: String
     public var contentType: String
 
     public init(data: Data, fileName: String, contentType: String = "application/octet-stream") {
-        self.data = data
+        self.init(content: .data(data), fileName: fileName, contentType: contentType)
+    }
+
+    /// The file at `path`, which `Uploader.start` moves into staging.
+    public init(file path: String, fileName: String, contentType: String = "application/octet-stream") {
+        self.init(content: .file(path: path), fileName: fileName, contentType: contentType)
+    }
+
+    public init(content: Content, fileName: String, contentType: String) {
+        self.content = content
         self.fileName = fileName
         self.contentType = contentType
     }

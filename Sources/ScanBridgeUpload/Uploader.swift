@@ -47,7 +47,8 @@ public actor Uploader {
     // MARK: starting
 
     /// Stages `document` and starts sending it to `target`. Returns once the bytes are safe in
-    /// `upload/`; follow it with `status`, `events` or `wait`.
+    /// `upload/` (a document in a file is moved there); follow it with `status`, `events` or
+    /// `wait`. When it throws, a document file is left where it was.
     /// Throws -2113 for a target that is not valid, -2405 when staging fails.
     public func start(_ document: UploadDocument, to target: UploadTarget,
                       options: UploadOptions = UploadOptions()) async throws(ScanBridgeError) -> UploadID {
@@ -56,9 +57,9 @@ public actor Uploader {
         try Self.validate(document)
         let id = UploadID.make()
         let now = Date()
-        let staged = StagedRecord(id: id, fileName: document.fileName, contentType: document.contentType,
-                                  byteCount: Int64(document.data.count), target: target.redactedDescription, created: now)
-        try await staging.stage(document.data, record: staged)
+        var staged = StagedRecord(id: id, fileName: document.fileName, contentType: document.contentType,
+                                  byteCount: 0, target: target.redactedDescription, created: now)
+        staged.byteCount = try await staging.stage(document.content, record: staged)
         let monitor = UploadMonitor()
         monitor.reset(total: staged.byteCount)
         let status = UploadStatus(id: id, state: .queued, target: staged.target, fileName: document.fileName,

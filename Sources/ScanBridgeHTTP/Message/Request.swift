@@ -72,7 +72,7 @@ public struct Parameters: Sendable, Hashable, Sequence {
         storage.first { $0.name == name }?.value
     }
 
-    /// The value of `name`, or a DWT "parameter not valid" error (400, -2113).
+    /// The value of `name`, or a 400.
     public func require(_ name: String) throws(HTTPError) -> String {
         guard let value = self[name] else { throw HTTPError(.badRequest, message: "missing path parameter \(name)") }
         return value

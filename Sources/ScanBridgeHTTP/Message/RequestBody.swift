@@ -33,7 +33,7 @@ public struct RequestBody: Sendable, AsyncSequence {
         RequestBody(storage: .bytes(bytes), expectedLength: bytes.count)
     }
 
-    /// The whole body; throws a 413 DWT error when it is larger than `maxSize`.
+    /// The whole body; throws a 413 when it is larger than `maxSize`.
     public func collect(upTo maxSize: Int = .max) async throws(HTTPError) -> [UInt8] {
         switch storage {
         case .bytes(let bytes):

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import ScanBridgeCore
 import ScanBridgeHTTP
 
 extension HTTPField.Name {
@@ -48,4 +49,13 @@ extension Request {
         let host = headerFields[.hostField] ?? "127.0.0.1:\(connection.localPort)"
         return "\(scheme)://\(host)"
     }
+}
+
+/// The body of rotate requests.
+struct RotateRequest: Decodable { var degrees: Int }
+
+/// `degrees` of a rotate request as clockwise quarter turns (0…3).
+func quarterTurns(_ degrees: Int) throws(ScanBridgeError) -> Int {
+    guard degrees % 90 == 0 else { throw DWTErrors.invalidParameter("degrees must be a multiple of 90, got \(degrees)") }
+    return ((degrees / 90) % 4 + 4) % 4
 }

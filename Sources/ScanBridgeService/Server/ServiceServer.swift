@@ -42,17 +42,15 @@ public final class ServiceServer: Sendable {
     public let running: [Running]
     /// Host check, CORS and Private Network Access in front of every route.
     public let policy: SecurityPolicy
-    let browser: BrowserRoutes
     private let logger: Logger
 
     private init(engine: IOEngine, status: ServiceStatus, service: ScanningService, running: [Running], policy: SecurityPolicy,
-                 browser: BrowserRoutes, logger: Logger) {
+                 logger: Logger) {
         self.engine = engine
         self.status = status
         self.service = service
         self.running = running
         self.policy = policy
-        self.browser = browser
         self.logger = logger
     }
 
@@ -96,9 +94,7 @@ public final class ServiceServer: Sendable {
         }
         let policy = SecurityPolicy(configuration: configuration)
         let endpoints = ServiceEndpoints()
-        let browser = BrowserRoutes(service: service, folder: folder)
         var core = CoreRoutes.router(status: status, service: service, folder: folder)
-        browser.register(on: &core)
         WebAssets.register(on: &core, endpoints: endpoints)
         core.use(policy.middleware(publicPaths: WebAssets.publicPaths))
         var page = ServicePageRoutes.router(status: status, service: service, policy: policy, configuration: configuration,
@@ -117,7 +113,7 @@ public final class ServiceServer: Sendable {
                 started.append((listener, server))
             } catch {
                 for (_, server) in started { await server.listener.close() }
-                await browser.close()
+                service.jobs.events.finishAll()
                 await service.close()
                 throw StartError(description: "cannot listen on \(settings.bindAddress) port \(listener.port) (\(listener)): \(error.systemMessage.isEmpty ? "\(error)" : error.systemMessage)")
             }
@@ -132,20 +128,18 @@ public final class ServiceServer: Sendable {
             let host = settings.bindAddress.contains(":") ? "[\(settings.bindAddress)]" : settings.bindAddress
             logger.info("Listening on \(scheme)://\(host):\(item.port)/ (\(item.listener.role.rawValue))")
         }
-        return ServiceServer(engine: engine, status: status, service: service, running: running, policy: policy, browser: browser,
-                             logger: logger)
+        return ServiceServer(engine: engine, status: status, service: service, running: running, policy: policy, logger: logger)
     }
 
     /// Closes the listeners, lets responses in progress finish (up to `gracePeriod`), and
     /// returns when every connection has ended.
     public func stop(gracePeriod: Duration = .seconds(5)) async {
         // Event streams never end by themselves: finish them so connections can close.
-        browser.events.finishAll()
+        service.jobs.events.finishAll()
         await withTaskGroup(of: Void.self) { group in
             for item in running { group.addTask { await item.server.shutdown(gracePeriod: gracePeriod) } }
         }
         for item in running { await item.task.value }
-        await browser.close()
         await service.close()
     }
 }

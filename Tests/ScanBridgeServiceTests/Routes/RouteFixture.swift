@@ -23,7 +23,6 @@ final class RouteFixture: Sendable {
     static func router(service: ScanningService, folder: ServiceFolder) -> Router {
         let status = ServiceStatus(logLevel: ServiceLogLevel(dwtLevel: 1), ioEngine: "epoll")
         var core = CoreRoutes.router(status: status, service: service, folder: folder)
-        BrowserRoutes(service: service, folder: folder).register(on: &core)
         WebAssets.register(on: &core, endpoints: ServiceEndpoints())
         return core
     }

@@ -5,9 +5,23 @@ import ScanBridgeDevices
 import ScanBridgeHTTP
 import ScanBridgeStorage
 
-/// `/api/device/scanners…`: listing scanners and the whole life of a scan job.
-enum ScanRoutes {
-    static func register(on router: inout Router, service: ScanningService) {
+/// `/api/device…`: listing scanners and the whole life of a scan job; `GET /api/cameras`
+/// lists V4L2 cameras (ScanBridge extension).
+struct DeviceRoutes: Sendable {
+    let service: ScanningService
+
+    struct CameraEntry: Encodable {
+        var id: String
+        var name: String
+        var driver: String
+    }
+
+    func register(on router: inout Router) {
+        router.get("/api/cameras") { _ in
+            let cameras = await CameraDiscovery.cameras()
+            return try .json(cameras.map { CameraEntry(id: $0.id, name: $0.name, driver: $0.driver) })
+        }
+
         router.get("/api/device/scanners") { request in
             let mask: Int
             if let text = request.query["type"], !text.isEmpty {
@@ -60,7 +74,7 @@ enum ScanRoutes {
         router.get("/api/device/scanners/jobs/{jobuid}/scanner/capabilities") { request in
             let job = try await service.jobs.job(try request.parameters.require("jobuid"), origin: request.origin)
             let session = try await job.pendingSession()
-            let wanted = try capabilityFilter(request.query["caps"])
+            let wanted = try Self.capabilityFilter(request.query["caps"])
             let described = CapabilityDescription.describe(await session.capabilities)
             return try .json(wanted.map { filter in described.filter { filter.contains($0.capability) } } ?? described)
         }
@@ -75,7 +89,7 @@ enum ScanRoutes {
             let uid = try request.parameters.require("jobuid")
             let job = try await service.jobs.job(uid, origin: request.origin)
             guard let page = try await job.next(.info) else { return .noContent }
-            return try .json([outputInfo(page, job: uid, base: request.baseURL)])
+            return try .json([Self.outputInfo(page, job: uid, base: request.baseURL)])
         }
 
         router.get("/api/device/scanners/jobs/{jobuid}/next-page") { request in
@@ -130,61 +144,5 @@ enum ScanRoutes {
                                                 Frame: .init(Left: 0, Top: 0, Right: widthInches, Bottom: heightInches))),
             extendedImageInfo: [:],
             url: PageLocator.jobPage(job: job, page: page.uid).url(base: base))
-    }
-}
-
-/// `GET …/scanner/capabilities`: what the device offers, as DWT capability numbers.
-enum CapabilityDescription {
-    struct Entry: Encodable, Sendable {
-        var capability: Int
-        var name: String
-        var curValue: String?
-        var values: [String]?
-        var range: Range?
-    }
-
-    struct Range: Encodable, Sendable {
-        var min: Double, max: Double, step: Double
-    }
-
-    static func describe(_ caps: ScannerCapabilities) -> [Entry] {
-        func current(_ option: String) -> String? { caps.values[option]?.description }
-        var entries: [Entry] = [
-            Entry(capability: CapabilityMapping.pixelType, name: "ICAP_PIXELTYPE", curValue: current("mode"),
-                  values: caps.pixelTypes.map { String($0.rawValue) }),
-            Entry(capability: CapabilityMapping.bitDepth, name: "ICAP_BITDEPTH", curValue: current("depth"),
-                  values: caps.bitDepths.map(String.init)),
-            Entry(capability: CapabilityMapping.feederEnabled, name: "CAP_FEEDERENABLED", curValue: nil,
-                  values: caps.hasFeeder ? ["false", "true"] : ["false"]),
-            Entry(capability: CapabilityMapping.duplexEnabled, name: "CAP_DUPLEXENABLED", curValue: nil,
-                  values: caps.hasDuplex ? ["false", "true"] : ["false"]),
-            Entry(capability: 0x1146, name: "ScanBridge.sources", curValue: current("source"),
-                  values: caps.sources.map(\.name)),
-        ]
-        switch caps.resolutions {
-        case .list(let values)?:
-            entries.append(Entry(capability: CapabilityMapping.resolutionX, name: "ICAP_XRESOLUTION", curValue: current("resolution"),
-                                 values: values.map { String(Int($0)) }))
-        case .range(let min, let max, let step)?:
-            entries.append(Entry(capability: CapabilityMapping.resolutionX, name: "ICAP_XRESOLUTION", curValue: current("resolution"),
-                                 range: Range(min: min, max: max, step: step)))
-        case nil:
-            break
-        }
-        if let brightness = caps.brightness {
-            entries.append(Entry(capability: CapabilityMapping.brightness, name: "ICAP_BRIGHTNESS", curValue: current("brightness"),
-                                 range: Range(min: brightness.min, max: brightness.max, step: brightness.step)))
-        }
-        if let contrast = caps.contrast {
-            entries.append(Entry(capability: CapabilityMapping.contrast, name: "ICAP_CONTRAST", curValue: current("contrast"),
-                                 range: Range(min: contrast.min, max: contrast.max, step: contrast.step)))
-        }
-        if let width = caps.areaWidth, let height = caps.areaHeight {
-            entries.append(Entry(capability: 0x1152, name: "ICAP_PHYSICALWIDTH", curValue: nil,
-                                 range: Range(min: width.min, max: width.max, step: width.step)))
-            entries.append(Entry(capability: 0x1153, name: "ICAP_PHYSICALHEIGHT", curValue: nil,
-                                 range: Range(min: height.min, max: height.max, step: height.step)))
-        }
-        return entries
     }
 }

@@ -6,7 +6,9 @@ import ScanBridgeStorage
 
 /// The Dynamsoft Service's own endpoints that DWT pages call, answering with the envelope
 /// `{"id": "...", "method": "...", "result": [...], "cmdId": ""}`.
-enum SeedRoutes {
+struct SeedRoutes: Sendable {
+    let service: ScanningService
+
     struct Envelope<Result: Encodable>: Encodable {
         var id: String
         var method: String
@@ -19,14 +21,14 @@ enum SeedRoutes {
         return try .json(Envelope(id: id, method: method, result: result, cmdId: request.query["cmdId"] ?? ""))
     }
 
-    static func register(on router: inout Router, service: ScanningService) {
+    func register(on router: inout Router) {
         router.get("/fa/VersionInfo") { request in
-            try envelope("VersionInfo", [ProductVersion.dwtVersionInfo, "", "64"], request: request)
+            try Self.envelope("VersionInfo", [ProductVersion.dwtVersionInfo, "", "64"], request: request)
         }
 
         router.get("/f/RemoveAllImages") { request in
             await service.buffer.removeAll()
-            return try envelope("RemoveAllImages", [true], request: request)
+            return try Self.envelope("RemoveAllImages", [true], request: request)
         }
 
         // /dwt/dwt_<version>/img?id=…&index=…&width=…&height=…&ticks=…: the buffer image at

@@ -11,8 +11,10 @@ import ScanBridgeHTTP
 /// - A comment line (`: heartbeat`) every `heartbeat` seconds (query, 1…300, default 15)
 ///   keeps proxies and idle timers from closing a quiet stream, and finds clients that left.
 /// - A page sees its own origin's job events and the service-wide ones (see `EventHub`).
-enum EventRoutes {
-    static func register(on router: inout Router, events: EventHub) {
+struct EventRoutes: Sendable {
+    let events: EventHub
+
+    func register(on router: inout Router) {
         router.get("/api/events") { request in
             var heartbeat = 15
             if let text = request.query["heartbeat"] {

@@ -1,0 +1,203 @@
+import Foundation
+import ScanBridgeCore
+import ScanBridgeHTTP
+import ScanBridgeImaging
+import ScanBridgeStorage
+
+/// Renders a stored document as a `DocumentRequest` asks, into an HTTP response or a file (for
+/// an upload, which stages the file by renaming it). All codec work runs on the compute pool.
+///
+/// A PDF goes out as it is written, page by page: to a response body chunked, so the first
+/// bytes leave with the first page and memory holds one page however long the document; to a
+/// file the same way. Anything wrong with the request, the document or its first page is still
+/// a plain error response (nothing is sent until page 1 is in the PDF); a page that cannot be
+/// read later ends the body early. TIFF, JPEG and PNG are made in memory.
+struct DocumentRenderer: Sendable {
+    let documents: DocumentStore
+    let uid: String
+    /// The document's password, if it has one.
+    let password: String?
+    let request: DocumentRequest
+
+    /// The response for `GET …/content`.
+    func response() async throws -> Response {
+        let references = try await pageReferences()
+        let contentType = request.format.mimeType
+        guard request.format == .pdf else {
+            return .binary(try await bytes(of: references), contentType: contentType)
+        }
+        let compression = try pdfCompression()
+        let (writer, header) = try await AsyncPDFWriter.pieces(options: pdfOptions)
+        return .stream(headerFields: [.contentType: contentType], length: nil) { body in
+            // The header waits for page 1, so that a first page that fails is still an error response.
+            var unsent = header
+            try await writePDF(references, compression: compression, into: writer) { pieces in
+                unsent += pieces
+                for piece in unsent { try await body.write(piece) }
+                unsent = []
+            }
+        }
+    }
+
+    /// Writes the document to a new file at `path` (removed again when rendering fails).
+    func write(toFile path: String) async throws {
+        let references = try await pageReferences()
+        do {
+            if request.format == .pdf {
+                let compression = try pdfCompression()
+                try await writePDF(references, compression: compression, into: try await AsyncPDFWriter.file(path: path, options: pdfOptions)) { _ in }
+            } else {
+                let bytes = try await bytes(of: references)
+                try await PageRendering.pool.run { try Data(bytes).write(to: URL(fileURLWithPath: path)) }
+            }
+        } catch {
+            unlink(path)
+            throw error
+        }
+    }
+
+    /// The pages the request names (all of them by default; the first for JPEG and PNG).
+    func pageReferences() async throws -> [PageReference] {
+        let info = try await documents.info(uid: uid, password: password)
+        let references: [PageReference]
+        if let pages = request.pages {
+            references = pages
+        } else if request.format == .jpeg || request.format == .png {
+            references = info.pages.isEmpty ? [] : [.index(0)]
+        } else {
+            references = info.pages.map { .uid($0.uid) }
+        }
+        guard !references.isEmpty else { throw DWTErrors.invalidParameter("Document \(uid) has no pages to output") }
+        return references
+    }
+
+    // MARK: - In memory: TIFF, JPEG, PNG
+
+    private func bytes(of references: [PageReference]) async throws -> [UInt8] {
+        switch request.format {
+        case .jpeg, .png:
+            guard references.count == 1 else {
+                throw DWTErrors.invalidParameter("\(request.format.mimeType) holds one page; name one in pages")
+            }
+            let page = try await documents.readPage(references[0], of: uid, password: password)
+            return try await PageRendering.encode(page, as: request.format, quality: request.quality)
+        default:
+            return try await tiff(references)
+        }
+    }
+
+    private func tiff(_ references: [PageReference]) async throws -> [UInt8] {
+        var images: [Image] = []
+        // TIFF's compression is per file here; auto picks G4 when every page is black and white.
+        for reference in references {
+            let page = try await documents.readPage(reference, of: uid, password: password)
+            images.append(try await PageRendering.image(of: page))
+        }
+        let compression = try tiffCompression(allBlackAndWhite: images.allSatisfy { $0.format == .bw1 })
+        let pages = images
+        return try await PageRendering.pool.run { () throws -> [UInt8] in
+            let writer = try TIFFWriter(compression: compression.tiff)
+            for image in pages { try writer.add(compression.prepare(image)) }
+            return try writer.finish()
+        }
+    }
+
+    // MARK: - PDF
+
+    private var pdfOptions: PDFWriter.Options {
+        let pageSize: PDFPageSize = request.pageType.flatMap(PaperSize.named).map(PDFPageSize.paper) ?? .fromResolution
+        return PDFWriter.Options(version: request.version, metadata: request.metadata, pageSize: pageSize,
+                                 encryption: request.outputPassword.map { PDFEncryption(userPassword: $0) })
+    }
+
+    /// Pages are read and prepared a page per core at a time and written in order; `pass` gets
+    /// what the writer produced after each page and at the end.
+    private func writePDF(_ references: [PageReference], compression: PDFChoice, into writer: AsyncPDFWriter,
+                          pass: ([[UInt8]]) async throws -> Void) async throws {
+        let pages = AsyncStream<PageReference> { continuation in
+            for reference in references { continuation.yield(reference) }
+            continuation.finish()
+        }
+        let flateLevel = pdfOptions.flateLevel
+        let images = pages.orderedConcurrentMap(limit: PageRendering.pool.threadCount) { [documents, uid, password] reference in
+            let page = try await documents.readPage(reference, of: uid, password: password)
+            return try await PageRendering.pool.run { try Self.pdfImage(of: page, compression: compression, flateLevel: flateLevel) }
+        }
+        for try await image in images {
+            try await pass(try await writer.addPage(image))
+        }
+        try await pass(try await writer.finish())
+    }
+
+    private static func pdfImage(of page: Page, compression: PDFChoice, flateLevel: Int) throws -> PDFPageImage {
+        if case .encoded("image/jpeg", let bytes) = page.content, compression.passesJPEGThrough {
+            return try PDFPageImage(jpeg: bytes, xDPI: page.info.xDPI, yDPI: page.info.yDPI)
+        }
+        if case .encoded("image/png", let bytes) = page.content, compression.passesPNGThrough,
+           let image = try PDFPageImage(passingThrough: bytes, xDPI: page.info.xDPI, yDPI: page.info.yDPI) {
+            return image
+        }
+        let image: Image = switch page.content {
+        case .raw(let image): image
+        case .encoded(_, let bytes): try ImageDecoder.decode(bytes)
+        }
+        return try PDFPageImage(compression.prepare(image), compression: compression.pdf, flateLevel: flateLevel)
+    }
+
+    struct PDFChoice: Sendable {
+        var pdf: PDFImageCompression
+        /// Stored JPEG pages are embedded as they are (auto: no second lossy encode).
+        var passesJPEGThrough: Bool
+        /// Stored PNG pages (gray or RGB, no alpha) are embedded as they are: their zlib stream is
+        /// already the lossless Flate data PDF wants, so auto and Flate copy it (as img2pdf does)
+        /// instead of decoding and compressing again. BW pages stay Flate; ask for 2 to get G4.
+        var passesPNGThrough: Bool
+        var toBlackAndWhite: Bool
+
+        func prepare(_ image: Image) -> Image { toBlackAndWhite && image.format != .bw1 ? image.thresholded() : image }
+    }
+
+    /// DWT's PDF compression codes: 0 auto, 2 CCITT G4, 3 LZW (lossless: Flate here),
+    /// 5 JPEG, 6 JPEG2000 and 7 JBIG2 (not offered: refused clearly).
+    func pdfCompression() throws(ScanBridgeError) -> PDFChoice {
+        switch request.compression {
+        case 0: PDFChoice(pdf: .automatic, passesJPEGThrough: true, passesPNGThrough: true, toBlackAndWhite: false)
+        case 2: PDFChoice(pdf: .ccittG4, passesJPEGThrough: false, passesPNGThrough: false, toBlackAndWhite: true)
+        case 3: PDFChoice(pdf: .flate, passesJPEGThrough: false, passesPNGThrough: true, toBlackAndWhite: false)
+        case 5: PDFChoice(pdf: .jpeg(quality: request.quality), passesJPEGThrough: false, passesPNGThrough: false, toBlackAndWhite: false)
+        case 6, 7: throw DWTErrors.invalidParameter("PDF compression \(request.compression) (\(request.compression == 6 ? "JPEG2000" : "JBIG2")) is not supported; use 0, 2, 3 or 5")
+        default: throw DWTErrors.invalidParameter("PDF compression must be 0, 2, 3 or 5; got \(request.compression)")
+        }
+    }
+
+    // MARK: - TIFF
+
+    struct TIFFChoice: Sendable {
+        var tiff: TIFFCompression
+        var toBlackAndWhite: Bool
+        var toEightBit: Bool
+
+        func prepare(_ image: Image) -> Image {
+            if toBlackAndWhite, image.format != .bw1 { return image.thresholded() }
+            if toEightBit { return PageRendering.eightBit(image) }
+            return image
+        }
+    }
+
+    /// DWT's TIFF compression codes: 0 auto, 1 none, 3 G3, 4 G4, 5 LZW, 7 JPEG, 8 Deflate,
+    /// 32773 PackBits (2, CCITT RLE, is not offered).
+    func tiffCompression(allBlackAndWhite: Bool) throws(ScanBridgeError) -> TIFFChoice {
+        switch request.compression {
+        case 0: allBlackAndWhite ? TIFFChoice(tiff: .ccittG4, toBlackAndWhite: true, toEightBit: false)
+                                 : TIFFChoice(tiff: .lzw, toBlackAndWhite: false, toEightBit: false)
+        case 1: TIFFChoice(tiff: .none, toBlackAndWhite: false, toEightBit: false)
+        case 3: TIFFChoice(tiff: .ccittG3, toBlackAndWhite: true, toEightBit: false)
+        case 4: TIFFChoice(tiff: .ccittG4, toBlackAndWhite: true, toEightBit: false)
+        case 5: TIFFChoice(tiff: .lzw, toBlackAndWhite: false, toEightBit: false)
+        case 7: TIFFChoice(tiff: .jpeg(quality: request.quality), toBlackAndWhite: false, toEightBit: true)
+        case 8: TIFFChoice(tiff: .deflate(level: 6), toBlackAndWhite: false, toEightBit: false)
+        case 32773: TIFFChoice(tiff: .packBits, toBlackAndWhite: false, toEightBit: false)
+        default: throw DWTErrors.invalidParameter("TIFF compression must be 0, 1, 3, 4, 5, 7, 8 or 32773; got \(request.compression)")
+        }
+    }
+}

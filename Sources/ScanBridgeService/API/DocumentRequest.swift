@@ -1,0 +1,97 @@
+import Foundation
+import ScanBridgeCore
+import ScanBridgeHTTP
+import ScanBridgeImaging
+import ScanBridgeStorage
+
+/// What a stored document is to be rendered as: built from the query of
+/// `GET /api/storage/documents/{uid}/content`, or from the JSON of an upload.
+struct DocumentRequest: Sendable {
+    /// PDF (the default), TIFF, JPEG or PNG.
+    var format: ImageFileFormat = .pdf
+    /// The pages, in order; nil: all of them (the first for JPEG and PNG).
+    var pages: [PageReference]?
+    /// JPEG quality, 1…100.
+    var quality = 80
+    /// DWT's compression code for PDF or TIFF (0: automatic).
+    var compression = 0
+    /// A paper name or number for PDF page sizes; nil: from each page's resolution.
+    var pageType: String?
+    var metadata = PDFMetadata(creator: "ScanBridge", producer: "ScanBridge", creationDate: Date())
+    var version = PDFVersion.v1_5
+    /// A password the PDF is encrypted with.
+    var outputPassword: String?
+
+    init(format: ImageFileFormat = .pdf, pages: [PageReference]? = nil, quality: Int = 80) {
+        self.format = format
+        self.pages = pages
+        self.quality = quality
+    }
+
+    /// The query of a content request (`type`, `pages`, `quality`, `compression`, `pageType`,
+    /// `version`, `password` and the PDF's Info fields).
+    init(query: QueryParameters) throws(ScanBridgeError) {
+        format = try Self.format(query["type"])
+        if let text = query["quality"] {
+            guard let value = Int(text) else { throw Self.badQuality(text) }
+            quality = try Self.quality(value)
+        }
+        if let text = query["compression"] {
+            guard let value = Int(text) else { throw DWTErrors.invalidParameter("compression must be a number, got \(text)") }
+            compression = value
+        }
+        if let text = query["version"] {
+            guard let value = PDFVersion(rawValue: text) else {
+                throw DWTErrors.invalidParameter("version must be one of \(PDFVersion.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            version = value
+        }
+        if let pageType = query["pageType"], !pageType.isEmpty, PaperSize.named(pageType) == nil, Int(pageType) == nil {
+            throw DWTErrors.invalidParameter("pageType must be a paper name (\(PaperSize.all.map(\.name).joined(separator: ", "))), got \(pageType)")
+        }
+        pageType = query["pageType"]
+        pages = Self.pages(query["pages"])
+        metadata = PDFMetadata(title: query["title"], author: query["author"], subject: query["subject"],
+                               keywords: query["keyWords"].map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } } ?? [],
+                               creator: query["creator"] ?? "ScanBridge", producer: query["producer"] ?? "ScanBridge",
+                               creationDate: query["creationDate"].flatMap(Self.parseDate) ?? Date(),
+                               modificationDate: query["modifiedDate"].flatMap(Self.parseDate))
+        outputPassword = query["password"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// `type`: a MIME type of the four formats documents are rendered in (default PDF).
+    static func format(_ text: String?) throws(ScanBridgeError) -> ImageFileFormat {
+        let type = (text ?? "application/pdf").lowercased()
+        switch type {
+        case "application/pdf": return .pdf
+        case "image/tiff": return .tiff
+        case "image/jpeg": return .jpeg
+        case "image/png": return .png
+        default: throw DWTErrors.invalidParameter("type must be application/pdf, image/tiff, image/jpeg or image/png; got \(type)")
+        }
+    }
+
+    static func quality(_ value: Int) throws(ScanBridgeError) -> Int {
+        guard (1...100).contains(value) else { throw badQuality(String(value)) }
+        return value
+    }
+
+    private static func badQuality(_ text: String) -> ScanBridgeError { DWTErrors.invalidParameter("quality must be 1…100, got \(text)") }
+
+    /// `pages`: comma-separated page uids or 0-based indices; empty or absent: nil.
+    static func pages(_ text: String?) -> [PageReference]? {
+        guard let text, !text.isEmpty else { return nil }
+        return text.split(separator: ",").map { PageReference(pathSegment: String($0).trimmingCharacters(in: .whitespaces)) }
+    }
+
+    /// Dates as DWT clients send them: ISO 8601, or PDF's D:YYYYMMDDHHmmSS.
+    static func parseDate(_ text: String) -> Date? {
+        if let date = ISO8601DateFormatter().date(from: text) { return date }
+        let digits = text.hasPrefix("D:") ? String(text.dropFirst(2).prefix(14)) : String(text.prefix(14))
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = String("yyyyMMddHHmmss".prefix(digits.count))
+        return digits.count >= 8 ? formatter.date(from: digits) : nil
+    }
+}

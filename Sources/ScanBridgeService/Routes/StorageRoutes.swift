@@ -1,0 +1,144 @@
+import Foundation
+import HTTPTypes
+import ScanBridgeCore
+import ScanBridgeHTTP
+import ScanBridgeImaging
+import ScanBridgeStorage
+
+/// `/api/storage/documents…`: persistent documents, their pages and content; ScanBridge
+/// extensions: one page as an image, importing image files, reordering, rotating a page, and
+/// uploading the document (`DocumentUpload`).
+struct StorageRoutes: Sendable {
+    let service: ScanningService
+    let folder: ServiceFolder
+
+    static let maxPasswordLength = 32
+
+    struct ReorderDocument: Decodable { var pages: [String] }
+
+    func register(on router: inout Router) {
+        router.post("/api/storage/documents") { request in
+            let options = try await request.decodeJSON(CreateDocumentOptions.self)
+            if let password = options.password, password.count > Self.maxPasswordLength {
+                throw DWTErrors.invalidParameter("password is longer than \(Self.maxPasswordLength) characters")
+            }
+            let info = try await service.documents.create(password: options.password?.isEmpty == true ? nil : options.password)
+            return .json(raw: DocumentInfoResponse(info).json, status: .created)
+        }
+
+        router.get("/api/storage/documents/{uid}") { request in
+            let info = try await service.documents.info(uid: try request.parameters.require("uid"), password: request.documentPassword)
+            return .json(raw: DocumentInfoResponse(info).json)
+        }
+
+        router.delete("/api/storage/documents/{uid}") { request in
+            try await service.documents.delete(uid: try request.parameters.require("uid"), password: request.documentPassword)
+            return .noContent
+        }
+
+        router.get("/api/storage/documents/{uid}/content") { request in
+            let wanted = try DocumentRequest(query: request.query)
+            return try await DocumentRenderer(documents: service.documents, uid: try request.parameters.require("uid"),
+                                              password: request.documentPassword, request: wanted).response()
+        }
+
+        router.post("/api/storage/documents/{uid}/pages") { request in
+            let uid = try request.parameters.require("uid")
+            let options = try await request.decodeJSON(InsertPageOptions.self, allowEmpty: false)
+            let password = request.documentPassword ?? options.password
+            let page = try await PageSources.page(options.source, service: service, origin: request.origin, password: password,
+                                                  preferStoredForm: true)
+            let stored = [try await PageRendering.storedForm(page)]
+            let info = try await service.documents.insertPages(stored, into: uid, at: try Self.position(options.insertPos), password: password)
+            return .json(raw: DocumentInfoResponse(info).json)
+        }
+
+        router.delete("/api/storage/documents/{uid}/pages/{page}") { request in
+            _ = try await service.documents.deletePage(PageReference(pathSegment: try request.parameters.require("page")),
+                                                       from: try request.parameters.require("uid"), password: request.documentPassword)
+            return .noContent
+        }
+
+        // ScanBridge extension: one stored page as an image (`type` image/png default, image/jpeg).
+        router.get("/api/storage/documents/{uid}/pages/{page}") { request in
+            let format = try PageRendering.requestedImageType(request.query["type"])
+            let page = try await service.documents.readPage(PageReference(pathSegment: try request.parameters.require("page")),
+                                                            of: try request.parameters.require("uid"), password: request.documentPassword)
+            return .binary(try await PageRendering.encode(page, as: format), contentType: format.mimeType)
+        }
+
+        // ScanBridge extension, like DWT's LoadImage: the body is an image file (JPEG, PNG, BMP,
+        // or TIFF, every page of a multi-page TIFF); pages are inserted at `insertPos` (default: end).
+        router.post("/api/storage/documents/{uid}/import") { request in
+            let uid = try request.parameters.require("uid")
+            let bytes = try await request.body.collect(upTo: 512 << 20)
+            guard !bytes.isEmpty else { throw DWTErrors.invalidParameter("The body must be an image file (JPEG, PNG, TIFF or BMP)") }
+            let images: [Image]
+            do {
+                images = try await PageRendering.pool.run { try ImageDecoder.decodePages(bytes) }
+            } catch {
+                throw DWTErrors.invalidParameter("The body is not a JPEG, PNG, TIFF or BMP file this service can read: \(error)")
+            }
+            var pages: [Page] = []
+            for image in images { pages.append(try await PageRendering.storedForm(Page(image: image))) }
+            let insertPos = try request.query["insertPos"].map { text throws(ScanBridgeError) -> Int in
+                guard let value = Int(text) else { throw DWTErrors.invalidParameter("insertPos must be a number") }
+                return value
+            }
+            let info = try await service.documents.insertPages(pages, into: uid, at: try Self.position(insertPos), password: request.documentPassword)
+            return .json(raw: DocumentInfoResponse(info).json)
+        }
+
+        router.post("/api/storage/documents/{uid}/order") { request in
+            let uid = try request.parameters.require("uid")
+            let pages = try await request.decodeJSON(ReorderDocument.self, allowEmpty: false).pages
+            let info = try await service.documents.reorder(uid, pageUIDs: pages, password: request.documentPassword)
+            return .json(raw: DocumentInfoResponse(info).json)
+        }
+
+        router.post("/api/storage/documents/{uid}/pages/{page}/rotate") { request in
+            let uid = try request.parameters.require("uid")
+            let reference = PageReference(pathSegment: try request.parameters.require("page"))
+            let turns = try quarterTurns(try await request.decodeJSON(RotateRequest.self, allowEmpty: false).degrees)
+            let password = request.documentPassword
+            let before = try await service.documents.info(uid: uid, password: password)
+            let index: Int
+            switch reference {
+            case .index(let value): index = value
+            case .uid(let pageUID):
+                guard let found = before.pages.firstIndex(where: { $0.uid == pageUID }) else {
+                    throw DWTErrors.pageNotFound("Document \(uid) has no page \(pageUID)")
+                }
+                index = found
+            }
+            guard before.pages.indices.contains(index) else {
+                throw DWTErrors.indexOutOfRange("Page index \(index) is out of range: the document has \(before.pages.count) page(s)")
+            }
+            let page = try await service.documents.readPage(.index(index), of: uid, password: password)
+            let image = try await PageRendering.image(of: page)
+            let rotated = try await PageRendering.pool.run { image.rotated(quarterTurns: turns) }
+            // Insert the rotated page first, then drop the old one: a failure loses nothing.
+            _ = try await service.documents.insertPages([try await PageRendering.storedForm(Page(image: rotated))], into: uid, at: index,
+                                                        password: password)
+            let info = try await service.documents.deletePage(.index(index + 1), from: uid, password: password)
+            return .json(raw: DocumentInfoResponse(info).json)
+        }
+
+        router.post("/api/storage/documents/{uid}/upload") { request in
+            let uid = try request.parameters.require("uid")
+            let body = try await request.decodeJSON(UploadRoutes.DocumentUploadRequest.self, allowEmpty: false)
+            let upload = try DocumentUpload(document: uid, password: request.documentPassword,
+                                            request: UploadRoutes.documentRequest(body), fileName: body.fileName,
+                                            target: UploadRoutes.target(body))
+            let id = try await upload.start(service: service, stagingFolder: folder.upload, origin: request.origin)
+            return try .json(["upload": id.description], status: .accepted)
+        }
+    }
+
+    /// `insertPos`: absent or -1 appends; otherwise a 0-based position.
+    static func position(_ value: Int?) throws(ScanBridgeError) -> Int? {
+        guard let value, value != -1 else { return nil }
+        guard value >= 0 else { throw DWTErrors.invalidParameter("insertPos must be -1 (end) or a 0-based position, got \(value)") }
+        return value
+    }
+}

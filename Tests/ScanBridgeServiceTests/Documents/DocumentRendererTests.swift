@@ -1,0 +1,123 @@
+import Foundation
+import ScanBridgeCore
+import ScanBridgeHTTP
+import ScanBridgeImaging
+import ScanBridgeStorage
+import Testing
+@testable import ScanBridgeService
+
+/// A real document store with pages in their stored form, rendered to files and checked with
+/// poppler and qpdf.
+@Suite("DocumentRenderer")
+struct DocumentRendererTests {
+    /// A page of `format` with a diagonal band (so that it is not blank).
+    static func image(width: Int, height: Int, format: PixelFormat) -> Image {
+        var image = Image(width: width, height: height, format: format, xDPI: 100, yDPI: 100)
+        for y in 0..<height {
+            for x in 0..<width where abs(x - y) < 12 {
+                switch format {
+                case .bw1: image.pixels[y * image.stride + x / 8] |= 0x80 >> UInt8(x % 8)
+                case .gray8: image.pixels[y * image.stride + x] = 200
+                default: for c in 0..<3 { image.pixels[y * image.stride + 3 * x + c] = UInt8(60 * c + 40) }
+                }
+            }
+        }
+        return image
+    }
+
+    static func run(_ tool: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [tool] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        // Runs of spaces as one: pdfinfo aligns its columns.
+        let text = String(decoding: data, as: UTF8.self).split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+        return (process.terminationStatus, text)
+    }
+
+    /// A store holding one document of three pages (colour, gray, BW) of different sizes.
+    static func withDocument(_ body: (DocumentStore, String, String) async throws -> Void) async throws {
+        let folder = try TestSupport.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = try await DocumentStore.open(folder: folder + "/storage")
+        let document = try await store.create()
+        var pages: [Page] = []
+        for (index, format) in [PixelFormat.rgb24, .gray8, .bw1].enumerated() {
+            pages.append(try await PageRendering.storedForm(Page(image: image(width: 200 + 40 * index, height: 300, format: format))))
+        }
+        _ = try await store.insertPages(pages, into: document.uid)
+        try await body(store, document.uid, folder)
+        await store.close()
+    }
+
+    @Test func aPDFOfEveryPageInOrder() async throws {
+        try await Self.withDocument { store, uid, folder in
+            let path = folder + "/doc.pdf"
+            try await DocumentRenderer(documents: store, uid: uid, password: nil, request: DocumentRequest()).write(toFile: path)
+            let bytes = try #require(FileManager.default.contents(atPath: path))
+            #expect(bytes.starts(with: Array("%PDF-".utf8)))
+            #expect(try Self.run("qpdf", ["--check", path]).status == 0)
+            let info = try Self.run("pdfinfo", ["-f", "1", "-l", "3", path]).output
+            #expect(info.contains("Pages: 3"))
+            // 100 dpi: a page of 200, 240, 280 pixels is 0.72 times that in points.
+            for (index, width) in ["144", "172.8", "201.6"].enumerated() {
+                #expect(info.contains("Page \(index + 1) size: \(width) x 216 pts"))
+            }
+        }
+    }
+
+    @Test func pagesCompressionAndPasswordFromTheQuery() async throws {
+        try await Self.withDocument { store, uid, folder in
+            let path = folder + "/two.pdf"
+            let request = try DocumentRequest(query: QueryParameters(parsing: "type=application/pdf&pages=2,0&compression=2&password=pw&title=T"))
+            try await DocumentRenderer(documents: store, uid: uid, password: nil, request: request).write(toFile: path)
+            #expect(try Self.run("qpdf", ["--password=pw", "--check", path]).status == 0)
+            #expect(try Self.run("qpdf", ["--check", path]).status != 0, "the PDF needs its password")
+            let info = try Self.run("pdfinfo", ["-upw", "pw", "-f", "1", "-l", "2", path]).output
+            #expect(info.contains("Pages: 2"))
+            #expect(info.contains("Page 1 size: 201.6 x 216 pts"))
+            #expect(info.contains("Page 2 size: 144 x 216 pts"))
+            #expect(info.contains("Title: T\n"))
+        }
+    }
+
+    @Test func aTIFFAndOnePageImages() async throws {
+        try await Self.withDocument { store, uid, folder in
+            let tiff = folder + "/doc.tif"
+            try await DocumentRenderer(documents: store, uid: uid, password: nil, request: DocumentRequest(format: .tiff)).write(toFile: tiff)
+            let pages = try TIFFCodec.decode(Array(try #require(FileManager.default.contents(atPath: tiff))))
+            #expect(pages.map(\.width) == [200, 240, 280])
+            let png = folder + "/page.png"
+            try await DocumentRenderer(documents: store, uid: uid, password: nil,
+                                       request: DocumentRequest(format: .png, pages: [.index(1)])).write(toFile: png)
+            let image = try ImageDecoder.decode(Array(try #require(FileManager.default.contents(atPath: png))))
+            #expect(image.width == 240 && image.format == .gray8)
+        }
+    }
+
+    @Test func badRequestsAreDWTErrorsAndLeaveNoFile() async throws {
+        try await Self.withDocument { store, uid, folder in
+            let path = folder + "/bad.pdf"
+            let twoPagesAsJPEG = DocumentRenderer(documents: store, uid: uid, password: nil,
+                                                  request: DocumentRequest(format: .jpeg, pages: [.index(0), .index(1)]))
+            await #expect(throws: ScanBridgeError(code: -2113, message: "image/jpeg holds one page; name one in pages")) {
+                try await twoPagesAsJPEG.write(toFile: path)
+            }
+            var jbig2 = DocumentRequest()
+            jbig2.compression = 7
+            await #expect(throws: ScanBridgeError.self) {
+                try await DocumentRenderer(documents: store, uid: uid, password: nil, request: jbig2).write(toFile: path)
+            }
+            let missingPage = DocumentRenderer(documents: store, uid: uid, password: nil, request: DocumentRequest(pages: [.index(7)]))
+            await #expect(throws: ScanBridgeError.self) { try await missingPage.write(toFile: path) }
+            #expect(!FileManager.default.fileExists(atPath: path))
+            #expect(throws: ScanBridgeError.self) { try DocumentRequest(query: QueryParameters(parsing: "type=image/gif")) }
+            #expect(throws: ScanBridgeError.self) { try DocumentRequest(query: QueryParameters(parsing: "quality=0")) }
+        }
+    }
+}
