@@ -1,7 +1,7 @@
 /// The one error type that crosses module boundaries.
 ///
-/// `code` is a DWT error code (≤ 0, see ../shared/API.md) so that the HTTP layer can map it to a
-/// response in one place; `cause` carries the underlying system error (an errno, a SANE status,
+/// `code` is a DWT error code (≤ 0, see docs/API.md) so that the service can map it to an HTTP
+/// status in one place (`DWTStatus`); `cause` carries the underlying system error (an errno, a SANE status,
 /// a libcurl code) without losing it.
 public struct ScanBridgeError: Error, Sendable, Equatable, CustomStringConvertible {
     public struct Cause: Sendable, Equatable {

@@ -1,6 +1,6 @@
 import ScanBridgeCore
 
-/// The DWT error codes storage answers with (see ../shared/API.md and the DWT error list), and the
+/// The DWT error codes storage answers with (see docs/API.md and the DWT error list), and the
 /// HTTP status the API layer should map each to.
 public enum StorageErrorCode {
     /// -1040, 404: the document uid is malformed or names no document.

@@ -1,7 +1,7 @@
 import ScanBridgeCore
 
 /// The DWT REST errors the service raises, with the codes of the public reference
-/// (../shared/API.md, "Errors"). They are domain errors: `DWTStatus` says which HTTP status
+/// (docs/API.md, "Errors"). They are domain errors: `DWTStatus` says which HTTP status
 /// answers each code, `DWTErrorRenderer` writes the response.
 enum DWTErrors {
     static func invalidParameter(_ message: String) -> ScanBridgeError { ScanBridgeError(code: -2113, message: message) }

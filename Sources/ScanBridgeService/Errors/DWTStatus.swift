@@ -2,7 +2,7 @@ import HTTPTypes
 import ScanBridgeUpload
 
 /// The one table from DWT error codes to the HTTP statuses that answer them
-/// (../shared/API.md, "Errors"), and back for the answers the HTTP layer makes itself.
+/// (docs/API.md, "Errors"), and back for the answers the HTTP layer makes itself.
 enum DWTStatus {
     /// The HTTP status each DWT error code of the public reference is answered with.
     static func status(forCode code: Int) -> HTTPResponse.Status {

@@ -55,7 +55,7 @@ struct DWTErrorRendererTests {
         #expect(bodyText(response) == #"{"code":-1,"message":"m","statusCode":\#(status)}"#)
     }
 
-    /// The statuses of the public reference's codes (../shared/API.md, "Errors").
+    /// The statuses of the public reference's codes (docs/API.md, "Errors").
     @Test("the DWT code table", arguments: [
         (-2112, 405), (-2113, 400), (-1006, 400), (-1010, 400), (-2352, 400), (-2849, 400),
         (-2800, 403), (-1043, 403), (-2801, 403), (-1004, 423),
