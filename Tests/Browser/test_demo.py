@@ -233,3 +233,20 @@ def test_demo_served_by_the_service_itself_connects(service, browser):
          "the demo did not connect")
     assert browser.find_element(By.ID, "scanner").get_attribute("value") == "sane:test:0"
     assert not browser.find_element(By.ID, "error").is_displayed()
+
+
+def test_demo_served_by_the_core_port_scans(service, browser):
+    # Same-origin: Chromium sends no Origin on the demo's GETs, only Sec-Fetch-Site: same-origin,
+    # while the POST that creates the job carries Origin. The job must still be the page's own.
+    browser.get(f"http://127.0.0.1:{service.http_port}/demo")
+    wait(browser, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true", 60,
+         "the demo did not connect")
+    browser.find_element(By.ID, "count").clear()
+    browser.find_element(By.ID, "count").send_keys("3")
+    browser.find_element(By.ID, "scan").click()
+    wait(browser, lambda d: "Scan finished" in d.find_element(By.ID, "progressText").text
+         or d.find_element(By.ID, "error").is_displayed(), 120, "the scan did not finish")
+    assert not browser.find_element(By.ID, "error").is_displayed(), browser.find_element(By.ID, "error").text
+    assert len(figures(browser)) == 3
+    wait(browser, lambda d: len(decoded_thumbnails(d)) == 3 and all(w > 0 for w in decoded_thumbnails(d)), 60,
+         "thumbnails did not decode")

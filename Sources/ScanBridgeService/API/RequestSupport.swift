@@ -12,8 +12,16 @@ extension HTTPField.Name {
 }
 
 extension Request {
-    /// The page origin a browser sent (nil for local programs).
-    var origin: String? { headerFields[.origin] }
+    /// The origin of the page that made the request; nil for local programs.
+    ///
+    /// Browsers leave `Origin` out of same-origin GET and HEAD requests (the service's own
+    /// demo on the core port), but say `Sec-Fetch-Site: same-origin`, which no page can forge:
+    /// such a request comes from this listener's own origin, the one its POSTs carry.
+    var origin: String? {
+        if let origin = headerFields[.origin] { return origin }
+        if headerFields[.secFetchSite] == "same-origin" { return baseURL }
+        return nil
+    }
 
     /// The product key from either header DWT clients send.
     var productKey: String? { headerFields[.productKey] ?? headerFields[.legacyProductKey] }

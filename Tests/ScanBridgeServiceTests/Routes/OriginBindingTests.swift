@@ -41,5 +41,21 @@ extension RouteTests {
                 #expect(try await fixture.send(.delete, job, headers: Self.mine).status == 204)
             }
         }
+
+        @Test("a same-origin GET without Origin (Sec-Fetch-Site: same-origin) is the page's own origin; other sites' are not")
+        func sameOriginRequestsWithoutOriginBelongToTheListenersOrigin() async throws {
+            let secFetchSite = HTTPField.Name("Sec-Fetch-Site")!
+            try await RouteFixture.with { fixture in
+                // In-process requests carry `Host: localhost`: the page's origin is http://localhost.
+                let uid = try await fixture.scan(pages: 1, pixelType: 1, resolution: 50, headers: [Self.origin: "http://localhost"])
+                let job = "/api/device/scanners/jobs/\(uid)"
+                let own = try await fixture.send(.get, job, headers: [secFetchSite: "same-origin"])
+                #expect(own.status == 200, "\(own.text)")
+                for site in ["cross-site", "same-site", "none"] {
+                    expectDWTError(try await fixture.send(.get, job, headers: [secFetchSite: site]), status: 403, code: -2801)
+                }
+                #expect(try await fixture.send(.delete, job, headers: [Self.origin: "http://localhost"]).status == 204)
+            }
+        }
     }
 }
