@@ -32,6 +32,12 @@ public enum PageContent: Sendable, Equatable {
     case raw(Image)
     /// Encoded bytes (`image/jpeg`, `image/png`, `image/tiff`, …): stored and returned unchanged.
     case encoded(mediaType: String, bytes: [UInt8])
+
+    /// The encoded bytes with their format, for content encoded in a format ScanBridge knows.
+    public var encodedImage: (format: ImageFileFormat, bytes: [UInt8])? {
+        guard case .encoded(let mediaType, let bytes) = self, let format = ImageFileFormat(mimeType: mediaType) else { return nil }
+        return (format, bytes)
+    }
 }
 
 /// One page as the buffer and documents hold it. Round-trips byte-exact through memory, the

@@ -12,6 +12,12 @@ public enum ImageFileFormat: String, Sendable, Hashable, CaseIterable {
         }
     }
 
+    /// The format a MIME type names (the form pages carry through storage), if it is one of these.
+    public init?(mimeType: String) {
+        guard let format = Self.allCases.first(where: { $0.mimeType == mimeType.lowercased() }) else { return nil }
+        self = format
+    }
+
     public var fileExtension: String {
         switch self {
         case .jpeg: "jpg"

@@ -130,10 +130,10 @@ struct DocumentRenderer: Sendable {
     }
 
     private static func pdfImage(of page: Page, compression: PDFChoice, flateLevel: Int) throws -> PDFPageImage {
-        if case .encoded("image/jpeg", let bytes) = page.content, compression.passesJPEGThrough {
+        if let (format, bytes) = page.content.encodedImage, format == .jpeg, compression.passesJPEGThrough {
             return try PDFPageImage(jpeg: bytes, xDPI: page.info.xDPI, yDPI: page.info.yDPI)
         }
-        if case .encoded("image/png", let bytes) = page.content, compression.passesPNGThrough,
+        if let (format, bytes) = page.content.encodedImage, format == .png, compression.passesPNGThrough,
            let image = try PDFPageImage(passingThrough: bytes, xDPI: page.info.xDPI, yDPI: page.info.yDPI) {
             return image
         }

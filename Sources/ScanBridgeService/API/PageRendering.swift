@@ -18,7 +18,7 @@ enum PageRendering {
 
     /// The page as `format`; an encoded page already in that format is returned unchanged.
     static func encode(_ page: Page, as format: ImageFileFormat, quality: Int = StoredForm.jpegQuality) async throws -> [UInt8] {
-        if case .encoded(let type, let bytes) = page.content, type == format.mimeType { return bytes }
+        if let encoded = page.content.encodedImage, encoded.format == format { return encoded.bytes }
         let source = try await image(of: page)
         return try await pool.run { try encode(source, as: format, quality: quality) }
     }
@@ -26,9 +26,7 @@ enum PageRendering {
     /// A buffer page as `format` at the stored form's quality: the stored form made when the
     /// page was scanned when it is in that format (no encode at all), otherwise the content encoded now.
     static func encode(bufferPage id: Int, in buffer: ImageBuffer, as format: ImageFileFormat) async throws -> [UInt8] {
-        if let stored = try await buffer.storedForm(id: id), case .encoded(let type, let bytes) = stored.content, type == format.mimeType {
-            return bytes
-        }
+        if let stored = try await buffer.storedForm(id: id)?.content.encodedImage, stored.format == format { return stored.bytes }
         return try await encode(try await buffer.content(id: id), as: format, quality: StoredForm.jpegQuality)
     }
 

@@ -173,7 +173,7 @@ actor ScanJob {
             derived = PageDerivatives(storedForm: products.storedForm.map { Page(encoded: $0.bytes, mediaType: $0.format.mimeType, info: page.info) },
                                       thumbnailSource: products.thumbnailSource)
         case .jpeg(let data, let width, let height):
-            page = Page(encoded: data, mediaType: "image/jpeg",
+            page = Page(encoded: data, mediaType: ImageFileFormat.jpeg.mimeType,
                         info: PageInfo(width: width, height: height, format: .rgb24, xDPI: scanned.xDPI, yDPI: scanned.yDPI))
         }
         let entry = try await buffer.append(page, derived: derived, tags: ["job:\(uid)"])
