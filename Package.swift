@@ -90,7 +90,7 @@ let package = Package(
         ], swiftSettings: strict),
         .target(name: "ScanBridgeService", dependencies: [
             "ScanBridgeCore", "ScanBridgeIO", "ScanBridgeHTTP", "ScanBridgeImaging",
-            "ScanBridgeDevices", "ScanBridgeStorage", "ScanBridgeUpload",
+            "ScanBridgeDevices", "ScanBridgeStorage", "ScanBridgeUpload", "COpenSSL",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict, plugins: ["EmbedWebAssets"]),
 

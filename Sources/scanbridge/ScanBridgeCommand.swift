@@ -10,5 +10,5 @@ struct ScanBridgeCommand: ParsableCommand {
         abstract: "A local scanning service speaking the Dynamic Web TWAIN Service REST API.",
         version: ProductVersion.semantic,
         subcommands: [Serve.self, MonitorCommand.self, VersionCommand.self, ConfigCommand.self, Devices.self, ScanCommand.self,
-                      CertCommand.self])
+                      CertCommand.self, DoctorCommand.self])
 }
