@@ -19,12 +19,18 @@ struct DoctorCommand: ParsableCommand {
     @OptionGroup var options: ServiceOptions
     @Flag(help: "Print a JSON array of {check, status, detail, advice} instead of text.") var json = false
     @Option(help: "Seconds to wait for SANE discovery (network backends can hang).") var timeout: Double = 10
+    @Option(name: .customLong("nssdb"), help: ArgumentHelp(
+        "An NSS database folder to check for the CA instead of the user's browsers; repeatable.", valueName: "DIR"))
+    var databases: [String] = []
 
     func run() throws {
         // Blocking checks (sockets, files, certutil): they run here, on the main thread, which
         // may block; SANE's async discovery is waited for with a bound inside `Doctor`.
+        let trustDatabases = databases.isEmpty
+            ? CertificateTrust.userDatabases()
+            : databases.map { CertificateTrust.Database(directory: URL(fileURLWithPath: $0).standardizedFileURL.path, browser: "NSS") }
         let doctor = Doctor(folder: ServiceFolder(root: options.resolvedHome), overrides: try options.overrides(),
-                            saneTimeout: timeout)
+                            trustDatabases: trustDatabases, saneTimeout: timeout)
         let findings = doctor.run()
         if json {
             let encoder = JSONEncoder()

@@ -4,14 +4,14 @@ import Testing
 @testable import ScanBridgeService
 
 /// `scanbridge doctor`, run as a subprocess on a prepared machine state: a service folder made
-/// by `scanbridge cert`, browsers' certificate stores made by `cert trust` in a private HOME,
+/// by `scanbridge cert`, a browser's certificate store made by `cert trust --nssdb`,
 /// the SANE test backend, and listener ports picked free for each test.
 @Suite("scanbridge doctor")
 struct DoctorCommandTests {
     struct Setup {
         var root: String
         var home: String { root + "/service" }
-        var userHome: String { root + "/user" }
+        var nssdb: String { root + "/nssdb" }
         var saneConfig: String { root + "/sane.d" }
         var httpPort: UInt16
         var httpsPort: UInt16
@@ -19,17 +19,16 @@ struct DoctorCommandTests {
         /// The service folder, the trusted CA and the SANE test backend, all healthy.
         static func healthy() throws -> Setup {
             let setup = Setup(root: try TestSupport.temporaryFolder(), httpPort: freePort(), httpsPort: freePort())
-            try FileManager.default.createDirectory(atPath: setup.userHome, withIntermediateDirectories: true)
             let sane = try ChildProcess.run("/bin/bash", [TestSupport.repositoryRoot.appendingPathComponent("scripts/sane-test-config.sh").path, setup.saneConfig])
             #expect(sane.status == 0, "\(sane.stderr)")
             let cert = try ChildProcess.scanbridge(["cert", "--home", setup.home])
             #expect(cert.status == 0, "\(cert.stderr)")
-            let trust = try ChildProcess.scanbridge(["cert", "trust", "--home", setup.home], environment: setup.environment)
+            let trust = try ChildProcess.scanbridge(["cert", "trust", "--home", setup.home, "--nssdb", setup.nssdb])
             #expect(trust.status == 0, "\(trust.stdout)\(trust.stderr)")
             return setup
         }
 
-        var environment: [String: String] { ["HOME": userHome, "SANE_CONFIG_DIR": saneConfig] }
+        var environment: [String: String] { ["SANE_CONFIG_DIR": saneConfig] }
 
         /// One HTTP and one HTTPS core listener on this setup's ports, and an allowed origin.
         var settings: [String] {
@@ -39,7 +38,7 @@ struct DoctorCommandTests {
         }
 
         func doctor() throws -> (status: Int32, findings: [[String: Any]], stderr: String) {
-            let result = try ChildProcess.scanbridge(["doctor", "--json", "--home", home, "--timeout", "5"] + settings, environment: environment)
+            let result = try ChildProcess.scanbridge(["doctor", "--json", "--home", home, "--nssdb", nssdb, "--timeout", "5"] + settings, environment: environment)
             let findings = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]],
                                         "\(result.stdout)\(result.stderr)")
             return (result.status, findings, result.stderr)
@@ -132,7 +131,7 @@ struct DoctorCommandTests {
         #expect(Self.findings(result.findings, "browser-trust").first?["status"] as? String == "ok")
 
         // Text output: the same verdicts, one line each, advice under a failure.
-        let text = try ChildProcess.scanbridge(["doctor", "--home", setup.home, "--timeout", "5"] + setup.settings, environment: setup.environment)
+        let text = try ChildProcess.scanbridge(["doctor", "--home", setup.home, "--nssdb", setup.nssdb, "--timeout", "5"] + setup.settings, environment: setup.environment)
         #expect(text.status == 1)
         #expect(text.stdout.contains("FAIL    certificate: \(setup.home)/cert/server.pem expired on"), "\(text.stdout)")
         #expect(text.stdout.contains("        → Remove \(setup.home)/cert/server.pem"), "\(text.stdout)")
@@ -144,8 +143,8 @@ struct DoctorCommandTests {
         let setup = try Setup.healthy()
         defer { setup.remove() }
         for name in ["server.pem", "server_key.pem"] { try FileManager.default.removeItem(atPath: "\(setup.home)/cert/\(name)") }
-        try FileManager.default.removeItem(atPath: "\(setup.userHome)/.pki")
-        let result = try ChildProcess.scanbridge(["doctor", "--json", "--home", setup.home, "--set", "Port=0", "--set", "SSLPort=0"],
+        try FileManager.default.removeItem(atPath: setup.nssdb)
+        let result = try ChildProcess.scanbridge(["doctor", "--json", "--home", setup.home, "--nssdb", setup.nssdb, "--set", "Port=0", "--set", "SSLPort=0"],
                                                  environment: setup.environment)
         #expect(result.status == 1)
         let findings = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
@@ -155,7 +154,7 @@ struct DoctorCommandTests {
         #expect((certificate?["advice"] as? String)?.contains("scanbridge cert --home \(setup.home)") == true)
         let trust = Self.findings(findings, "browser-trust").first
         #expect(trust?["status"] as? String == "warning")
-        #expect((trust?["detail"] as? String)?.contains("Chromium (no certificate store at \(setup.userHome)/.pki/nssdb)") == true, "\(Self.summary(findings))")
+        #expect((trust?["detail"] as? String)?.contains("NSS (no certificate store at \(setup.nssdb))") == true, "\(Self.summary(findings))")
         #expect((trust?["advice"] as? String)?.contains("scanbridge cert trust --home \(setup.home)") == true)
         let access = Self.findings(findings, "local-network-access").first
         #expect(access?["status"] as? String == "warning")
@@ -215,21 +214,21 @@ private final class ForeignServer: @unchecked Sendable {
     private let thread: Thread
 
     init(port: UInt16) throws {
-        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var one: Int32 = 1
-        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = port.bigEndian
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard bound == 0, listen(descriptor, 8) == 0 else {
-            close(descriptor)
+        guard bound == 0, listen(listener, 8) == 0 else {
+            close(listener)
             throw POSIXError(.EADDRINUSE)
         }
-        let listener = descriptor
+        descriptor = listener
         thread = Thread {
             while true {
                 let client = accept(listener, nil, nil)

@@ -7,8 +7,9 @@ import ScanBridgeCore
 public enum BrowserTrustDiagnosis {
     public static let check = CertificateDiagnosis.trustCheck
 
-    public static func run(folder: ServiceFolder, userHome: String = NSHomeDirectory(), certutil: String? = nil,
-                           timeout: Double = 5) -> DiagnosticFinding {
+    /// `databases` defaults to the current user's (`CertificateTrust.userDatabases`).
+    public static func run(folder: ServiceFolder, databases: [CertificateTrust.Database] = CertificateTrust.userDatabases(),
+                           certutil: String? = nil, timeout: Double = 5) -> DiagnosticFinding {
         let trust = CertificateTrust(serviceHome: folder.root, certutil: certutil)
         let trustCommand = "Run `scanbridge cert trust --home \(folder.root)` as the user who browses, then restart the browsers."
         guard FileManager.default.fileExists(atPath: trust.caFile) else {
@@ -28,7 +29,7 @@ public enum BrowserTrustDiagnosis {
                             advice: "Install it (Debian/Ubuntu: apt install libnss3-tools; Fedora/RHEL: dnf install nss-tools). \(trustCommand)")
         }
         var trusted: [String] = [], missing: [String] = []
-        for database in CertificateTrust.userDatabases(userHome: userHome) {
+        for database in databases {
             guard FileManager.default.fileExists(atPath: "\(database.directory)/cert9.db") else {
                 missing.append("\(database.browser) (no certificate store at \(database.directory))")
                 continue

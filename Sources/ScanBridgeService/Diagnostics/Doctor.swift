@@ -11,8 +11,8 @@ public struct Doctor: Sendable {
     public var folder: ServiceFolder
     public var overrides: [ConfigurationOverride]
     public var environment: [String: String]
-    /// The desktop user's home, where the browsers keep their certificate stores.
-    public var userHome: String
+    /// The browsers' certificate stores to look for the local CA in.
+    public var trustDatabases: [CertificateTrust.Database]
     /// Seconds for SANE discovery (network backends can hang).
     public var saneTimeout: Double
     /// Seconds for each network step of a port probe and for each `certutil` call.
@@ -20,11 +20,11 @@ public struct Doctor: Sendable {
 
     public init(folder: ServiceFolder, overrides: [ConfigurationOverride] = [],
                 environment: [String: String] = ProcessInfo.processInfo.environment,
-                userHome: String = NSHomeDirectory(), saneTimeout: Double = 10, stepTimeout: Double = 2) {
+                trustDatabases: [CertificateTrust.Database] = CertificateTrust.userDatabases(), saneTimeout: Double = 10, stepTimeout: Double = 2) {
         self.folder = folder
         self.overrides = overrides
         self.environment = environment
-        self.userHome = userHome
+        self.trustDatabases = trustDatabases
         self.saneTimeout = saneTimeout
         self.stepTimeout = stepTimeout
     }
@@ -50,7 +50,7 @@ public struct Doctor: Sendable {
             answeringPort = ports.first(where: \.answeredByScanBridge)?.port
         }
         findings.append(CertificateDiagnosis.run(folder: folder))
-        findings.append(BrowserTrustDiagnosis.run(folder: folder, userHome: userHome, timeout: max(stepTimeout, 5)))
+        findings.append(BrowserTrustDiagnosis.run(folder: folder, databases: trustDatabases, timeout: max(stepTimeout, 5)))
         findings.append(saneFinding())
         if let configuration {
             findings.append(IOEngineDiagnosis.run(configuration.settings, configurationFile: configuration.filePath))
