@@ -28,10 +28,12 @@ public enum BrowserTrustDiagnosis {
             return .warning(check, "certutil is not installed, so the browsers' certificate stores cannot be read",
                             advice: "Install it (Debian/Ubuntu: apt install libnss3-tools; Fedora/RHEL: dnf install nss-tools). \(trustCommand)")
         }
-        var trusted: [String] = [], missing: [String] = []
+        // A browser that never ran has no store (Chromium makes ~/.pki/nssdb on its first
+        // start): that matters only when no browser trusts the CA.
+        var trusted: [String] = [], missing: [String] = [], storeless: [String] = []
         for database in databases {
             guard FileManager.default.fileExists(atPath: "\(database.directory)/cert9.db") else {
-                missing.append("\(database.browser) (no certificate store at \(database.directory))")
+                storeless.append("\(database.browser) (no certificate store at \(database.directory))")
                 continue
             }
             switch state(of: authority, in: database, certutil: trust.certutil, timeout: timeout) {
@@ -45,14 +47,15 @@ public enum BrowserTrustDiagnosis {
         let user = currentUserName()
         if trusted.isEmpty {
             let rootNote = geteuid() == 0 ? " The doctor runs as root: browsers run as a desktop user, so run it as that user." : ""
-            return .warning(check, "the browsers of \(user) do not trust the local CA: " + missing.joined(separator: "; "),
+            return .warning(check, "the browsers of \(user) do not trust the local CA: " + (missing + storeless).joined(separator: "; "),
                             advice: "HTTPS pages on https://127.0.0.1 show a certificate error until then. \(trustCommand)\(rootNote)")
         }
         if !missing.isEmpty {
             return .warning(check, "trusted in " + trusted.joined(separator: ", ") + "; not in " + missing.joined(separator: "; "),
                             advice: trustCommand)
         }
-        return .ok(check, "the local CA is trusted by " + trusted.joined(separator: ", "))
+        return .ok(check, "the local CA is trusted by " + trusted.joined(separator: ", ")
+                   + (storeless.isEmpty ? "" : "; no store yet: " + storeless.joined(separator: ", ")))
     }
 
     enum State: Equatable {

@@ -116,20 +116,21 @@ enum LoopbackProbe {
     private static func exchangePlain(_ descriptor: Int32, _ request: [UInt8]) throws(Failure) -> [UInt8] {
         var sent = 0
         while sent < request.count {
-            let count = request[sent...].withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw Failure(description: "cannot send the request: \(String(cString: strerror(errno)))")
+            do {
+                sent += try Syscall.checked("send") {
+                    request[sent...].withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                }
+            } catch {
+                throw Failure(description: "cannot send the request: \(error.systemMessage)")
             }
-            sent += count
         }
         var answer: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         while answer.count < maximumAnswer {
-            let count = recv(descriptor, &buffer, buffer.count, 0)
-            if count < 0 && errno == EINTR { continue }
-            // A time-out or reset ends the answer: what arrived so far is what the peer said.
-            if count <= 0 { break }
+            // A time-out (SO_RCVTIMEO: would block), a reset or the end of the stream ends the
+            // answer: what arrived so far is what the peer said.
+            guard case .done(let count)? = try? Syscall.nonBlocking("recv", { recv(descriptor, &buffer, buffer.count, 0) }),
+                  count > 0 else { break }
             answer += buffer[..<count]
         }
         return answer
