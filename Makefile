@@ -44,8 +44,17 @@ test: install
 # The browser SDK and pages the binary serves (compiled in by Plugins/EmbedWebAssets).
 WEB_ASSETS := Sources/ScanBridgeService/Web/Assets
 
+# The SDK as an npm package for applications that ship it from their own origin (docs/SDK.md).
+SDK_DIR ?= $(CURDIR)/.build-sdk
+
+.PHONY: sdk
+## sdk: pack the browser SDK as the npm tarball scanbridge-sdk-<version>.tgz into $(SDK_DIR)
+sdk:
+	@scripts/sdk-package.sh "$(SDK_DIR)"
+
 .PHONY: test-sdk
-## test-sdk: syntax-check the SDK's JavaScript and run its unit tests (Tests/SDK) under Node's test runner
+## test-sdk: syntax-check the SDK's JavaScript and run its unit tests (Tests/SDK) under Node's test
+## runner, among them packing the npm tarball and installing it offline into an empty project
 test-sdk:
 	@# Through stdin as a module: Node before 20.19 takes a .js file for CommonJS.
 	@set -e; for script in $(WEB_ASSETS)/*.js; do echo "node --check $$script"; node --input-type=module --check < "$$script"; done

@@ -43,6 +43,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# npm packs the SDK (make sdk) and installs the tarball in its test. NodeSource's nodejs ships it;
+# Debian's nodejs does not, and its npm package conflicts with NodeSource's: only when missing.
+if ! command -v npm >/dev/null 2>&1; then
+  echo "install.sh: installing npm"
+  sudo_if_needed apt-get update -qq
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm
+fi
+
 if ! command -v swift >/dev/null 2>&1; then
   if [ -x /opt/swift/usr/bin/swift ]; then
     echo "install.sh: swift is at /opt/swift/usr/bin; add it to PATH" >&2

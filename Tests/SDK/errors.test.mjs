@@ -106,26 +106,6 @@ test("connect gives up on an endpoint after timeoutMs", async () => {
   fetch.done();
 });
 
-test("connect reports a browser that denies local network access as 'network-blocked'", async () => {
-  const asked = [];
-  const navigator = { permissions: { query: async ({ name }) => {
-    asked.push(name);
-    if (name === "local-network-access") throw new TypeError("unknown permission");
-    return { state: name === "local-network" ? "denied" : "granted" };
-  } } };
-  const previous = Object.getOwnPropertyDescriptor(globalThis, "navigator");
-  Object.defineProperty(globalThis, "navigator", { value: navigator, configurable: true, writable: true });
-  try {
-    fetch = replayFetch([{ method: "GET", url: "http://127.0.0.1:2/api/server", answer: new TypeError("fetch failed") }]);
-    const error = await failure(sdk.connect({ endpoints: ["http://127.0.0.1:2"] }));
-    assert.equal(error.kind, "network-blocked");
-    assert.deepEqual(asked, ["local-network-access", "local-network"]);
-    fetch.done();
-  } finally {
-    if (previous) Object.defineProperty(globalThis, "navigator", previous); else delete globalThis.navigator;
-  }
-});
-
 test("ScanBridgeError defaults: kind http, code -1, status 0, no cause", () => {
   const error = new sdk.ScanBridgeError("x");
   assert.deepEqual({ kind: error.kind, code: error.code, status: error.status, hasCause: "cause" in error },

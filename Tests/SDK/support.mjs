@@ -39,7 +39,7 @@ export function replayFetch(exchanges) {
   globalThis.fetch = async (url, init = {}) => {
     const method = init.method ?? "GET";
     const json = init.body === undefined ? undefined : JSON.parse(init.body);
-    requests.push({ method, url, json, headers: init.headers });
+    requests.push({ method, url, json, headers: init.headers, init });
     const next = pending.shift();
     assert.ok(next, `unexpected request ${method} ${url}`);
     assert.equal(`${method} ${url}`, `${next.method} ${next.url}`);
@@ -80,4 +80,43 @@ export class RecordingEventSource {
   }
 
   close() { this.closed = true; }
+}
+
+/**
+ * Puts stand-ins for browser globals (navigator, document, location, isSecureContext) on
+ * globalThis for the length of `body`, then puts back what was there.
+ */
+export async function withGlobals(globals, body) {
+  const saved = Object.keys(globals).map((name) => [name, Object.getOwnPropertyDescriptor(globalThis, name)]);
+  for (const [name, value] of Object.entries(globals)) {
+    Object.defineProperty(globalThis, name, { value, configurable: true, writable: true });
+  }
+  try {
+    return await body();
+  } finally {
+    for (const [name, descriptor] of saved) {
+      if (descriptor) Object.defineProperty(globalThis, name, descriptor); else delete globalThis[name];
+    }
+  }
+}
+
+/**
+ * A `navigator` whose Local Network Access permission reads `states[name]` (a state, or a list
+ * of states read one after the other); names not in `states` are unknown to it, as in browsers
+ * without the permission. `asked` logs every name queried.
+ */
+export function permissionNavigator(states) {
+  const asked = [];
+  const queue = Object.fromEntries(Object.entries(states).map(([name, state]) => [name, [].concat(state)]));
+  return {
+    asked,
+    permissions: {
+      async query({ name }) {
+        asked.push(name);
+        if (!(name in queue)) throw new TypeError(`The provided value '${name}' is not a valid enum value of type PermissionName.`);
+        const list = queue[name];
+        return { state: list.length > 1 ? list.shift() : list[0] };
+      },
+    },
+  };
 }

@@ -1,6 +1,6 @@
-// Type declarations for the ScanBridge browser SDK (/scanbridge.js).
+// Type declarations for the ScanBridge browser SDK (/scanbridge.js, npm package scanbridge-sdk).
 
-/** The SDK version. */
+/** The SDK version: the ScanBridge version it ships with. */
 export declare const VERSION: string;
 /** Default ports of the service's API listeners. */
 export declare const DEFAULT_PORTS: Readonly<{ https: number; http: number }>;
@@ -8,18 +8,28 @@ export declare const DEFAULT_PORTS: Readonly<{ https: number; http: number }>;
 /** What went wrong. */
 export type ScanBridgeErrorKind = "absent" | "origin-refused" | "network-blocked" | "http" | "scan" | "aborted";
 
+/**
+ * Why the browser blocked the page (kind "network-blocked"):
+ * "permission-denied": Local Network Access is blocked for this site (site settings, or the
+ * LocalNetworkAccessAllowedForUrls policy); "frame-policy": the page runs in a cross-origin iframe
+ * without `allow="local-network-access"`; "insecure-context": the page is not served over HTTPS.
+ */
+export type NetworkBlockReason = "permission-denied" | "frame-policy" | "insecure-context";
+
 /** An error from the SDK or the service. */
 export declare class ScanBridgeError extends Error {
-  constructor(message: string, details?: { kind?: ScanBridgeErrorKind; code?: number; status?: number; cause?: unknown });
+  constructor(message: string, details?: { kind?: ScanBridgeErrorKind; code?: number; status?: number; cause?: unknown; reason?: NetworkBlockReason });
   readonly kind: ScanBridgeErrorKind;
   /** The DWT error code (≤ 0), -1 when none. */
   readonly code: number;
   /** The HTTP status, 0 when there was no answer. */
   readonly status: number;
+  /** Set when kind is "network-blocked". */
+  readonly reason?: NetworkBlockReason;
 }
 
 export interface ConnectOptions {
-  /** API roots to try in order, e.g. ["https://127.0.0.1:18623", "http://127.0.0.1:18622"]. */
+  /** API roots to try in this order, e.g. ["https://127.0.0.1:18623", "http://127.0.0.1:18622"]. */
   endpoints?: string[];
   host?: string;
   httpsPort?: number;
@@ -28,8 +38,27 @@ export interface ConnectOptions {
   timeoutMs?: number;
 }
 
-/** Connects to the service on this computer (https first, then http). */
+/**
+ * Connects to the service on this computer: https first, then http (http first on an HTTPS page
+ * once the browser allows local network access). Call it from a user gesture (a click), not at
+ * page load: in Chrome 142+ the first request from a public site to this computer makes the
+ * browser ask the user for Local Network Access. Rejects with a `ScanBridgeError` of kind
+ * "absent", "network-blocked" or "origin-refused".
+ */
 export declare function connect(options?: ConnectOptions): Promise<ScanBridge>;
+
+/** The state of the browser's Local Network Access permission; "unsupported" where there is none. */
+export type LocalNetworkAccessState = "granted" | "prompt" | "denied" | "unsupported";
+
+/**
+ * Reads, without asking the user, whether the browser lets this page reach ScanBridge on `host`
+ * (default 127.0.0.1). "granted" or "unsupported": `connect()` may run at page load; "prompt":
+ * call `connect()` from a click; "denied": tell the user to allow it in the site settings.
+ */
+export declare function localNetworkAccess(options?: { host?: string }): Promise<LocalNetworkAccessState>;
+
+/** Whether a URL's hostname is this computer (127.0.0.0/8, ::1, localhost). */
+export declare function isLoopbackHost(host: string): boolean;
 
 export interface ServerInfo {
   version: string;

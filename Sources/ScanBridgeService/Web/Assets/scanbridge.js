@@ -1,15 +1,20 @@
-// ScanBridge browser SDK: one ES module, no build step, no dependencies.
-// Served by the ScanBridge service at /scanbridge.js (typings at /scanbridge.d.ts).
+// ScanBridge browser SDK: one ES module, no build step, no dependencies. The service serves it
+// at /scanbridge.js (typings at /scanbridge.d.ts); `make sdk` packs the same file as the npm
+// package scanbridge-sdk, for applications that ship it from their own origin.
 //
-//   import { connect } from "http://127.0.0.1:18622/scanbridge.js";
-//   const bridge = await connect();
-//   const [scanner] = await bridge.listScanners();
-//   for await (const page of bridge.scan({ device: scanner.device, config: { Resolution: 150 } })) {
-//     img.crossOrigin = "anonymous"; img.src = page.thumbnailUrl;
-//   }
+//   import { connect } from "scanbridge-sdk";            // or "./scanbridge.js" next to the page
+//   button.addEventListener("click", async () => {        // on a click: see connect()
+//     const bridge = await connect();
+//     const [scanner] = await bridge.listScanners();
+//     for await (const page of bridge.scan({ device: scanner.device, config: { Resolution: 150 } })) {
+//       img.crossOrigin = "anonymous"; img.src = page.thumbnailUrl;
+//     }
+//   });
+//
+// Importing the module touches no browser global (it loads under Node too); only calls do.
 
-/** The SDK version. */
-export const VERSION = "1.0.0";
+/** The SDK version: the ScanBridge version it ships with. */
+export const VERSION = "0.1.0";
 
 /** Default ports of the service's API listeners (DWT: 18623 https, 18622 http). */
 export const DEFAULT_PORTS = Object.freeze({ https: 18623, http: 18622 });
@@ -21,14 +26,14 @@ const INSTALL_HINT =
 /**
  * An error from the SDK or the service. `kind` says what went wrong:
  * "absent" (no service answered), "origin-refused" (this page's origin is not in AllowedOrigins),
- * "network-blocked" (the browser blocked access to the local network), "http" (the service
- * answered an error; `code` is its DWT code), "scan" (the scanner failed mid-batch; pages before
- * the failure were delivered), "aborted".
+ * "network-blocked" (the browser blocked this page from reaching the local network; `reason`
+ * says why), "http" (the service answered an error; `code` is its DWT code), "scan" (the scanner
+ * failed mid-batch; pages before the failure were delivered), "aborted".
  */
 export class ScanBridgeError extends Error {
   /**
    * @param {string} message human-readable explanation
-   * @param {{kind?: string, code?: number, status?: number, cause?: unknown}} [details]
+   * @param {{kind?: string, code?: number, status?: number, cause?: unknown, reason?: string}} [details]
    */
   constructor(message, details = {}) {
     super(message);
@@ -36,6 +41,7 @@ export class ScanBridgeError extends Error {
     this.kind = details.kind ?? "http";
     this.code = details.code ?? -1;
     this.status = details.status ?? 0;
+    if (details.reason !== undefined) this.reason = details.reason;
     if (details.cause !== undefined) this.cause = details.cause;
   }
 }
@@ -55,36 +61,140 @@ async function errorFrom(response) {
   return new ScanBridgeError(message, { kind, code: body?.code ?? -1, status: response.status });
 }
 
-/** Whether the browser says local network access is denied for this page (Chrome's permission). */
-async function localNetworkDenied() {
-  for (const name of ["local-network-access", "local-network", "loopback-network"]) {
+/** Whether `host` (a URL's hostname) is this computer: 127.0.0.0/8, ::1 or localhost. */
+export function isLoopbackHost(host) {
+  const name = String(host).toLowerCase().replace(/^\[|\]$/g, "");
+  return name === "localhost" || name.endsWith(".localhost") || name === "::1" || /^127(\.\d{1,3}){3}$/.test(name);
+}
+
+/**
+ * The fetch options that tell the browser a request goes to this computer: Local Network Access
+ * (Chrome 142+) then lets a public HTTPS page call http://127.0.0.1 once the user allowed it.
+ * Other browsers ignore the member.
+ */
+function addressSpaceOf(base) {
+  try { return isLoopbackHost(new URL(base).hostname) ? { targetAddressSpace: "loopback" } : {}; } catch { return {}; }
+}
+
+/**
+ * Permission names for reaching `host`, most specific first: Chrome 145+ splits Local Network
+ * Access into "loopback-network" (this computer) and "local-network" (the LAN); Chrome 142–144
+ * knows only "local-network-access".
+ */
+function permissionNames(host) {
+  return [isLoopbackHost(host) ? "loopback-network" : "local-network", "local-network-access"];
+}
+
+/**
+ * Whether this browser lets this page reach ScanBridge on `host` (default 127.0.0.1), from the
+ * Local Network Access permission: "granted", "prompt" (the browser will ask the user on the
+ * first request), "denied", or "unsupported" (the browser has no such permission; requests go
+ * through). Never prompts; an application can call it at page load and connect at once when
+ * "granted", or show a button that calls `connect()` otherwise.
+ * @param {{host?: string}} [options]
+ * @returns {Promise<"granted"|"prompt"|"denied"|"unsupported">}
+ */
+export async function localNetworkAccess(options = {}) {
+  const permissions = globalThis.navigator?.permissions;
+  if (typeof permissions?.query !== "function") return "unsupported";
+  for (const name of permissionNames(options.host ?? "127.0.0.1")) {
     try {
-      const status = await navigator.permissions.query({ name });
-      if (status.state === "denied") return true;
-    } catch { /* permission name unknown to this browser */ }
+      return (await permissions.query({ name })).state;
+    } catch { /* a name this browser does not know: try the next */ }
   }
-  return false;
+  return "unsupported";
+}
+
+/**
+ * Whether the permissions policy of this document lets it use Local Network Access for `host`:
+ * false in a cross-origin iframe the embedding page did not give `allow="local-network-access"`.
+ */
+function framePolicyAllows(host) {
+  const policy = globalThis.document?.permissionsPolicy ?? globalThis.document?.featurePolicy;
+  if (typeof policy?.allowsFeature !== "function") return true;
+  const known = typeof policy.features === "function" ? policy.features() : null;
+  for (const name of permissionNames(host)) {
+    if (!known || known.includes(name)) return policy.allowsFeature(name);
+  }
+  return true;
+}
+
+const BLOCKED_MESSAGES = {
+  "insecure-context":
+    "The browser blocked this page from reaching ScanBridge on this computer: only pages served over HTTPS may " +
+    "reach the local network. Open this page with https://.",
+  "frame-policy":
+    "The browser blocked this page from reaching ScanBridge on this computer: it runs in a frame that may not " +
+    "use the local network. The page that embeds it must allow it: <iframe allow=\"local-network-access\" …>.",
+  "permission-denied":
+    "The browser blocked this page from reaching ScanBridge on this computer (Local Network Access). Allow " +
+    "\"Local network access\" for this site in the browser's site settings (the icon left of the address), " +
+    "then try again. Administrators can allow the site for everyone with the browser policy " +
+    "LocalNetworkAccessAllowedForUrls.",
+};
+
+/**
+ * Why the browser blocked this page from reaching `host`, or null when nothing says it did.
+ * Asked after the requests failed: a request is what makes the browser ask the user (or, headless,
+ * deny), so the permission is read again then.
+ * @param {string} host
+ * @param {string} permission the permission's state after the requests
+ * @returns {"insecure-context"|"frame-policy"|"permission-denied"|null}
+ */
+function blockReason(host, permission) {
+  if (permission === "unsupported") return null;
+  if (globalThis.isSecureContext === false) return "insecure-context";
+  if (!framePolicyAllows(host)) return "frame-policy";
+  return permission === "denied" ? "permission-denied" : null;
+}
+
+/**
+ * The error `connect()` throws when no endpoint answered: "network-blocked" when the browser
+ * says it blocked this page, else "absent".
+ * @param {string[]} failures one "endpoint: what happened" per endpoint tried
+ * @param {string} host
+ * @param {string} permission the Local Network Access state after the requests
+ * @returns {ScanBridgeError}
+ */
+function unreachableError(failures, host, permission) {
+  const reason = blockReason(host, permission);
+  if (reason) return new ScanBridgeError(BLOCKED_MESSAGES[reason], { kind: "network-blocked", reason });
+  const ask = permission === "prompt"
+    ? " If the browser asked whether this site may reach devices on your local network, allow it and try again."
+    : "";
+  return new ScanBridgeError(`ScanBridge is not running or not reachable (${failures.join("; ")}).${ask} ${INSTALL_HINT}`,
+    { kind: "absent" });
 }
 
 /**
  * Connects to the ScanBridge service on this computer: tries each endpoint in turn (by default
- * https://127.0.0.1:18623, then http://127.0.0.1:18622) and returns a client for the first that
- * answers. Throws a `ScanBridgeError` with kind "origin-refused" when the service refuses this
- * page's origin, "network-blocked" when the browser blocked local network access, and "absent"
- * with an install hint when no service answered.
+ * https://127.0.0.1:18623, then http://127.0.0.1:18622; http first when this page is HTTPS and
+ * the browser already allows local network access, since plain HTTP on loopback then needs no
+ * certificate trust) and returns a client for the first that answers.
+ *
+ * Call it from a user gesture (a click on "Connect scanner"), not at page load: in Chrome 142+
+ * the first request from a public site to this computer makes the browser ask the user for Local
+ * Network Access. `localNetworkAccess()` says, without asking, whether that is settled already.
+ *
+ * Throws a `ScanBridgeError` with kind "origin-refused" when the service refuses this page's
+ * origin, "network-blocked" when the browser blocked the requests (`reason`: "permission-denied",
+ * "frame-policy", "insecure-context"), and "absent" with an install hint when no service answered.
  * @param {{endpoints?: string[], host?: string, httpsPort?: number, httpPort?: number, timeoutMs?: number}} [options]
  * @returns {Promise<ScanBridge>}
  */
 export async function connect(options = {}) {
   const host = options.host ?? "127.0.0.1";
-  const endpoints = options.endpoints?.length ? options.endpoints
-    : [`https://${host}:${options.httpsPort ?? DEFAULT_PORTS.https}`, `http://${host}:${options.httpPort ?? DEFAULT_PORTS.http}`];
+  const permission = await localNetworkAccess({ host });
+  const https = `https://${host}:${options.httpsPort ?? DEFAULT_PORTS.https}`;
+  const http = `http://${host}:${options.httpPort ?? DEFAULT_PORTS.http}`;
+  const plainFirst = permission === "granted" && globalThis.location?.protocol === "https:" && isLoopbackHost(host);
+  const endpoints = options.endpoints?.length ? options.endpoints : plainFirst ? [http, https] : [https, http];
   const failures = [];
   for (const raw of endpoints) {
     const base = raw.replace(/\/+$/, "");
     const timer = timeoutSignal(options.timeoutMs ?? 4000);
     try {
-      const response = await fetch(`${base}/api/server`, { signal: timer.signal, cache: "no-store" });
+      const response = await fetch(`${base}/api/server`, { signal: timer.signal, cache: "no-store", ...addressSpaceOf(base) });
       if (!response.ok) throw await errorFrom(response);
       const server = await response.json();
       return new ScanBridge(base, server);
@@ -95,14 +205,8 @@ export async function connect(options = {}) {
       timer.done();
     }
   }
-  if (await localNetworkDenied()) {
-    throw new ScanBridgeError(
-      "The browser blocked this page from reaching services on your computer (local network access). " +
-      "Allow \"local network access\" for this site in the browser's site settings, then reload.",
-      { kind: "network-blocked" });
-  }
-  throw new ScanBridgeError(`ScanBridge is not running or not reachable (${failures.join("; ")}). ${INSTALL_HINT}`,
-    { kind: "absent" });
+  const blockedHost = (() => { try { return new URL(endpoints[0]).hostname; } catch { return host; } })();
+  throw unreachableError(failures, blockedHost, await localNetworkAccess({ host: blockedHost }));
 }
 
 /**
@@ -141,7 +245,8 @@ export class ScanBridge {
     }
     let response;
     try {
-      response = await fetch(this.url(path), { method, headers, body, signal: options.signal, cache: "no-store" });
+      const url = this.url(path);
+      response = await fetch(url, { method, headers, body, signal: options.signal, cache: "no-store", ...addressSpaceOf(url) });
     } catch (error) {
       if (error?.name === "AbortError") throw new ScanBridgeError("Aborted", { kind: "aborted", cause: error });
       throw new ScanBridgeError(`The service at ${this.base} did not answer: ${error?.message ?? error}`, { kind: "absent", cause: error });
