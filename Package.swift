@@ -88,9 +88,16 @@ let package = Package(
             "ScanBridgeCore", "CLibCurl",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
+        // The eSCL (AirScan) server: the operating systems' own scanning apps use the SANE
+        // scanners through it. The service starts it; it knows nothing of the DWT API.
+        .target(name: "ScanBridgeESCL", dependencies: [
+            "ScanBridgeCore", "ScanBridgeIO", "ScanBridgeHTTP", "ScanBridgeImaging", "ScanBridgeDevices",
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
         .target(name: "ScanBridgeService", dependencies: [
             "ScanBridgeCore", "ScanBridgeIO", "ScanBridgeHTTP", "ScanBridgeImaging",
-            "ScanBridgeDevices", "ScanBridgeStorage", "ScanBridgeUpload", "COpenSSL",
+            "ScanBridgeDevices", "ScanBridgeStorage", "ScanBridgeUpload", "ScanBridgeESCL", "COpenSSL",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict, plugins: ["EmbedWebAssets"]),
 
@@ -113,6 +120,7 @@ let package = Package(
             "ScanBridgeHTTP", "ScanBridgeIO", "ScanBridgeService", "scanbridge",
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], swiftSettings: strict),
+        .testTarget(name: "ScanBridgeESCLTests", dependencies: ["ScanBridgeESCL", "ScanBridgeDevices"], swiftSettings: strict),
         .testTarget(name: "ScanBridgeCoreTests", dependencies: ["ScanBridgeCore"], swiftSettings: strict),
         .testTarget(name: "ScanBridgeIOTests", dependencies: ["ScanBridgeIO"], swiftSettings: strict),
         .testTarget(name: "ScanBridgeDevicesTests", dependencies: ["ScanBridgeDevices", "ScanBridgeImaging", "scanbridge"],

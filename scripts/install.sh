@@ -14,6 +14,8 @@ APT_PACKAGES=(
   libzbar-dev
   # The SANE test backend and its command-line tools
   libsane1 sane-utils
+  # The eSCL server's client in the conformance tests (Tests/Conformance/test_escl.py)
+  sane-airscan
   # Tools the tests check outputs with, and the load generator of the benchmarks
   qpdf poppler-utils libtiff-tools openssl curl wrk util-linux
   # Devices tests: netpbm's pnmfile and yuy2topam check scanned pages and camera conversion

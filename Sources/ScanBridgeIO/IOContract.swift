@@ -43,6 +43,12 @@ public protocol ByteStream: Sendable {
     func send(_ bytes: [UInt8], timeout: Duration?) async throws(IOError)
     /// Closes the stream; pending operations end with `.closed`. Idempotent.
     func close() async
+    /// The peer's numeric IP address, when the stream is a connected socket (access lists).
+    var peerAddress: String? { get }
+}
+
+extension ByteStream {
+    public var peerAddress: String? { nil }
 }
 
 /// A listening socket.

@@ -6,10 +6,13 @@ public struct ConnectionInfo: Sendable, Hashable {
     public var isSecure: Bool
     /// The local port the connection was accepted on.
     public var localPort: Int
+    /// The client's numeric IP address, when the socket layer knows it.
+    public var remoteAddress: String?
 
-    public init(isSecure: Bool, localPort: Int) {
+    public init(isSecure: Bool, localPort: Int, remoteAddress: String? = nil) {
         self.isSecure = isSecure
         self.localPort = localPort
+        self.remoteAddress = remoteAddress
     }
 }
 

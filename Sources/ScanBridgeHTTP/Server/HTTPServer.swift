@@ -140,7 +140,7 @@ public final class HTTPServer: Sendable {
             }
             stream = secured
         }
-        let info = ConnectionInfo(isSecure: configuration.tls != nil, localPort: listener.port)
+        let info = ConnectionInfo(isSecure: configuration.tls != nil, localPort: listener.port, remoteAddress: stream.peerAddress)
         let connection = HTTPConnection(stream: stream, responder: responder, limits: configuration.limits,
                                         errorRenderer: configuration.errorRenderer, info: info,
                                         logger: logger) { [weak self] idle in

@@ -34,6 +34,8 @@ public final class TLSStream: ByteStream {
     private let state: Mutex<Connection>
     private static let receiveSize = 17 * 1024
 
+    public var peerAddress: String? { inner.peerAddress }
+
     public init(wrapping inner: any ByteStream, context: TLSContext) {
         self.inner = inner
         let ssl = SSL_new(context.context)!

@@ -120,6 +120,21 @@ extension ConfigurationKey {
               summary: "Seconds one write may wait for a client that does not read before the connection is dropped."),
         .init(section: scanBridgeSection, name: "MaxConnections", kind: .integer(1...100_000), defaultValue: "1024",
               summary: "Most open connections per listener; one more is answered 503 and closed."),
+        // The eSCL (AirScan) server (ScanBridgeESCL, docs/ESCL.md).
+        .init(section: scanBridgeSection, name: "ESCLEnabled", kind: .choice(["false", "true"]), defaultValue: "false",
+              summary: "Serve the SANE scanner over eSCL (AirScan), the protocol of the operating systems' own scanning apps, on ESCLPort."),
+        .init(section: scanBridgeSection, name: "ESCLPort", kind: .integer(0...65535), defaultValue: "18630",
+              summary: "TCP port of the eSCL listener (0: any free port, logged at start)."),
+        .init(section: scanBridgeSection, name: "ESCLBindAddress", kind: .text, defaultValue: "127.0.0.1",
+              summary: "Address the eSCL listener binds to. A non-loopback address is refused unless ESCLAllowLAN=true, ESCLTLS=true and ESCLAllowedClients is set."),
+        .init(section: scanBridgeSection, name: "ESCLAllowLAN", kind: .choice(["false", "true"]), defaultValue: "false",
+              summary: "Allow the eSCL listener on a non-loopback address (other machines may then scan, within ESCLAllowedClients)."),
+        .init(section: scanBridgeSection, name: "ESCLTLS", kind: .choice(["false", "true"]), defaultValue: "false",
+              summary: "Serve eSCL over HTTPS with the service's certificate (cert/); required for a non-loopback ESCLBindAddress."),
+        .init(section: scanBridgeSection, name: "ESCLAllowedClients", kind: .list, defaultValue: "",
+              summary: "Client addresses or networks (CIDR, comma-separated, e.g. 192.168.1.0/24) that may use the eSCL listener; others get 403. Required for a non-loopback ESCLBindAddress; empty on loopback allows this machine."),
+        .init(section: scanBridgeSection, name: "ESCLScanner", kind: .text, defaultValue: "",
+              summary: "The scanner offered over eSCL: its identity (scanbridge devices) or SANE name; empty for the first scanner SANE lists."),
     ]
 
     /// The key named `name` (case-insensitive), including numbered listener keys.

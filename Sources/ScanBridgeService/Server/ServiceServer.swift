@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ScanBridgeESCL
 import ScanBridgeHTTP
 import ScanBridgeIO
 
@@ -42,15 +43,18 @@ public final class ServiceServer: Sendable {
     public let running: [Running]
     /// Host check, CORS and Private Network Access in front of every route.
     public let policy: SecurityPolicy
+    /// The eSCL (AirScan) listener, when `ESCLEnabled`.
+    public let escl: ESCLServer?
     private let logger: Logger
 
     private init(engine: IOEngine, status: ServiceStatus, service: ScanningService, running: [Running], policy: SecurityPolicy,
-                 logger: Logger) {
+                 escl: ESCLServer?, logger: Logger) {
         self.engine = engine
         self.status = status
         self.service = service
         self.running = running
         self.policy = policy
+        self.escl = escl
         self.logger = logger
     }
 
@@ -68,9 +72,16 @@ public final class ServiceServer: Sendable {
         }
         let status = ServiceStatus(logLevel: logLevel, ioEngine: engine.kind.rawValue)
         let limits = HTTPLimits(configuration: configuration)
+        let esclSettings: ESCLSettings
+        do {
+            esclSettings = try ESCLSettings(configuration: configuration)
+            if esclSettings.enabled { try esclSettings.validate() }
+        } catch {
+            throw StartError(description: "\(error)")
+        }
 
         var tls: TLSContext?
-        if settings.listeners.contains(where: \.secure) {
+        if settings.listeners.contains(where: \.secure) || (esclSettings.enabled && esclSettings.useTLS) {
             let certificates = ServerCertificates(folder: folder)
             do {
                 switch try certificates.ensure() {
@@ -118,6 +129,17 @@ public final class ServiceServer: Sendable {
                 throw StartError(description: "cannot listen on \(settings.bindAddress) port \(listener.port) (\(listener)): \(error.systemMessage.isEmpty ? "\(error)" : error.systemMessage)")
             }
         }
+        var escl: ESCLServer?
+        if esclSettings.enabled {
+            do {
+                escl = try ESCLServer.start(settings: esclSettings, engine: engine, tls: tls, limits: limits)
+            } catch {
+                for (_, server) in started { await server.listener.close() }
+                service.jobs.events.finishAll()
+                await service.close()
+                throw StartError(description: "\(error)")
+            }
+        }
         let running = started.map { listener, server in
             Running(listener: listener, port: server.port, server: server, task: Task { await server.run() })
         }
@@ -128,7 +150,8 @@ public final class ServiceServer: Sendable {
             let host = settings.bindAddress.contains(":") ? "[\(settings.bindAddress)]" : settings.bindAddress
             logger.info("Listening on \(scheme)://\(host):\(item.port)/ (\(item.listener.role.rawValue))")
         }
-        return ServiceServer(engine: engine, status: status, service: service, running: running, policy: policy, logger: logger)
+        return ServiceServer(engine: engine, status: status, service: service, running: running, policy: policy, escl: escl,
+                             logger: logger)
     }
 
     /// Closes the listeners, lets responses in progress finish (up to `gracePeriod`), and
@@ -138,6 +161,7 @@ public final class ServiceServer: Sendable {
         service.jobs.events.finishAll()
         await withTaskGroup(of: Void.self) { group in
             for item in running { group.addTask { await item.server.shutdown(gracePeriod: gracePeriod) } }
+            if let escl { group.addTask { await escl.stop(gracePeriod: gracePeriod) } }
         }
         for item in running { await item.task.value }
         await service.close()
