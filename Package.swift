@@ -112,7 +112,7 @@ let package = Package(
         .testTarget(name: "ScanBridgeServiceTests", dependencies: [
             "ScanBridgeService", "scanbridge", "ScanBridgeHTTP", "ScanBridgeStorage", "ScanBridgeImaging", "ScanBridgeCore",
             .product(name: "HTTPTypes", package: "swift-http-types"),
-            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Metrics", package: "swift-metrics"),
         ], resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "ScanBridgeHTTPTests", dependencies: [
             "ScanBridgeHTTP", "ScanBridgeIO", "ScanBridgeService", "scanbridge",
