@@ -1,16 +1,20 @@
 """GET /metrics on the service port of the live service: Prometheus text that `promtool check
 metrics` accepts without a lint problem, page and request counters that move by exactly what
-was done, and the same Host/Origin policy as the rest of the listener."""
+was done (a scan, an upload), and the same Host/Origin policy as the rest of the listener."""
 import re
 import shutil
 import subprocess
+import time
 
 import requests
+
+from test_uploads import document_with_a_page, receiver  # noqa: F401 (receiver is a fixture)
 
 DEVICE = "sane:test:0"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 JOBS = "/api/device/scanners/jobs"
-SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (\S+)$')
+# A sample line: the series (name and labels; label values may hold braces) and its value.
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{(?:[^"}]|"(?:[^"\\]|\\.)*")*\})?) (\S+)$')
 
 
 def metrics_url(service):
@@ -95,3 +99,27 @@ def test_metrics_pass_the_security_policy(service):
     assert allowed.status_code == 200 and allowed.headers["Access-Control-Allow-Origin"] == own
     # The API port does not serve it: metrics belong to the service listener.
     assert requests.get(f"{service.http}/metrics").status_code == 404
+
+
+def test_metrics_count_an_upload_by_result(service, receiver):
+    process, port = receiver
+    api = service.http + "/api"
+    _, before = scrape(service)
+    started = requests.post(f"{api}/uploads", json={
+        "document": document_with_a_page(api), "format": "image/png",
+        "target": {"type": "http-post", "url": f"http://127.0.0.1:{port}/receive"}})
+    assert started.status_code == 202, started.text
+    events = requests.get(f"{api}/uploads/{started.json()['id']}/events", stream=True, timeout=30)
+    names = [line.split(":", 1)[1].strip() for line in events.iter_lines(decode_unicode=True) if line.startswith("event:")]
+    assert names[-1] == "upload-succeeded", names
+    process.stdout.readline()
+    succeeded = 'scanbridge_uploads_total{result="succeeded"}'
+    # The events route follows the uploader itself; the count is taken by the service's own
+    # follower of the same events, which may see the end a moment later.
+    deadline = time.time() + 10
+    _, after = scrape(service)
+    while after[succeeded] == before[succeeded] and time.time() < deadline:
+        time.sleep(0.05)
+        _, after = scrape(service)
+    assert after[succeeded] - before[succeeded] == 1
+    assert after['scanbridge_uploads_total{result="failed"}'] == before['scanbridge_uploads_total{result="failed"}']
