@@ -3,8 +3,9 @@ import Metrics
 import ScanBridgeHTTP
 
 extension ServiceMetrics {
-    /// The label a request is counted under: the route's pattern, never the raw path, so that
-    /// uids in paths cannot grow the number of series.
+    /// The `route` label of a request whose path no route has. Requests are counted by route
+    /// pattern, never by raw path, so that uids in paths cannot grow the number of series; for
+    /// the same reason a method outside this set is counted as `other`.
     static let unmatchedRoute = "unmatched"
     private static let countedMethods: Set<HTTPRequest.Method> = [.get, .head, .post, .put, .patch, .delete, .options]
 
