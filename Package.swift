@@ -34,6 +34,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.3.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         // C libraries (system-library targets, pkg-config + apt provider).
@@ -99,6 +101,8 @@ let package = Package(
             "ScanBridgeCore", "ScanBridgeIO", "ScanBridgeHTTP", "ScanBridgeImaging",
             "ScanBridgeDevices", "ScanBridgeStorage", "ScanBridgeUpload", "ScanBridgeESCL", "COpenSSL",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ], swiftSettings: strict, plugins: ["EmbedWebAssets"]),
 
         // The browser SDK and pages (Sources/ScanBridgeService/Web/Assets) compiled into the
@@ -115,6 +119,7 @@ let package = Package(
         .testTarget(name: "ScanBridgeServiceTests", dependencies: [
             "ScanBridgeService", "scanbridge", "ScanBridgeHTTP", "ScanBridgeStorage", "ScanBridgeImaging", "ScanBridgeCore",
             .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Metrics", package: "swift-metrics"),
         ], resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "ScanBridgeHTTPTests", dependencies: [
             "ScanBridgeHTTP", "ScanBridgeIO", "ScanBridgeService", "scanbridge",

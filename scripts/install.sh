@@ -31,6 +31,9 @@ APT_PACKAGES=(
   python3 python3-venv
   # The browser SDK's syntax check and unit tests (make test-sdk: node --check, node --test)
   nodejs
+  # promtool, which checks GET /metrics (Tests/Conformance/test_metrics.py); Debian 12 ships it
+  # only in the server package (19 MB download, 96 MB installed)
+  prometheus
 )
 
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -43,6 +46,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "install.sh: installing ${missing[*]}"
   sudo_if_needed apt-get update -qq
   sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # Installed for promtool alone: the Prometheus server the package enables on :9090 is not wanted.
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+    sudo_if_needed systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+  fi
 fi
 
 # npm packs the SDK (make sdk) and installs the tarball in its test. NodeSource's nodejs ships it;

@@ -37,10 +37,13 @@ struct Serve: ParsableCommand {
         logger.info("Configured listeners", metadata: [
             "bind": "\(settings.bindAddress)",
             "listeners": "\(settings.listeners.map(\.description).joined(separator: ", "))"])
+        // The process's one swift-metrics backend is the registry `GET /metrics` shows.
+        let metrics = ServiceMetrics()
+        metrics.bootstrapMetricsSystem()
         let server: ServiceServer
         do {
             server = try runBlocking { () async throws(ServiceServer.StartError) -> ServiceServer in
-                try await ServiceServer.start(configuration: configuration, folder: folder, logLevel: logLevel)
+                try await ServiceServer.start(configuration: configuration, folder: folder, logLevel: logLevel, metrics: metrics)
             }
         } catch {
             logger.error("Cannot start: \(error)")

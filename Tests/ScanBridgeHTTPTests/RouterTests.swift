@@ -117,4 +117,26 @@ struct RouterTests {
         ResponseSerializer.appendDecimal(8_388_608, to: &digits)
         #expect(digits == Array("8388608".utf8))
     }
+
+    @Test("middleware sees the pattern of the route that matched, also on a 405; none on a 404")
+    func matchedPattern() async {
+        var router = Self.router()
+        router.use { request, next in
+            // The router's own 404 and 405 are thrown; an empty answer carries the label here.
+            var response = (try? await next(request)) ?? Response(status: .notFound)
+            response.headerFields[HTTPField.Name("X-Route")!] = request.route ?? "none"
+            return response
+        }
+        func route(_ method: HTTPRequest.Method, _ target: String) async -> String? {
+            await router.respond(to: Request(method: method, target: target)).headerFields[HTTPField.Name("X-Route")!]
+        }
+        #expect(await route(.get, "/api/device/scanners/jobs/abc") == "/api/device/scanners/jobs/{jobuid}")
+        #expect(await route(.delete, "/api/device/scanners/jobs/abc") == "/api/device/scanners/jobs/{jobuid}")
+        #expect(await route(.get, "/api/device/scanners/jobs/latest") == "/api/device/scanners/jobs/latest")
+        #expect(await route(.get, "/api/device/scanners/jobs/u1/next-page?type=x") == "/api/device/scanners/jobs/{jobuid}/next-page")
+        #expect(await route(.get, "/dwt/dwt_19/src/a.js") == "/dwt/{version}/{path...}")
+        #expect(await route(.head, "/api/server") == "/api/server")
+        #expect(await route(.put, "/api/server") == "/api/server")
+        #expect(await route(.get, "/nowhere") == "none")
+    }
 }

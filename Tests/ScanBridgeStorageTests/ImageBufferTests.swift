@@ -122,6 +122,8 @@ struct ImageBufferTests {
         let stats = await buffer.stats
         #expect(stats.residentBytes <= limit && stats.spillingBytes == 0)
         #expect(stats.pagesOnDisk >= 17)
+        #expect(stats.bytesOnDisk + stats.residentBytes == pages.reduce(0) { $0 + $1.byteCount },
+                "each page's bytes are in memory or only on disk")
         #expect(stats.peakResidentBytes <= limit + 2 * 180_000, "at most two pages over the limit, briefly")
         let files = Support.allFileBytes(below: cache).filter { $0.path.hasSuffix(".page") }
         #expect(files.count == stats.pagesOnDisk)
@@ -241,6 +243,7 @@ struct ImageBufferTests {
         try await live.append(Support.rawPage(seq: 1))
         await live.flush()
         #expect(await live.stats.pagesOnDisk == 1)
+        #expect(await live.stats.bytesOnDisk == Support.rawPage(seq: 1).byteCount)
         #expect(await live.stats.staleFoldersRemoved >= 1)
         #expect(!FileManager.default.fileExists(atPath: cache + "/buffer-deadbeef"))
         let second = try await ImageBuffer.open(cacheFolder: cache)

@@ -27,6 +27,10 @@ public struct Request: Sendable {
     public var query: QueryParameters
     /// Values of the route's `{name}` segments, filled in by the router.
     public var parameters: Parameters
+    /// The pattern of the route whose path matched (`/api/device/scanners/jobs/{jobuid}`), set by
+    /// the router before middleware runs, also when only the method differs; nil when no route's
+    /// path matched. A label that stays bounded where the raw path would not.
+    public var route: String?
     public var body: RequestBody
     public var connection: ConnectionInfo
 

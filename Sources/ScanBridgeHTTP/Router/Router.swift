@@ -48,6 +48,9 @@ public struct Router: HTTPResponder {
         var handlers: [HTTPRequest.Method: RouteHandler] = [:]
         var methodOrder: [HTTPRequest.Method] = []
         var restMethodOrder: [HTTPRequest.Method] = []
+        /// The pattern that registered `handlers` (and `restHandlers`), as `Request.route` reports it.
+        var pattern: String?
+        var restPattern: String?
     }
 
     private var root = Node()
@@ -64,11 +67,13 @@ public struct Router: HTTPResponder {
     /// Adds a handler for `method` on `pattern` (e.g. `/api/storage/documents/{uid}/content`).
     public mutating func on(_ method: HTTPRequest.Method, _ pattern: String, use handler: @escaping RouteHandler) {
         let segments = pattern.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        Self.insert(into: &root, segments: segments[...], method: method, handler: handler)
+        Self.insert(into: &root, segments: segments[...], pattern: "/" + segments.joined(separator: "/"), method: method, handler: handler)
     }
 
-    private static func insert(into node: inout Node, segments: ArraySlice<String>, method: HTTPRequest.Method, handler: @escaping RouteHandler) {
+    private static func insert(into node: inout Node, segments: ArraySlice<String>, pattern: String, method: HTTPRequest.Method,
+                               handler: @escaping RouteHandler) {
         guard let segment = segments.first else {
+            node.pattern = pattern
             if node.handlers[method] == nil { node.methodOrder.append(method) }
             node.handlers[method] = handler
             return
@@ -76,6 +81,7 @@ public struct Router: HTTPResponder {
         if segment.hasPrefix("{") && segment.hasSuffix("...}") {
             precondition(segments.count == 1, "a {rest...} segment must be the last one")
             node.restName = String(segment.dropFirst().dropLast(4))
+            node.restPattern = pattern
             if node.restHandlers[method] == nil { node.restMethodOrder.append(method) }
             node.restHandlers[method] = handler
         } else if segment.hasPrefix("{") && segment.hasSuffix("}") {
@@ -84,9 +90,10 @@ public struct Router: HTTPResponder {
                          "conflicting parameter names {\(node.parameterName ?? "")} and {\(name)} at the same position")
             node.parameterName = name
             if node.parameterChild.isEmpty { node.parameterChild = [Node()] }
-            insert(into: &node.parameterChild[0], segments: segments.dropFirst(), method: method, handler: handler)
+            insert(into: &node.parameterChild[0], segments: segments.dropFirst(), pattern: pattern, method: method, handler: handler)
         } else {
-            insert(into: &node.literals[segment, default: Node()], segments: segments.dropFirst(), method: method, handler: handler)
+            insert(into: &node.literals[segment, default: Node()], segments: segments.dropFirst(), pattern: pattern, method: method,
+                   handler: handler)
         }
     }
 
@@ -103,13 +110,19 @@ public struct Router: HTTPResponder {
 
     /// Looks up `method` on the request's path segments.
     public func match(_ method: HTTPRequest.Method, segments: [String]) -> RouteMatch {
+        lookup(method, segments: segments).match
+    }
+
+    /// The match, and the pattern of the route whose path matched (for 405s too); nil when none did.
+    private func lookup(_ method: HTTPRequest.Method, segments: [String]) -> (match: RouteMatch, pattern: String?) {
         var parameters = Parameters()
         var allowed: [HTTPRequest.Method]?
-        if let handler = Self.find(root, segments[...], method, &parameters, &allowed) {
-            return .handler(handler, parameters)
+        var pattern: String?
+        if let handler = Self.find(root, segments[...], method, &parameters, &allowed, &pattern) {
+            return (.handler(handler, parameters), pattern)
         }
-        if let allowed { return .methodNotAllowed(allowed: allowed) }
-        return .notFound
+        if let allowed { return (.methodNotAllowed(allowed: allowed), pattern) }
+        return (.notFound, nil)
     }
 
     private static func handler(in handlers: [HTTPRequest.Method: RouteHandler], for method: HTTPRequest.Method) -> RouteHandler? {
@@ -118,35 +131,49 @@ public struct Router: HTTPResponder {
         return nil
     }
 
+    /// `pattern` ends as the pattern of the handler found or, when none is, of the route whose
+    /// methods `allowed` lists.
     private static func find(_ node: Node, _ segments: ArraySlice<String>, _ method: HTTPRequest.Method,
-                             _ parameters: inout Parameters, _ allowed: inout [HTTPRequest.Method]?) -> RouteHandler? {
+                             _ parameters: inout Parameters, _ allowed: inout [HTTPRequest.Method]?,
+                             _ pattern: inout String?) -> RouteHandler? {
         guard let segment = segments.first else {
-            if let handler = handler(in: node.handlers, for: method) { return handler }
-            if allowed == nil, !node.methodOrder.isEmpty { allowed = node.methodOrder }
-            return restMatch(node, segments, method, &parameters, &allowed)
+            if let handler = handler(in: node.handlers, for: method) {
+                pattern = node.pattern
+                return handler
+            }
+            if allowed == nil, !node.methodOrder.isEmpty {
+                allowed = node.methodOrder
+                pattern = node.pattern
+            }
+            return restMatch(node, segments, method, &parameters, &allowed, &pattern)
         }
-        if let child = node.literals[segment], let found = find(child, segments.dropFirst(), method, &parameters, &allowed) {
+        if let child = node.literals[segment], let found = find(child, segments.dropFirst(), method, &parameters, &allowed, &pattern) {
             return found
         }
         if let name = node.parameterName, let child = node.parameterChild.first {
             var attempt = parameters
             attempt.append(name, segment)
-            if let found = find(child, segments.dropFirst(), method, &attempt, &allowed) {
+            if let found = find(child, segments.dropFirst(), method, &attempt, &allowed, &pattern) {
                 parameters = attempt
                 return found
             }
         }
-        return restMatch(node, segments, method, &parameters, &allowed)
+        return restMatch(node, segments, method, &parameters, &allowed, &pattern)
     }
 
     private static func restMatch(_ node: Node, _ segments: ArraySlice<String>, _ method: HTTPRequest.Method,
-                                  _ parameters: inout Parameters, _ allowed: inout [HTTPRequest.Method]?) -> RouteHandler? {
+                                  _ parameters: inout Parameters, _ allowed: inout [HTTPRequest.Method]?,
+                                  _ pattern: inout String?) -> RouteHandler? {
         guard let name = node.restName else { return nil }
         if let handler = handler(in: node.restHandlers, for: method) {
             parameters.append(name, segments.joined(separator: "/"))
+            pattern = node.restPattern
             return handler
         }
-        if allowed == nil { allowed = node.restMethodOrder }
+        if allowed == nil {
+            allowed = node.restMethodOrder
+            pattern = node.restPattern
+        }
         return nil
     }
 
@@ -155,7 +182,9 @@ public struct Router: HTTPResponder {
     public func respond(to request: Request) async -> Response {
         let route: RouteHandler
         var routed = request
-        switch match(request.method, segments: request.pathSegments) {
+        let (match, pattern) = lookup(request.method, segments: request.pathSegments)
+        routed.route = pattern
+        switch match {
         case .handler(let handler, let parameters):
             routed.parameters = parameters
             route = handler

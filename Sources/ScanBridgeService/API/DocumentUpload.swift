@@ -30,12 +30,13 @@ struct DocumentUpload: Sendable {
             unlink(path)
             throw error
         }
-        await publishEvents(of: id, uploader: service.uploader, events: service.jobs.events, origin: origin)
+        await publishEvents(of: id, uploader: service.uploader, events: service.jobs.events, metrics: service.metrics, origin: origin)
         return id
     }
 
-    /// `upload` events for the upload's life: queued now, then as the uploader reports.
-    private func publishEvents(of id: UploadID, uploader: Uploader, events: EventHub, origin: String?) async {
+    /// `upload` events for the upload's life: queued now, then as the uploader reports; how it
+    /// ended is counted in `metrics`.
+    private func publishEvents(of id: UploadID, uploader: Uploader, events: EventHub, metrics: ServiceMetrics, origin: String?) async {
         let stream = await uploader.events(id)
         let total = await uploader.status(id)?.byteCount ?? 0
         let document = self.document
@@ -53,11 +54,14 @@ struct DocumentUpload: Sendable {
                 case .retrying(_, _, let reason):
                     payload = .init(upload: id.description, document: document, state: "retrying", sent: 0, total: total, message: reason)
                 case .succeeded(let response):
+                    metrics.uploadEnded(.succeeded)
                     payload = .init(upload: id.description, document: document, state: "succeeded", sent: total, total: total,
                                     message: "HTTP \(response.statusCode)")
                 case .failed(let error):
+                    metrics.uploadEnded(.failed)
                     payload = .init(upload: id.description, document: document, state: "failed", sent: 0, total: total, message: error.message)
                 case .canceled:
+                    metrics.uploadEnded(.canceled)
                     payload = .init(upload: id.description, document: document, state: "canceled", sent: 0, total: total)
                 }
                 events.publish("upload", origin: origin, payload)

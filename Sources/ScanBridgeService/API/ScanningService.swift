@@ -13,12 +13,15 @@ public final class ScanningService: Sendable {
     let jobs: JobRegistry
     let sane: SANEContext
     let uploader: Uploader
+    /// What `GET /metrics` reports; jobs, uploads and the core router record into it.
+    let metrics: ServiceMetrics
     /// Empty: any product key (or none) may create jobs.
     let productKeys: Set<String>
 
     init(buffer: ImageBuffer, documents: DocumentStore, jobs: JobRegistry, sane: SANEContext, uploader: Uploader,
-         productKeys: Set<String>) {
+         metrics: ServiceMetrics, productKeys: Set<String>) {
         self.uploader = uploader
+        self.metrics = metrics
         self.buffer = buffer
         self.documents = documents
         self.jobs = jobs
@@ -26,7 +29,7 @@ public final class ScanningService: Sendable {
         self.productKeys = productKeys
     }
 
-    public static func open(folder: ServiceFolder, configuration: LoadedConfiguration,
+    public static func open(folder: ServiceFolder, configuration: LoadedConfiguration, metrics: ServiceMetrics = ServiceMetrics(),
                             logger: Logger = Logger(label: "scanbridge.service")) async throws(ScanBridgeError) -> ScanningService {
         func value(_ name: String) -> String? { configuration.values.first { $0.key.name == name }?.value }
         let limits = BufferLimits(memoryBytes: configuration.settings.bufferMemoryLimitBytes,
@@ -48,8 +51,8 @@ public final class ScanningService: Sendable {
         if !recovered.isEmpty {
             logger.info("Uploads kept from an earlier run can be retried", metadata: ["count": "\(recovered.count)"])
         }
-        return ScanningService(buffer: buffer, documents: documents, jobs: JobRegistry(buffer: buffer), sane: .shared,
-                               uploader: uploader, productKeys: Set(keys))
+        return ScanningService(buffer: buffer, documents: documents, jobs: JobRegistry(buffer: buffer, metrics: metrics),
+                               sane: .shared, uploader: uploader, metrics: metrics, productKeys: Set(keys))
     }
 
     /// Cancels the jobs, removes the buffer's cache files and closes the documents.

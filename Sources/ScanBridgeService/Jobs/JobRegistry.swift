@@ -14,11 +14,13 @@ actor JobRegistry {
     private let buffer: ImageBuffer
     private let sane: SANEContext
     private let logger = Logger(label: "scanbridge.jobs")
+    private let metrics: ServiceMetrics
     /// Job state and page events (`GET /api/events`).
     let events: EventHub
 
-    init(buffer: ImageBuffer, sane: SANEContext = .shared, events: EventHub = EventHub()) {
+    init(buffer: ImageBuffer, sane: SANEContext = .shared, events: EventHub = EventHub(), metrics: ServiceMetrics = ServiceMetrics()) {
         self.buffer = buffer
+        self.metrics = metrics
         self.sane = sane
         self.events = events
     }
@@ -43,7 +45,7 @@ actor JobRegistry {
             let plan = try await session.configure(configuration)
             let uid = UUID().uuidString.lowercased()
             let job = ScanJob(uid: uid, origin: origin, session: session, plan: plan, buffer: buffer,
-                              jobTimeout: options.jobTimeout ?? 0, logger: logger, events: events,
+                              jobTimeout: options.jobTimeout ?? 0, logger: logger, events: events, metrics: metrics,
                               onRelease: { [weak self] uid in await self?.released(uid) })
             jobs[uid] = job
             lastDevice = session.scanner.id

@@ -56,9 +56,12 @@ actor ScanJob {
     private let onRelease: @Sendable (String) async -> Void
     /// Where job state and page events go (`GET /api/events`).
     private let events: EventHub
+    /// Pages scanned and the job's duration (`GET /metrics`), timed from creation.
+    private let metrics: ServiceMetrics
+    private let created = ContinuousClock.now
 
     init(uid: String, origin: String?, session: ScannerSession, plan: ScanPlan, buffer: ImageBuffer,
-         jobTimeout: Int, logger: Logger, events: EventHub = EventHub(), onRelease: @escaping @Sendable (String) async -> Void) {
+         jobTimeout: Int, logger: Logger, events: EventHub = EventHub(), metrics: ServiceMetrics = ServiceMetrics(), onRelease: @escaping @Sendable (String) async -> Void) {
         self.uid = uid
         self.origin = origin
         self.scanner = session.scanner
@@ -70,6 +73,7 @@ actor ScanJob {
         self.logger = logger
         self.onRelease = onRelease
         self.events = events
+        self.metrics = metrics
         self.status = .pending
     }
 
@@ -183,6 +187,7 @@ actor ScanJob {
             return
         }
         pages.append(JobPage(bufferID: entry.id, uid: entry.uid, info: entry.info, pageNumber: scanned.pageNumber))
+        metrics.pageScanned(entry.info.format)
         events.publish("page", origin: origin, EventPayload.PageReady(
             job: uid, id: entry.id, uid: entry.uid, pageNumber: scanned.pageNumber, width: entry.info.width, height: entry.info.height,
             thumbnail: PageLocator.bufferThumbnail(id: entry.id).path, url: PageLocator.jobPage(job: uid, page: entry.uid).path))
@@ -196,6 +201,7 @@ actor ScanJob {
         status = final
         self.code = code
         self.message = message
+        metrics.jobFinished(final, after: .now - created)
         publishState()
         logger.info("Scan job \(final.rawValue)", metadata: ["job": "\(uid)", "pages": "\(pages.count)", "code": "\(code)", "message": "\(message)"])
         if let session {

@@ -17,11 +17,13 @@ public struct ServiceStatus: Sendable {
 }
 
 /// The DWT REST API and ScanBridge's extensions on the core (`dwt`) listeners: every route group,
-/// one per path prefix, with the service's DWT error answers.
+/// one per path prefix, with the service's DWT error answers; every request is counted by route
+/// pattern and status (`scanbridge_http_requests_total`).
 public enum CoreRoutes {
     public static func router(status: ServiceStatus, service: ScanningService, folder: ServiceFolder) -> Router {
         var router = Router()
         router.errorRenderer = DWTErrorRenderer()
+        router.use(service.metrics.httpMiddleware(renderer: router.errorRenderer))
         ServerRoutes(status: status).register(on: &router)
         DeviceRoutes(service: service).register(on: &router)
         StorageRoutes(service: service, folder: folder).register(on: &router)

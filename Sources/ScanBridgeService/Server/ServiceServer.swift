@@ -61,6 +61,7 @@ public final class ServiceServer: Sendable {
     /// Starts the engine the configuration asks for and every configured listener. On failure
     /// nothing is left running.
     public static func start(configuration: LoadedConfiguration, folder: ServiceFolder, logLevel: ServiceLogLevel,
+                             metrics: ServiceMetrics = ServiceMetrics(),
                              logger: Logger = Logger(label: "scanbridge.server")) async throws(StartError) -> ServiceServer {
         let settings = configuration.settings
         let engine: IOEngine
@@ -71,6 +72,7 @@ public final class ServiceServer: Sendable {
             throw StartError(description: "cannot start the \(settings.ioEngine.rawValue) I/O engine: \(error)")
         }
         let status = ServiceStatus(logLevel: logLevel, ioEngine: engine.kind.rawValue)
+        metrics.recordIOEngine(engine.kind.rawValue)
         let limits = HTTPLimits(configuration: configuration)
         let esclSettings: ESCLSettings
         do {
@@ -99,7 +101,7 @@ public final class ServiceServer: Sendable {
 
         let service: ScanningService
         do {
-            service = try await ScanningService.open(folder: folder, configuration: configuration)
+            service = try await ScanningService.open(folder: folder, configuration: configuration, metrics: metrics)
         } catch {
             throw StartError(description: "cannot open the image buffer or the documents: \(error)")
         }

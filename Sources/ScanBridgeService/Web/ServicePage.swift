@@ -5,7 +5,8 @@ import ScanBridgeDevices
 import ScanBridgeHTTP
 
 /// The service (`dcp`) listeners: the welcome and setup page at `/` (and `/welcome.htm`), the
-/// settings form it posts to (`POST /settings`), the demo and the SDK.
+/// settings form it posts to (`POST /settings`), the demo, the SDK and the Prometheus metrics
+/// (`GET /metrics`).
 ///
 /// The page can't be framed (`frame-ancestors 'none'`, `X-Frame-Options: DENY`) and its form is
 /// protected against cross-site requests three ways: a per-process secret token in the form,
@@ -20,6 +21,7 @@ public enum ServicePageRoutes {
         router.get("/", use: welcome)
         router.get("/welcome.htm", use: welcome)
         router.post("/settings") { request in try await page.save(request) }
+        MetricsRoutes(service: service).register(on: &router)
         WebAssets.register(on: &router, endpoints: endpoints)
         return router
     }

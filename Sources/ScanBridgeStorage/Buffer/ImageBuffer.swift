@@ -47,6 +47,8 @@ public struct BufferStatistics: Sendable, Equatable {
     public var spillingBytes: Int
     public var peakResidentBytes: Int
     public var pagesOnDisk: Int
+    /// Content bytes of the pages that are only on disk (spilled, not in memory).
+    public var bytesOnDisk: Int
     /// Page files written to `cache/` and read back since the buffer opened.
     public var spillWrites: Int
     public var reloads: Int
@@ -117,7 +119,7 @@ public actor ImageBuffer {
         self.key = key
         self.logger = logger
         statistics = BufferStatistics(pageCount: 0, memoryLimit: limits.memoryBytes, residentBytes: 0, spillingBytes: 0, peakResidentBytes: 0,
-                                      pagesOnDisk: 0, spillWrites: 0, reloads: 0, staleFoldersRemoved: staleRemoved)
+                                      pagesOnDisk: 0, bytesOnDisk: 0, spillWrites: 0, reloads: 0, staleFoldersRemoved: staleRemoved)
     }
 
     /// Opens a buffer whose spilled pages live in a new folder under `cacheFolder` (the service's
@@ -151,7 +153,9 @@ public actor ImageBuffer {
         result.pageCount = order.count
         result.residentBytes = residentBytes
         result.spillingBytes = spillingBytes
-        result.pagesOnDisk = entries.values.filter { if case .disk = $0.residence { true } else { false } }.count
+        let onDisk = entries.values.filter { if case .disk = $0.residence { true } else { false } }
+        result.pagesOnDisk = onDisk.count
+        result.bytesOnDisk = onDisk.reduce(0) { $0 + $1.byteCount }
         return result
     }
 
