@@ -80,3 +80,15 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r Tests/requirements.txt
   echo "$wanted" > "$stamp"
 fi
+
+# The DWT 18 era's client (/DWTAPI) shares the module name `dynamsoftservice` with the current
+# one, so it lives in a second virtualenv, .venv-dwt18 (ignored by git), with its own stamp.
+if [ ! -x .venv-dwt18/bin/python ]; then
+  python3 -m venv .venv-dwt18
+fi
+stamp=.venv-dwt18/.requirements.sha256
+wanted=$(sha256sum Tests/requirements-dwt18.txt | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+  .venv-dwt18/bin/python -m pip install --quiet --disable-pip-version-check -r Tests/requirements-dwt18.txt
+  echo "$wanted" > "$stamp"
+fi

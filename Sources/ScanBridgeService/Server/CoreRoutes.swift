@@ -32,6 +32,7 @@ public enum CoreRoutes {
         UploadRoutes(service: service, folder: folder).register(on: &router)
         EventRoutes(events: service.jobs.events).register(on: &router)
         SeedRoutes(service: service).register(on: &router)
+        LegacyRoutes(service: service).register(on: &router)
         return router
     }
 }
