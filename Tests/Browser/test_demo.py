@@ -3,6 +3,7 @@ second local web server), so every API call is a real cross-origin request with 
 preflights: scan 10 pages from the SANE test ADF, check the thumbnails, rotate, delete,
 reorder by drag and drop, save a PDF and check it with qpdf and pdfinfo; then a page from an
 origin that is not allowed is refused."""
+import json
 import os
 import re
 import shutil
@@ -18,6 +19,16 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import ARTIFACTS, free_ports, start_service, stop_service
 from test_events import page_sizes
+
+
+def assert_test_scanner_selected(browser):
+    """The scanner list shows the test scanner by name; its value is the scanner's `device`
+    string (a JSON string of its details), which the demo passes back to scan."""
+    select = browser.find_element(By.ID, "scanner")
+    details = json.loads(select.get_attribute("value"))
+    assert details["id"] == "sane:test:0", details
+    shown = browser.execute_script("const s = arguments[0]; return s.options[s.selectedIndex].text;", select)
+    assert shown == details["name"] and shown.startswith("Noname frontend-tester"), shown
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -89,7 +100,7 @@ def test_demo_scans_edits_and_saves_from_another_origin(service, sites, browser,
          "the demo did not connect")
     status = browser.find_element(By.ID, "status").text
     assert f"127.0.0.1:{service.http_port}" in status, status
-    assert browser.find_element(By.ID, "scanner").get_attribute("value") == "sane:test:0"
+    assert_test_scanner_selected(browser)
 
     # Scan 10 pages from the test scanner's document feeder.
     browser.find_element(By.ID, "count").clear()
@@ -231,7 +242,7 @@ def test_demo_served_by_the_service_itself_connects(service, browser):
     browser.get(f"http://127.0.0.1:{service.service_port}/demo")
     wait(browser, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true", 60,
          "the demo did not connect")
-    assert browser.find_element(By.ID, "scanner").get_attribute("value") == "sane:test:0"
+    assert_test_scanner_selected(browser)
     assert not browser.find_element(By.ID, "error").is_displayed()
 
 

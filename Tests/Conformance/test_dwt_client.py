@@ -16,8 +16,10 @@ ADF_COLOUR = {"PixelType": 2, "Resolution": 75, "IfFeederEnabled": True}
 
 
 def scanner(controller, host):
+    """The test scanner's entry. Its `device` is a JSON string of the scanner's details (as in
+    Dynamsoft's OpenAPI document); the id inside is the bare identity jobs also accept."""
     devices = controller.getDevices(host, ScannerType.SANESCANNER)
-    match = [d for d in devices if d["device"] == DEVICE]
+    match = [d for d in devices if json.loads(d["device"]).get("id") == DEVICE]
     assert match, devices
     return match[0]
 
@@ -36,14 +38,18 @@ def test_list_scanners_by_type(controller, host):
     entry = scanner(controller, host)
     assert entry["type"] == 0x100
     assert entry["name"].startswith("Noname frontend-tester")
+    details = json.loads(entry["device"])
+    assert details["name"] == entry["name"] and details["deviceType"] == 0x100
     # Only SANE scanners exist here: a TWAIN-only mask lists none.
     assert controller.getDevices(host, ScannerType.TWAINSCANNER) == []
 
 
 def test_autorun_job_drains_pages_as_png(controller, host):
-    job = controller.createJob(host, {"device": DEVICE, "config": {**ADF_COLOUR, "XferCount": 3}})
+    # The device string from the list, passed back unchanged as Dynamsoft's clients do.
+    device = scanner(controller, host)["device"]
+    job = controller.createJob(host, {"device": device, "config": {**ADF_COLOUR, "XferCount": 3}})
     assert job["status"] in (JobStatus.RUNNING, JobStatus.COMPLETED), job
-    assert job["scanner"]["device"] == DEVICE
+    assert job["scanner"]["device"] == device
     pages = controller.getImageStreams(host, job["jobuid"], "image/png")
     assert len(pages) == 3
     for data in pages:

@@ -32,7 +32,8 @@ async function collect(iterator, { stopAfter = Infinity } = {}) {
   return pages;
 }
 
-const options = { device: "sane:test:0", config: create.json.config };
+// The scanner's `device` string as the list gave it, passed back unchanged.
+const options = { device: create.json.device, config: create.json.config };
 
 test("a batch yields each recorded page with its ids, size and URLs, then checks the job's outcome", async () => {
   const fetch = replayFetch(recording.exchanges.map((e) => replayed(e)));
@@ -48,7 +49,7 @@ test("a batch yields each recorded page with its ids, size and URLs, then checks
       thumbnailUrl: `${base}/api/buffer/${info.imageId}/thumbnail?size=240`,
     })));
     assert.deepEqual(pages.map((p) => [p.id, p.pageNumber, p.width, p.height]), [[1, 1, 236, 295], [2, 2, 236, 295]]);
-    assert.deepEqual(fetch.requests[0].json, { device: "sane:test:0", config: create.json.config, autoRun: true });
+    assert.deepEqual(fetch.requests[0].json, { device: create.json.device, config: create.json.config, autoRun: true });
     fetch.done();
   } finally { fetch.restore(); }
 });

@@ -1,3 +1,4 @@
+import Foundation
 import ScanBridgeCore
 import ScanBridgeDevices
 import ScanBridgeStorage
@@ -8,7 +9,8 @@ import ScanBridgeStorage
 struct ScannerEntry: Codable, Sendable {
     var name: String
     var type: Int
-    /// Opaque to clients: ScanBridge's stable device identity, passed back unchanged.
+    /// A JSON string of the scanner's details (`ScannerDevice`), as Dynamsoft's OpenAPI document
+    /// describes it; clients pass it back unchanged when they create a job.
     var device: String
 
     static let saneType = 0x100
@@ -16,7 +18,56 @@ struct ScannerEntry: Codable, Sendable {
     init(_ info: ScannerInfo) {
         name = info.displayName
         type = Self.saneType
-        device = info.id
+        device = ScannerDevice(info).jsonString
+    }
+}
+
+/// The details a scanner's `device` string holds. Its `id` is the stable identity
+/// (`DeviceIdentity`), so the string stays the same across restarts for the same scanner;
+/// `deviceInfo` carries what SANE reports, in the field names Dynamsoft's service uses.
+struct ScannerDevice: Codable, Sendable, Equatable {
+    struct Details: Codable, Sendable, Equatable {
+        var Manufacturer: String?
+        var ProductName: String?
+        var ProductFamily: String?
+    }
+
+    var id: String?
+    var name: String?
+    var deviceType: Int?
+    var deviceInfo: Details?
+
+    init(_ info: ScannerInfo) {
+        id = info.id
+        name = info.displayName
+        deviceType = ScannerEntry.saneType
+        deviceInfo = Details(Manufacturer: info.vendor, ProductName: info.model, ProductFamily: info.type)
+    }
+
+    /// Sorted keys, no escaped slashes: one scanner always gets byte-for-byte the same string.
+    var jsonString: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(self)) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// What a job's `device` names. Clients send back the JSON string of the scanner list, or a
+    /// bare identity (`sane:test:0`) or SANE name as older ScanBridge clients do.
+    enum Reference: Equatable {
+        case id(String)
+        case name(String)
+    }
+
+    static func reference(_ text: String) throws(ScanBridgeError) -> Reference {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard trimmed.hasPrefix("{") else { return .id(text) }
+        guard let details = try? JSONDecoder().decode(ScannerDevice.self, from: Data(trimmed.utf8)) else {
+            throw DWTErrors.invalidParameter("device must be a scanner's device string from GET /api/device/scanners")
+        }
+        if let id = details.id, !id.isEmpty { return .id(id) }
+        if let name = details.name, !name.isEmpty { return .name(name) }
+        throw DWTErrors.invalidParameter("device names no scanner: it has neither an id nor a name")
     }
 }
 
@@ -170,7 +221,39 @@ struct CheckBlankRequest: Decodable, Sendable {
 
 struct ReadBarcodeRequest: Decodable, Sendable {
     var source: String
-    var settings: String?
+    var settings: BarcodeTemplate?
+}
+
+/// read-barcode's `settings`: a Dynamsoft Barcode Reader template, as an object or by name
+/// ("coverage", "speed", "balance"). Accepted in either form and not applied: ZBar reads every
+/// symbology it knows in one pass.
+enum BarcodeTemplate: Decodable, Sendable {
+    case named(String)
+    case template
+
+    /// Any JSON object, walked without keeping it.
+    private struct AnyObject: Decodable {
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+
+        init(from decoder: any Decoder) throws {
+            _ = try decoder.container(keyedBy: Key.self)
+        }
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let name = try? container.decode(String.self) {
+            self = .named(name)
+        } else {
+            _ = try container.decode(AnyObject.self)
+            self = .template
+        }
+    }
 }
 
 struct OperationResult: Encodable, Sendable {

@@ -25,7 +25,9 @@ enum OpenAPIDocument {
                                  required: ["logLevel"]),
         "ServerSettingsInput": object(["logLevel": ["type": "integer", "minimum": 0, "maximum": 100]], required: []),
         "VersionInfo": object(["version": string, "compatible": ["type": "boolean"]], required: ["version", "compatible"]),
-        "Scanner": object(["name": string, "type": integer, "device": string], required: ["name", "type", "device"]),
+        "Scanner": object(["name": string, "type": integer,
+                           "device": ["type": "string", "description": "A JSON string of the scanner details; passed back unchanged"]],
+                          required: ["name", "type", "device"]),
         "DeviceConfiguration": ["type": "object", "additionalProperties": true, "properties": [
             "PixelType": ["type": "integer", "enum": [0, 1, 2]], "Resolution": ["type": "number", "minimum": 1, "maximum": 1200],
             "IfFeederEnabled": boolean, "IfDuplexEnabled": boolean, "XferCount": ["type": "integer", "minimum": -1, "maximum": 20],
@@ -33,7 +35,8 @@ enum OpenAPIDocument {
             "Brightness": ["type": "number", "minimum": -1000, "maximum": 1000],
             "Contrast": ["type": "number", "minimum": -1000, "maximum": 1000]]],
         "CreateScanJobOptions": ["type": "object", "properties": [
-            "device": string, "autoRun": boolean, "jobTimeout": ["type": "integer", "minimum": 0, "maximum": 60],
+            "device": ["type": "string", "description": "Scanner.device, or a bare scanner id"],
+            "autoRun": boolean, "requestFocusForScanningUI": boolean, "jobTimeout": ["type": "integer", "minimum": 0, "maximum": 60],
             "scannerFailureTimeout": ["type": "integer", "minimum": 1, "maximum": 30], "checkFeederLoaded": boolean,
             "config": ref("DeviceConfiguration"), "settings": string,
             "caps": object(["exception": string, "capabilities": ["type": "array", "items": object(
@@ -49,7 +52,7 @@ enum OpenAPIDocument {
                               "range": object(["min": number, "max": number, "step": number], required: ["min", "max", "step"])],
                              required: ["capability", "name"]),
         "ScannerSettings": object(["settings": string], required: ["settings"]),
-        "OutputInfo": object([
+        "ScanDocumentInfo": object([
             "imageId": integer, "imageuid": string, "url": string,
             "extendedImageInfo": ["type": "object"],
             "imageInfo": object([
@@ -67,9 +70,8 @@ enum OpenAPIDocument {
         "DocumentInfo": object(["uid": string, "pages": ["type": "array", "items": object(["uid": string], required: ["uid"])]],
                                required: ["uid", "pages"]),
         "InsertPageOptions": object(["source": string, "insertPos": integer, "password": string], required: ["source"]),
-        "CheckBlankOptions": object(["source": string, "settings": object(["minBlockHeight": integer, "maxBlockHeight": integer], required: [])],
-                                    required: ["source"]),
-        "ReadBarcodeOptions": object(["source": string, "settings": string], required: ["source"]),
+        // check-blank takes {minBlockHeight, maxBlockHeight}; read-barcode a template object or its name.
+        "CreateProcessOptions": object(["source": string, "settings": ["oneOf": [["type": "object"], string]]], required: ["source"]),
         "OperationResult": object(["result": boolean], required: ["result"]),
         "BarcodeResult": object(["barcodeFormatString": string, "barcodeText": string,
                                  "barcodeBytes": ["type": "array", "items": integer],
@@ -126,7 +128,7 @@ enum OpenAPIDocument {
                   parameters: [jobuid, query("showui", boolean)], success: ("200", json("ScannerSettings")),
                   errors: [403, 404, 405, 409, 410]),
         Operation(method: "get", path: "/api/device/scanners/jobs/{jobuid}/next-page-info", summary: "Wait for the next page's info",
-                  parameters: [jobuid], success: ("200", ["application/json": ["schema": ["type": "array", "items": ref("OutputInfo")]]]),
+                  parameters: [jobuid], success: ("200", ["application/json": ["schema": ["type": "array", "items": ref("ScanDocumentInfo")]]]),
                   errors: [204, 403, 404, 405, 409, 410]),
         Operation(method: "get", path: "/api/device/scanners/jobs/{jobuid}/next-page", summary: "Wait for the next page",
                   parameters: [jobuid, query("type", ["type": "string", "enum": ["image/png", "image/jpeg"]]), query("page", string)],
@@ -141,8 +143,10 @@ enum OpenAPIDocument {
                   parameters: [documentuid, passwordHeader,
                                query("type", ["type": "string", "enum": ["application/pdf", "image/tiff", "image/jpeg", "image/png"]]),
                                query("pages", string), query("quality", ["type": "integer", "minimum": 1, "maximum": 100]),
-                               query("compression", integer), query("pageType", string), query("title", string),
-                               query("author", string), query("version", string), query("password", string)],
+                               query("compression", integer), query("pageType", integer), query("version", string),
+                               query("password", ["type": "string", "maxLength": 32])]
+                      + ["author", "creator", "creationDate", "keyWords", "modifiedDate", "producer", "subject", "title"]
+                        .map { query($0, string) },
                   success: ("200", ["application/pdf": binary, "image/tiff": binary, "image/jpeg": binary, "image/png": binary]),
                   errors: [400, 403, 404, 405]),
         Operation(method: "post", path: "/api/storage/documents/{uid}/pages", summary: "Insert a page from a page URL",
@@ -156,11 +160,13 @@ enum OpenAPIDocument {
         Operation(method: "post", path: "/api/storage/documents/{uid}/import", summary: "Import an image file as pages (ScanBridge)",
                   parameters: [documentuid, passwordHeader, query("insertPos", integer)], body: nil,
                   success: ("200", json("DocumentInfo")), errors: [400, 403, 404, 405, 413]),
-        Operation(method: "post", path: "/api/process/check-blank", summary: "Is a page blank", body: "CheckBlankOptions",
+        Operation(method: "post", path: "/api/process/check-blank", summary: "Is a page blank", body: "CreateProcessOptions",
                   success: ("200", json("OperationResult")), errors: [400, 403, 404, 405, 409, 410]),
-        Operation(method: "post", path: "/api/process/read-barcode", summary: "Read barcodes on a page", body: "ReadBarcodeOptions",
+        Operation(method: "post", path: "/api/process/read-barcode", summary: "Read barcodes on a page", body: "CreateProcessOptions",
                   success: ("200", ["application/json": ["schema": ["type": "array", "items": ref("BarcodeResult")]]]),
                   errors: [400, 403, 404, 405, 409, 410]),
+        Operation(method: "post", path: "/api/process/{operation}", summary: "Any other operation: not offered (400)",
+                  parameters: [pathParameter("operation")], body: "CreateProcessOptions", success: ("400", json("Error")), errors: [405]),
         Operation(method: "post", path: "/api/uploads", summary: "Upload a stored document to a target (ScanBridge)",
                   parameters: [passwordHeader], body: "UploadRequest", success: ("202", json("UploadStatus")),
                   errors: [400, 403, 404, 405, 500]),
@@ -182,7 +188,7 @@ enum OpenAPIDocument {
         var paths: [String: JSON] = [:]
         for operation in operations {
             var responses: [String: Any] = [:]
-            var success: JSON = ["description": "Success"]
+            var success: JSON = ["description": operation.success.status.hasPrefix("2") ? "Success" : "Error"]
             if let content = operation.success.content { success["content"] = content }
             responses[operation.success.status] = success
             for status in operation.errors {

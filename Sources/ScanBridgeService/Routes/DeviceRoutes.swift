@@ -43,7 +43,10 @@ struct DeviceRoutes: Sendable {
             if !service.productKeys.isEmpty {
                 guard let key = request.productKey, service.productKeys.contains(key) else { throw DWTErrors.invalidProductKey }
             }
-            let options = try await request.decodeJSON(CreateScanJobOptions.self)
+            var options = try await request.decodeJSON(CreateScanJobOptions.self)
+            if let device = options.device, !device.isEmpty {
+                options.device = try await scannerID(for: try ScannerDevice.reference(device))
+            }
             let job = try await service.jobs.create(options, origin: request.origin)
             let response = ScannerJobResponse(jobuid: job.uid, status: await job.status.rawValue,
                                               scanner: ScannerEntry(job.scanner), adjustments: job.adjustments)
@@ -108,6 +111,17 @@ struct DeviceRoutes: Sendable {
                 page = next
             }
             return .binary(try await PageRendering.encode(bufferPage: page.bufferID, in: service.buffer, as: format), contentType: format.mimeType)
+        }
+    }
+
+    /// The identity a job opens: an id as is; a name (a device string without an id) by the
+    /// scanner list's display names, else as a SANE name, which opening resolves or refuses.
+    private func scannerID(for reference: ScannerDevice.Reference) async throws -> String {
+        switch reference {
+        case .id(let id):
+            return id
+        case .name(let name):
+            return try await service.sane.scanners().first { $0.displayName == name }?.id ?? name
         }
     }
 

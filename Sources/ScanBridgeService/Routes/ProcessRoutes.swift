@@ -26,6 +26,14 @@ struct ProcessRoutes: Sendable {
             let barcodes = try await PageRendering.pool.run { try BarcodeReader.read(image) }
             return try .json(barcodes.map(BarcodeResult.init))
         }
+
+        // Last, and matched only when no literal operation above is: Dynamsoft's document
+        // declares `operation` as an enumerated parameter of this one path, so a name outside
+        // it is an invalid parameter (400, -2113), not a missing resource.
+        router.post("/api/process/{operation}") { request in
+            let operation = try request.parameters.require("operation")
+            throw DWTErrors.invalidParameter("\(operation) is not a processing operation of this service")
+        }
     }
 
     /// A barcode in the shape of DWT's BarcodeResult (the fields clients read).

@@ -52,6 +52,22 @@ extension RouteTests {
             }
         }
 
+        @Test("an operation outside /api/process/{operation}'s list is 400 (-2113), as Dynamsoft's document declares; other methods 405")
+        func unknownOperation() async throws {
+            try await RouteFixture.with { fixture in
+                let unknown = try await fixture.send(.post, "/api/process/no-such-operation", json: #"{"source":"x"}"#)
+                expectDWTError(unknown, status: 400, code: -2113)
+                #expect((unknown.object["message"] as? String)?.contains("no-such-operation") == true, "\(unknown.text)")
+                let wrongMethod = try await fixture.send(.get, "/api/process/no-such-operation")
+                expectDWTError(wrongMethod, status: 405, code: -2112)
+                #expect(wrongMethod[.allow] == "POST")
+                // The literal operations still answer for themselves.
+                let checkBlank = try await fixture.send(.post, "/api/process/check-blank", json: "{}")
+                expectDWTError(checkBlank, status: 400, code: -2113)
+                #expect((checkBlank.object["message"] as? String)?.contains("not a processing operation") == false, "\(checkBlank.text)")
+            }
+        }
+
         @Test("an unknown route is 404 in the DWT shape")
         func unknownRoute() async throws {
             try await RouteFixture.with { fixture in

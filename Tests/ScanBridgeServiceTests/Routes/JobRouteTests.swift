@@ -81,16 +81,57 @@ extension RouteTests {
             }
         }
 
-        @Test("the scanner list names the test scanner as a SANE device; a TWAIN-only mask lists none")
+        /// The details a list entry's `device` string holds (Dynamsoft's document: "a json string
+        /// of the scanner details").
+        static func deviceDetails(_ entry: [String: Any]) -> [String: Any]? {
+            guard let text = entry["device"] as? String else { return nil }
+            return (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
+        }
+
+        @Test("the scanner list names the test scanner as a SANE device whose device string holds its details; a TWAIN-only mask lists none")
         func scannerList() async throws {
             try await RouteFixture.with { fixture in
                 let list = try await fixture.send(.get, "/api/device/scanners")
                 #expect(list.status == 200)
                 let entries = list.array.compactMap { $0 as? [String: Any] }
-                let test = try #require(entries.first { $0["device"] as? String == RouteFixture.device }, "\(list.text)")
+                let test = try #require(entries.first { Self.deviceDetails($0)?["id"] as? String == RouteFixture.device },
+                                        "\(list.text)")
                 #expect(test["type"] as? Int == 0x100)
+                let details = try #require(Self.deviceDetails(test))
+                #expect(details["name"] as? String == test["name"] as? String && details["deviceType"] as? Int == 0x100)
+                let again = try await fixture.send(.get, "/api/device/scanners?refresh=true")
+                let devicesAgain = again.array.compactMap { ($0 as? [String: Any])?["device"] as? String }
+                let device = try #require(test["device"] as? String)
+                #expect(devicesAgain.contains(device), "the same scanner keeps the same device string: \(again.text)")
                 let twain = try await fixture.send(.get, "/api/device/scanners?type=16")
                 #expect(twain.status == 200 && twain.array.isEmpty, "\(twain.text)")
+            }
+        }
+
+        @Test("a job is created from the listed device string, from details naming only the scanner, and from a bare id; malformed details get 400")
+        func deviceForms() async throws {
+            try await RouteFixture.with { fixture in
+                let list = try await fixture.send(.get, "/api/device/scanners")
+                let entry = try #require(list.array.compactMap { $0 as? [String: Any] }
+                    .first { Self.deviceDetails($0)?["id"] as? String == RouteFixture.device }, "\(list.text)")
+                let listed = try #require(entry["device"] as? String)
+                let name = try #require(entry["name"] as? String)
+                let byName = String(decoding: try JSONSerialization.data(withJSONObject: ["name": name]), as: UTF8.self)
+                for device in [listed, byName, RouteFixture.device] {
+                    let body = String(decoding: try JSONSerialization.data(withJSONObject: ["device": device, "autoRun": false]),
+                                      as: UTF8.self)
+                    let created = try await fixture.send(.post, "/api/device/scanners/jobs", json: body)
+                    #expect(created.status == 201, "\(device): \(created.text)")
+                    let scanner = try #require(created.object["scanner"] as? [String: Any], "\(created.text)")
+                    #expect(scanner["device"] as? String == listed, "the job's scanner is the listed one: \(created.text)")
+                    let uid = try #require(created.object["jobuid"] as? String)
+                    #expect(try await fixture.send(.delete, "/api/device/scanners/jobs/\(uid)").status == 204)
+                }
+                for device in [#"{"id":"#, #"{"deviceType":256}"#] {
+                    let body = String(decoding: try JSONSerialization.data(withJSONObject: ["device": device]), as: UTF8.self)
+                    let refused = try await fixture.send(.post, "/api/device/scanners/jobs", json: body)
+                    #expect(refused.status == 400 && refused.object["code"] as? Int == -2113, "\(device): \(refused.text)")
+                }
             }
         }
     }
