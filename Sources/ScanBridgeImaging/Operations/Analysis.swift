@@ -77,4 +77,11 @@ extension Image {
         }
         return (best * 100).rounded() / 100
     }
+
+    /// The page straightened: its skew (`estimatedSkewAngle`) and the page rotated back by it,
+    /// at its own size (white where no page was). A page with no measurable skew comes back as it is.
+    public func deskewed(maxAngle: Double = 10) -> (angle: Double, image: Image) {
+        let angle = estimatedSkewAngle(maxAngle: maxAngle)
+        return (angle, angle == 0 ? self : rotated(degrees: -angle, expand: false))
+    }
 }

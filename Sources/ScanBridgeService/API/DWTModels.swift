@@ -173,9 +173,12 @@ struct DocumentInfoResponse: Encodable, Sendable {
     struct PageEntry: Encodable, Sendable { var uid: String }
     var uid: String
     var pages: [PageEntry]
+    /// The document's metadata, when any is set (ScanBridge: DWT lists uid and pages only).
+    var metadata: DocumentMetadata?
 
     init(_ info: DocumentInfo) {
         self.init(uid: info.uid, pageUIDs: info.pages.map(\.uid))
+        metadata = info.metadata.isEmpty ? nil : info.metadata
     }
 
     init(uid: String, pageUIDs: [String]) {
@@ -189,6 +192,13 @@ struct DocumentInfoResponse: Encodable, Sendable {
     var json: [UInt8] {
         var json = JSONWriter(reservingCapacity: 32 + pages.count * 40)
         json.open("{")
+        if let metadata {
+            json.key("metadata"); json.open("{")
+            for field in DocumentMetadata.fields.sorted(by: { $0.name < $1.name }) {
+                if let value = metadata[keyPath: field.path] { json.key(field.name); json.string(value) }
+            }
+            json.close("}")
+        }
         json.key("pages"); json.open("[")
         for page in pages {
             json.open("{"); json.key("uid"); json.string(page.uid); json.close("}")

@@ -13,21 +13,28 @@ import ScanBridgeStorage
 /// a plain error response (nothing is sent until page 1 is in the PDF); a page that cannot be
 /// read later ends the body early. TIFF, JPEG and PNG are made in memory.
 struct DocumentRenderer: Sendable {
-    let documents: DocumentStore
-    let uid: String
-    /// The document's password, if it has one.
-    let password: String?
+    let source: RenderSource
     let request: DocumentRequest
+
+    init(source: RenderSource, request: DocumentRequest) {
+        self.source = source
+        self.request = request
+    }
+
+    /// A stored document (`password`: the document's, if it has one).
+    init(documents: DocumentStore, uid: String, password: String?, request: DocumentRequest) {
+        self.init(source: .document(documents, uid: uid, password: password), request: request)
+    }
 
     /// The response for `GET …/content`.
     func response() async throws -> Response {
-        let references = try await pageReferences()
+        let (references, defaults) = try await pageReferences()
         let contentType = request.format.mimeType
         guard request.format == .pdf else {
             return .binary(try await bytes(of: references), contentType: contentType)
         }
         let compression = try pdfCompression()
-        let (writer, header) = try await AsyncPDFWriter.pieces(options: pdfOptions)
+        let (writer, header) = try await AsyncPDFWriter.pieces(options: pdfOptions(defaults))
         return .stream(headerFields: [.contentType: contentType], length: nil) { body in
             // The header waits for page 1, so that a first page that fails is still an error response.
             var unsent = header
@@ -41,11 +48,12 @@ struct DocumentRenderer: Sendable {
 
     /// Writes the document to a new file at `path` (removed again when rendering fails).
     func write(toFile path: String) async throws {
-        let references = try await pageReferences()
+        let (references, defaults) = try await pageReferences()
         do {
             if request.format == .pdf {
                 let compression = try pdfCompression()
-                try await writePDF(references, compression: compression, into: try await AsyncPDFWriter.file(path: path, options: pdfOptions)) { _ in }
+                try await writePDF(references, compression: compression,
+                                   into: try await AsyncPDFWriter.file(path: path, options: pdfOptions(defaults))) { _ in }
             } else {
                 let bytes = try await bytes(of: references)
                 try await PageRendering.pool.run { try Data(bytes).write(to: URL(fileURLWithPath: path)) }
@@ -56,19 +64,20 @@ struct DocumentRenderer: Sendable {
         }
     }
 
-    /// The pages the request names (all of them by default; the first for JPEG and PNG).
-    func pageReferences() async throws -> [PageReference] {
-        let info = try await documents.info(uid: uid, password: password)
+    /// The pages the request names (all of them by default; the first for JPEG and PNG), and
+    /// the source's metadata, which PDF Info fields the request leaves out default to.
+    func pageReferences() async throws -> (pages: [PageReference], metadata: DocumentMetadata) {
+        let contents = try await source.contents()
         let references: [PageReference]
         if let pages = request.pages {
             references = pages
         } else if request.format == .jpeg || request.format == .png {
-            references = info.pages.isEmpty ? [] : [.index(0)]
+            references = contents.pageUIDs.isEmpty ? [] : [.index(0)]
         } else {
-            references = info.pages.map { .uid($0.uid) }
+            references = contents.pageUIDs.map { .uid($0) }
         }
-        guard !references.isEmpty else { throw DWTErrors.invalidParameter("Document \(uid) has no pages to output") }
-        return references
+        guard !references.isEmpty else { throw DWTErrors.invalidParameter("\(source.name) has no pages to output") }
+        return (references, contents.metadata)
     }
 
     // MARK: - In memory: TIFF, JPEG, PNG
@@ -79,7 +88,7 @@ struct DocumentRenderer: Sendable {
             guard references.count == 1 else {
                 throw DWTErrors.invalidParameter("\(request.format.mimeType) holds one page; name one in pages")
             }
-            let page = try await documents.readPage(references[0], of: uid, password: password)
+            let page = try await source.read(references[0])
             return try await PageRendering.encode(page, as: request.format, quality: request.quality)
         default:
             return try await tiff(references)
@@ -90,7 +99,7 @@ struct DocumentRenderer: Sendable {
         var images: [Image] = []
         // TIFF's compression is per file here; auto picks G4 when every page is black and white.
         for reference in references {
-            let page = try await documents.readPage(reference, of: uid, password: password)
+            let page = try await source.read(reference)
             images.append(try await PageRendering.image(of: page))
         }
         let compression = try tiffCompression(allBlackAndWhite: images.allSatisfy { $0.format == .bw1 })
@@ -104,9 +113,9 @@ struct DocumentRenderer: Sendable {
 
     // MARK: - PDF
 
-    private var pdfOptions: PDFWriter.Options {
+    private func pdfOptions(_ defaults: DocumentMetadata) -> PDFWriter.Options {
         let pageSize: PDFPageSize = request.pageType.flatMap(PaperSize.named).map(PDFPageSize.paper) ?? .fromResolution
-        return PDFWriter.Options(version: request.version, metadata: request.metadata, pageSize: pageSize,
+        return PDFWriter.Options(version: request.version, metadata: request.pdfMetadata(defaults: defaults), pageSize: pageSize,
                                  encryption: request.outputPassword.map { PDFEncryption(userPassword: $0) })
     }
 
@@ -118,9 +127,9 @@ struct DocumentRenderer: Sendable {
             for reference in references { continuation.yield(reference) }
             continuation.finish()
         }
-        let flateLevel = pdfOptions.flateLevel
-        let images = pages.orderedConcurrentMap(limit: PageRendering.pool.threadCount) { [documents, uid, password] reference in
-            let page = try await documents.readPage(reference, of: uid, password: password)
+        let flateLevel = pdfOptions(DocumentMetadata()).flateLevel
+        let images = pages.orderedConcurrentMap(limit: PageRendering.pool.threadCount) { [source] reference in
+            let page = try await source.read(reference)
             return try await PageRendering.pool.run { try Self.pdfImage(of: page, compression: compression, flateLevel: flateLevel) }
         }
         for try await image in images {
@@ -199,5 +208,27 @@ struct DocumentRenderer: Sendable {
         case 32773: TIFFChoice(tiff: .packBits, toBlackAndWhite: false, toEightBit: false)
         default: throw DWTErrors.invalidParameter("TIFF compression must be 0, 1, 3, 4, 5, 7, 8 or 32773; got \(request.compression)")
         }
+    }
+}
+
+/// Where rendered pages come from: a stored document, or the pages of a scan job.
+struct RenderSource: Sendable {
+    struct Contents: Sendable {
+        var pageUIDs: [String]
+        var metadata: DocumentMetadata
+    }
+
+    /// What the error messages call it ("Document 1a2b…", "Job …").
+    var name: String
+    var contents: @Sendable () async throws -> Contents
+    var read: @Sendable (PageReference) async throws -> Page
+
+    static func document(_ documents: DocumentStore, uid: String, password: String?) -> RenderSource {
+        RenderSource(name: "Document \(uid)",
+                     contents: {
+                         let info = try await documents.info(uid: uid, password: password)
+                         return Contents(pageUIDs: info.pages.map(\.uid), metadata: info.metadata)
+                     },
+                     read: { try await documents.readPage($0, of: uid, password: password) })
     }
 }

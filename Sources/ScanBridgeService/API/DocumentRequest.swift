@@ -17,7 +17,9 @@ struct DocumentRequest: Sendable {
     var compression = 0
     /// A paper name or number for PDF page sizes; nil: from each page's resolution.
     var pageType: String?
-    var metadata = PDFMetadata(creator: "ScanBridge", producer: "ScanBridge", creationDate: Date())
+    /// The PDF Info fields the request gives; the rest default to the document's metadata
+    /// (`PATCH /api/storage/documents/{uid}`), then to ScanBridge's (`pdfMetadata(defaults:)`).
+    var metadata = DocumentMetadata()
     var version = PDFVersion.v1_5
     /// A password the PDF is encrypted with.
     var outputPassword: String?
@@ -51,12 +53,21 @@ struct DocumentRequest: Sendable {
         }
         pageType = query["pageType"]
         pages = Self.pages(query["pages"])
-        metadata = PDFMetadata(title: query["title"], author: query["author"], subject: query["subject"],
-                               keywords: query["keyWords"].map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } } ?? [],
-                               creator: query["creator"] ?? "ScanBridge", producer: query["producer"] ?? "ScanBridge",
-                               creationDate: query["creationDate"].flatMap(Self.parseDate) ?? Date(),
-                               modificationDate: query["modifiedDate"].flatMap(Self.parseDate))
+        metadata = DocumentMetadata(title: query["title"], author: query["author"], subject: query["subject"],
+                                    keyWords: query["keyWords"], creator: query["creator"], producer: query["producer"],
+                                    creationDate: query["creationDate"], modifiedDate: query["modifiedDate"])
         outputPassword = query["password"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// The PDF's Info: each field from the request, else from `defaults` (the document's
+    /// metadata), else ScanBridge as creator and producer and now as the creation date.
+    func pdfMetadata(defaults: DocumentMetadata) -> PDFMetadata {
+        let merged = defaults.updated(with: metadata)
+        return PDFMetadata(title: merged.title, author: merged.author, subject: merged.subject,
+                           keywords: merged.keyWords.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } } ?? [],
+                           creator: merged.creator ?? "ScanBridge", producer: merged.producer ?? "ScanBridge",
+                           creationDate: merged.creationDate.flatMap(Self.parseDate) ?? Date(),
+                           modificationDate: merged.modifiedDate.flatMap(Self.parseDate))
     }
 
     /// `type`: a MIME type of the four formats documents are rendered in (default PDF).

@@ -67,8 +67,16 @@ enum OpenAPIDocument {
                            "XResolution", "YResolution", "Compression", "Planar", "ImageLayout"])],
             required: ["imageId", "imageuid", "imageInfo", "extendedImageInfo", "url"]),
         "CreateDocumentOptions": ["type": "object", "properties": ["password": ["type": "string", "maxLength": 32]]],
-        "DocumentInfo": object(["uid": string, "pages": ["type": "array", "items": object(["uid": string], required: ["uid"])]],
+        "DocumentInfo": object(["uid": string, "pages": ["type": "array", "items": object(["uid": string], required: ["uid"])],
+                                "metadata": ref("DocumentMetadata")],
                                required: ["uid", "pages"]),
+        "DocumentMetadata": object(["title": string, "author": string, "subject": string, "keyWords": string, "creator": string,
+                                    "producer": string, "creationDate": string, "modifiedDate": string], required: []),
+        "RotateOptions": object(["source": string, "settings": object(["rotation": ["type": "number", "minimum": -360, "maximum": 360],
+                                                                     "keepSize": boolean], required: ["rotation"])],
+                                required: ["source", "settings"]),
+        "SourceOptions": object(["source": string], required: ["source"]),
+        "SkewAngle": object(["result": number], required: ["result"]),
         "InsertPageOptions": object(["source": string, "insertPos": integer, "password": string], required: ["source"]),
         // check-blank takes {minBlockHeight, maxBlockHeight}; read-barcode a template object or its name.
         "CreateProcessOptions": object(["source": string, "settings": ["oneOf": [["type": "object"], string]]], required: ["source"]),
@@ -103,6 +111,13 @@ enum OpenAPIDocument {
     nonisolated(unsafe) static let passwordHeader: JSON = ["name": "DWT-DOC-PASSWORD", "in": "header", "schema": ["type": "string", "maxLength": 32]]
     nonisolated(unsafe) static let imageContent: JSON = ["image/png": binary, "image/jpeg": binary]
 
+    nonisolated(unsafe) static let imageType = query("type", ["type": "string", "enum": ["image/png", "image/jpeg"]])
+    nonisolated(unsafe) static let documentContent: JSON = ["application/pdf": binary, "image/tiff": binary, "image/jpeg": binary, "image/png": binary]
+    nonisolated(unsafe) static let contentQuery: [JSON] = [
+        query("type", ["type": "string", "enum": ["application/pdf", "image/tiff", "image/jpeg", "image/png"]]),
+        query("pages", string), query("quality", ["type": "integer", "minimum": 1, "maximum": 100]), query("compression", integer),
+        query("pageType", string), query("title", string), query("author", string), query("version", string), query("password", string)]
+
     nonisolated(unsafe) static let operations: [Operation] = [
         Operation(method: "get", path: "/api/server", summary: "Server settings", success: ("200", json("ServerSettings")), errors: [405]),
         Operation(method: "patch", path: "/api/server", summary: "Update server settings", body: "ServerSettingsInput",
@@ -133,10 +148,15 @@ enum OpenAPIDocument {
         Operation(method: "get", path: "/api/device/scanners/jobs/{jobuid}/next-page", summary: "Wait for the next page",
                   parameters: [jobuid, query("type", ["type": "string", "enum": ["image/png", "image/jpeg"]]), query("page", string)],
                   success: ("200", imageContent), errors: [204, 400, 403, 404, 405, 409, 410]),
+        Operation(method: "get", path: "/api/device/scanners/jobs/{jobuid}/content", summary: "A finished job's pages as one document",
+                  parameters: [jobuid] + contentQuery, success: ("200", documentContent), errors: [204, 400, 403, 404, 405, 409, 410]),
         Operation(method: "post", path: "/api/storage/documents", summary: "Create a document", body: "CreateDocumentOptions",
                   success: ("201", json("DocumentInfo")), errors: [400, 405, 500]),
         Operation(method: "get", path: "/api/storage/documents/{uid}", summary: "Document info", parameters: [documentuid, passwordHeader],
                   success: ("200", json("DocumentInfo")), errors: [400, 403, 404, 405]),
+        Operation(method: "patch", path: "/api/storage/documents/{uid}", summary: "Set a document's metadata (PDF Info defaults)",
+                  parameters: [documentuid, passwordHeader], body: "DocumentMetadata", success: ("200", json("DocumentInfo")),
+                  errors: [400, 403, 404, 405]),
         Operation(method: "delete", path: "/api/storage/documents/{uid}", summary: "Delete a document", parameters: [documentuid, passwordHeader],
                   success: ("204", nil), errors: [400, 403, 404, 405]),
         Operation(method: "get", path: "/api/storage/documents/{uid}/content", summary: "Document content",
@@ -165,6 +185,12 @@ enum OpenAPIDocument {
         Operation(method: "post", path: "/api/process/read-barcode", summary: "Read barcodes on a page", body: "CreateProcessOptions",
                   success: ("200", ["application/json": ["schema": ["type": "array", "items": ref("BarcodeResult")]]]),
                   errors: [400, 403, 404, 405, 409, 410]),
+        Operation(method: "post", path: "/api/process/rotate", summary: "A page rotated", parameters: [imageType], body: "RotateOptions",
+                  success: ("200", imageContent), errors: [400, 403, 404, 405, 409, 410]),
+        Operation(method: "post", path: "/api/process/calculate-skew-angle", summary: "A page's skew in degrees", body: "SourceOptions",
+                  success: ("200", json("SkewAngle")), errors: [400, 403, 404, 405, 409, 410]),
+        Operation(method: "post", path: "/api/process/deskew", summary: "A page straightened (ScanBridge)", parameters: [imageType],
+                  body: "SourceOptions", success: ("200", imageContent), errors: [400, 403, 404, 405, 409, 410]),
         Operation(method: "post", path: "/api/process/{operation}", summary: "Any other operation: not offered (400)",
                   parameters: [pathParameter("operation")], body: "CreateProcessOptions", success: ("400", json("Error")), errors: [405]),
         Operation(method: "post", path: "/api/uploads", summary: "Upload a stored document to a target (ScanBridge)",

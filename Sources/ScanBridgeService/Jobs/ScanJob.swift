@@ -261,6 +261,25 @@ actor ScanJob {
         }
     }
 
+    /// Every page of the job once it has ended (completed, faulted or canceled), waiting while
+    /// it runs; the cursors do not move. A pending job has nothing to wait for: -1011.
+    func finishedPages() async throws(ScanBridgeError) -> [JobPage] {
+        while true {
+            if status.isFinished || deleted { return pages }
+            if status == .pending {
+                throw ScanBridgeError(code: -1011, message: "Job \(uid) is pending; start it with PATCH {\"status\": \"running\"}")
+            }
+            if Task.isCancelled { throw ScanBridgeError(code: -1011, message: "The request for job \(uid)'s content was cancelled") }
+            let id = nextWaiter
+            nextWaiter += 1
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { continuation in waiters[id] = continuation }
+            } onCancel: {
+                Task { await self.wake(id) }
+            }
+        }
+    }
+
     /// The page with `uid`, if it belongs to this job.
     func page(uid pageUID: String) -> JobPage? {
         pages.first { $0.uid == pageUID }

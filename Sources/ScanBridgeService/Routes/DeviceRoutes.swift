@@ -112,6 +112,41 @@ struct DeviceRoutes: Sendable {
             }
             return .binary(try await PageRendering.encode(bufferPage: page.bufferID, in: service.buffer, as: format), contentType: format.mimeType)
         }
+
+        // The job's pages as one document (the query of document content): waits while the job
+        // runs, then renders what it scanned; 204 when it scanned none. The cursors do not move.
+        router.get("/api/device/scanners/jobs/{jobuid}/content") { request in
+            let uid = try request.parameters.require("jobuid")
+            let job = try await service.jobs.job(uid, origin: request.origin)
+            let wanted = try DocumentRequest(query: request.query)
+            let pages = try await job.finishedPages()
+            guard !pages.isEmpty else { return .noContent }
+            return try await DocumentRenderer(source: Self.renderSource(job: uid, pages: pages, buffer: service.buffer), request: wanted).response()
+        }
+    }
+
+    /// A finished job's pages as a render source: by uid or 0-based index, each read from the
+    /// buffer (its stored form when it has one, as documents keep pages).
+    static func renderSource(job: String, pages: [ScanJob.JobPage], buffer: ImageBuffer) -> RenderSource {
+        RenderSource(name: "Job \(job)",
+                     contents: { RenderSource.Contents(pageUIDs: pages.map(\.uid), metadata: DocumentMetadata()) },
+                     read: { reference in
+                         let page: ScanJob.JobPage
+                         switch reference {
+                         case .index(let index):
+                             guard pages.indices.contains(index) else {
+                                 throw DWTErrors.indexOutOfRange("Page index \(index) is out of range: job \(job) has \(pages.count) page(s)")
+                             }
+                             page = pages[index]
+                         case .uid(let pageUID):
+                             guard let found = pages.first(where: { $0.uid == pageUID }) else {
+                                 throw DWTErrors.pageNotFound("Job \(job) has no page \(pageUID)")
+                             }
+                             page = found
+                         }
+                         if let stored = try await buffer.storedForm(id: page.bufferID) { return stored }
+                         return try await buffer.content(id: page.bufferID)
+                     })
     }
 
     /// The identity a job opens: an id as is; a name (a device string without an id) by the

@@ -7,6 +7,7 @@ struct ProcessRoutes: Sendable {
     let service: ScanningService
 
     func register(on router: inout Router) {
+        registerImageOperations(on: &router)
         router.post("/api/process/check-blank") { request in
             let body = try await request.decodeJSON(CheckBlankRequest.self, allowEmpty: false)
             let page = try await PageSources.page(body.source, service: service, origin: request.origin, password: request.documentPassword)

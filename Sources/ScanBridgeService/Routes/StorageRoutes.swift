@@ -13,6 +13,8 @@ struct StorageRoutes: Sendable {
     let folder: ServiceFolder
 
     static let maxPasswordLength = 32
+    /// Metadata is PDF Info text, not storage: each field is kept to this many characters.
+    static let maxMetadataLength = 1024
 
     struct ReorderDocument: Decodable { var pages: [String] }
 
@@ -28,6 +30,18 @@ struct StorageRoutes: Sendable {
 
         router.get("/api/storage/documents/{uid}") { request in
             let info = try await service.documents.info(uid: try request.parameters.require("uid"), password: request.documentPassword)
+            return .json(raw: DocumentInfoResponse(info).json)
+        }
+
+        // The document's metadata (the PDF Info fields of content requests), kept as the
+        // defaults of every PDF made from it; answers the document info with it.
+        router.patch("/api/storage/documents/{uid}") { request in
+            let uid = try request.parameters.require("uid")
+            let change = try await request.decodeJSON(DocumentMetadata.self, allowEmpty: false)
+            if let long = DocumentMetadata.fields.first(where: { (change[keyPath: $0.path]?.count ?? 0) > Self.maxMetadataLength }) {
+                throw DWTErrors.invalidParameter("\(long.name) is longer than \(Self.maxMetadataLength) characters")
+            }
+            let info = try await service.documents.updateMetadata(uid, with: change, password: request.documentPassword)
             return .json(raw: DocumentInfoResponse(info).json)
         }
 

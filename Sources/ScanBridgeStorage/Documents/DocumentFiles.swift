@@ -57,6 +57,10 @@ struct Manifest: Codable, Equatable {
     var details: [PageDetails]?
     /// Encrypted documents: the details, sealed with the document key (base64).
     var sealedDetails: String?
+    /// Plain documents: the document's metadata, when any is set.
+    var metadata: DocumentMetadata?
+    /// Encrypted documents: the metadata, sealed with the document key (base64), when any is set.
+    var sealedMetadata: String?
 }
 
 /// A document whose password (if any) was checked: its key and page details.
@@ -64,6 +68,7 @@ struct UnlockedDocument {
     var manifest: Manifest
     var key: [UInt8]?
     var details: [PageDetails]
+    var metadata = DocumentMetadata()
 }
 
 /// The store's state and file operations; only ever used on the store's serial queue, and its
@@ -194,7 +199,7 @@ final class DocumentFiles: Sendable {
             throw Self.documentNotFound(uid)
         }
         guard let encryption = manifest.encryption else {
-            return UnlockedDocument(manifest: manifest, key: nil, details: manifest.details ?? [])
+            return UnlockedDocument(manifest: manifest, key: nil, details: manifest.details ?? [], metadata: manifest.metadata ?? DocumentMetadata())
         }
         guard let password = try Self.normalise(password) else {
             throw .storage(StorageErrorCode.wrongPassword, "The document is password-protected: send its password (DWT-DOC-PASSWORD).")
@@ -221,7 +226,24 @@ final class DocumentFiles: Sendable {
               let details = try? JSONDecoder().decode([PageDetails].self, from: Data(plain)) else {
             throw .storage(StorageErrorCode.readFailed, "The document's manifest is damaged.")
         }
-        return UnlockedDocument(manifest: manifest, key: key, details: details)
+        var metadata = DocumentMetadata()
+        if let text = manifest.sealedMetadata {
+            guard let sealed = Data(base64Encoded: text).map(Array.init),
+                  let plain = Crypto.open(sealed, key: key, aad: Array("metadata:\(uid)".utf8)),
+                  let opened = try? JSONDecoder().decode(DocumentMetadata.self, from: Data(plain)) else {
+                throw .storage(StorageErrorCode.readFailed, "The metadata of document \(uid) is damaged.")
+            }
+            metadata = opened
+        }
+        return UnlockedDocument(manifest: manifest, key: key, details: details, metadata: metadata)
+    }
+
+    /// Replaces the document's metadata fields that `change` sets (an empty string removes one).
+    func updateMetadata(_ uid: String, with change: DocumentMetadata, password: String?) throws(ScanBridgeError) -> UnlockedDocument {
+        var document = try unlock(uid, password: password)
+        document.metadata = document.metadata.updated(with: change)
+        try commit(&document)
+        return document
     }
 
     func delete(_ uid: String, password: String?) throws(ScanBridgeError) {
@@ -369,8 +391,11 @@ final class DocumentFiles: Sendable {
         if let key = document.key {
             document.manifest.details = nil
             document.manifest.sealedDetails = try Self.sealDetails(document.details, key: key, uid: uid)
+            document.manifest.metadata = nil
+            document.manifest.sealedMetadata = document.metadata.isEmpty ? nil : try Self.sealMetadata(document.metadata, key: key, uid: uid)
         } else {
             document.manifest.details = document.details
+            document.manifest.metadata = document.metadata.isEmpty ? nil : document.metadata
         }
         try writeManifest(document.manifest, folder: root + "/" + uid)
         let manifest = document.manifest
@@ -442,6 +467,11 @@ final class DocumentFiles: Sendable {
     static func sealDetails(_ details: [PageDetails], key: [UInt8], uid: String) throws(ScanBridgeError) -> String {
         let json = (try? JSONEncoder().encode(details)) ?? Data("[]".utf8)
         return Data(try seal(Array(json), key: key, aad: Array("details:\(uid)".utf8))).base64EncodedString()
+    }
+
+    static func sealMetadata(_ metadata: DocumentMetadata, key: [UInt8], uid: String) throws(ScanBridgeError) -> String {
+        let json = (try? JSONEncoder().encode(metadata)) ?? Data("{}".utf8)
+        return Data(try seal(Array(json), key: key, aad: Array("metadata:\(uid)".utf8))).base64EncodedString()
     }
 
     static func hex(_ bytes: [UInt8]) -> String {

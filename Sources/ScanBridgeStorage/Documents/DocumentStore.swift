@@ -16,6 +16,8 @@ public struct DocumentInfo: Sendable, Equatable {
     public var uid: String
     public var isEncrypted: Bool
     public var pages: [DocumentPage]
+    /// Set with `updateMetadata`; PDFs made from the document default to it.
+    public var metadata = DocumentMetadata()
 }
 
 /// Which page of a document: by uid or by 0-based index.
@@ -133,6 +135,12 @@ public actor DocumentStore {
         try await perform { (files) throws(ScanBridgeError) in Self.describe(try files.deletePage(page.files, from: uid, password: password)) }
     }
 
+    /// Changes the document's metadata: each field `change` sets replaces the stored one, an
+    /// empty string removes it. Encrypted documents keep it sealed with their key.
+    public func updateMetadata(_ uid: String, with change: DocumentMetadata, password: String? = nil) async throws(ScanBridgeError) -> DocumentInfo {
+        try await perform { (files) throws(ScanBridgeError) in Self.describe(try files.updateMetadata(uid, with: change, password: password)) }
+    }
+
     /// Puts the pages in the order given by their uids (each exactly once).
     public func reorder(_ uid: String, pageUIDs: [String], password: String? = nil) async throws(ScanBridgeError) -> DocumentInfo {
         try await perform { (files) throws(ScanBridgeError) in Self.describe(try files.reorder(uid, pageUIDs: pageUIDs, password: password)) }
@@ -193,6 +201,7 @@ public actor DocumentStore {
                                         xDPI: details.xDPI, yDPI: details.yDPI),
                          mediaType: details.mediaType, byteCount: details.byteCount)
         }
-        return DocumentInfo(uid: document.manifest.uid, isEncrypted: document.manifest.encryption != nil, pages: pages)
+        return DocumentInfo(uid: document.manifest.uid, isEncrypted: document.manifest.encryption != nil, pages: pages,
+                            metadata: document.metadata)
     }
 }

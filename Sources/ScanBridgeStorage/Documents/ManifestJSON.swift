@@ -48,6 +48,14 @@ enum ManifestJSON {
             json.close("]")
         }
         if let sealed = manifest.sealedDetails { json.key("sealedDetails"); json.string(sealed) }
+        if let metadata = manifest.metadata {
+            json.key("metadata"); json.open("{")
+            for field in DocumentMetadata.fields {
+                if let value = metadata[keyPath: field.path] { json.key(field.name); json.string(value) }
+            }
+            json.close("}")
+        }
+        if let sealed = manifest.sealedMetadata { json.key("sealedMetadata"); json.string(sealed) }
         json.close("}")
         return json.bytes
     }

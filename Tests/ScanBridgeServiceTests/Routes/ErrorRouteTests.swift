@@ -40,7 +40,7 @@ extension RouteTests {
             ("/api/server/version", .post, "GET"),
             ("/api/device/scanners", .put, "GET"),
             ("/api/device/scanners/jobs", .get, "POST"),
-            ("/api/storage/documents/x", .put, "GET, DELETE"),
+            ("/api/storage/documents/x", .put, "GET, PATCH, DELETE"),
             ("/api/process/check-blank", .get, "POST"),
         ])
         func wrongMethod(path: String, method: HTTPRequest.Method, allowed: String) async throws {
