@@ -49,6 +49,7 @@ let package = Package(
         cLibrary("CLibV4L2", pkgConfig: "libv4l2", apt: "libv4l-dev"),
         cLibrary("CZlib", pkgConfig: "zlib", apt: "zlib1g-dev"),
         cLibrary("CLibZBar", pkgConfig: "zbar", apt: "libzbar-dev"),
+        cLibrary("CSystemdBus", pkgConfig: "libsystemd", apt: "libsystemd-dev"),
 
         // The process's pthread_setcanceltype: SANE reader threads get deferred, never asynchronous,
         // cancellation (see the .c file). Exported from every executable that links it, so that
@@ -91,9 +92,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         // The eSCL (AirScan) server: the operating systems' own scanning apps use the SANE
-        // scanners through it. The service starts it; it knows nothing of the DWT API.
+        // scanners through it. The service starts it; it knows nothing of the DWT API. It announces
+        // itself through Avahi on the system bus (sd-bus).
         .target(name: "ScanBridgeESCL", dependencies: [
-            "ScanBridgeCore", "ScanBridgeIO", "ScanBridgeHTTP", "ScanBridgeImaging", "ScanBridgeDevices",
+            "ScanBridgeCore", "ScanBridgeIO", "ScanBridgeHTTP", "ScanBridgeImaging", "ScanBridgeDevices", "CSystemdBus",
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),

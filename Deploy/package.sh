@@ -82,6 +82,7 @@ Maintainer: ScanBridge maintainers <scanbridge-maintainers@users.noreply.github.
 Installed-Size: $size
 Depends: $depends, passwd, init-system-helpers (>= 1.54)
 Recommends: libnss3-tools, sane-utils
+Suggests: avahi-daemon
 Section: graphics
 Priority: optional
 Homepage: https://github.com/scanbridge/scanbridge

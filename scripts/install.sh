@@ -8,6 +8,8 @@ APT_PACKAGES=(
   # C libraries behind the system-library targets (Package.swift)
   pkg-config liburing-dev libsane-dev libturbojpeg0-dev libpng-dev libtiff-dev
   libcurl4-openssl-dev libssl-dev libv4l-dev
+  # sd-bus, through which the eSCL server talks to Avahi on the system bus (CSystemdBus)
+  libsystemd-dev
   # Imaging: zlib for the PDF writer's Flate streams; vips and img2pdf as benchmark references
   zlib1g-dev libvips-tools img2pdf
   # Barcode reading (POST /api/process/read-barcode)
@@ -16,6 +18,9 @@ APT_PACKAGES=(
   libsane1 sane-utils
   # The eSCL server's client in the conformance tests (Tests/Conformance/test_escl.py)
   sane-airscan
+  # A private system bus and Avahi daemon that the eSCL announcement test reads back
+  # (Tests/Conformance/test_escl_mdns.py)
+  dbus avahi-daemon avahi-utils
   # Tools the tests check outputs with, and the load generator of the benchmarks
   qpdf poppler-utils libtiff-tools openssl curl wrk util-linux
   # Devices tests: netpbm's pnmfile and yuy2topam check scanned pages and camera conversion

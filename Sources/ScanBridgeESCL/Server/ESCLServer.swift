@@ -11,13 +11,43 @@ public final class ESCLServer: Sendable {
     public let settings: ESCLSettings
     private let server: HTTPServer
     private let task: Task<Void, Never>
+    /// The DNS-SD announcement of a listener that serves the network, and the task that
+    /// publishes it (it waits for the scanner's description).
+    private let announcement: ESCLAnnouncement?
+    private let announcing: Task<Void, Never>?
 
-    private init(port: Int, scanner: ESCLScanner, settings: ESCLSettings, server: HTTPServer) {
+    private init(port: Int, scanner: ESCLScanner, settings: ESCLSettings, server: HTTPServer, logger: Logger) {
         self.port = port
         self.scanner = scanner
         self.settings = settings
         self.server = server
         self.task = Task { await server.run() }
+        let scheme = settings.useTLS ? "https" : "http"
+        let host = settings.bindAddress.contains(":") ? "[\(settings.bindAddress)]" : settings.bindAddress
+        let url = "\(scheme)://\(host):\(port)/eSCL"
+        logger.info("eSCL: listening on \(url) (scanner: \(settings.scanner ?? "the first one SANE lists"))")
+        // mDNS never runs on loopback: an announcement would send other machines, and this
+        // one's own clients (which resolve it to the network address), to a port they cannot
+        // reach.
+        guard settings.servesNetwork else {
+            logger.info("eSCL: not announced (the listener is on loopback, which mDNS does not serve); give local clients the URL \(url)")
+            announcement = nil
+            announcing = nil
+            return
+        }
+        let announcement = ESCLAnnouncement(logger: logger)
+        self.announcement = announcement
+        announcing = Task { [scanner] in
+            let description: ESCLScannerDescription
+            do {
+                description = try await scanner.description()
+            } catch {
+                logger.warning("eSCL: not announced (the scanner cannot be described: \(error)); give clients the URL \(url)")
+                return
+            }
+            let record = ESCLServiceRecord(scanner: description, port: port, tls: settings.useTLS)
+            await announcement.announce(record, bindAddress: settings.bindAddress, url: url)
+        }
     }
 
     /// Binds and starts serving.
@@ -42,16 +72,14 @@ public final class ESCLServer: Sendable {
         let server = HTTPServer(listener: listener, responder: router,
                                 configuration: .init(limits: limits, tls: settings.useTLS ? tls : nil, errorRenderer: ESCLErrorRenderer()),
                                 logger: Logger(label: "scanbridge.http"))
-        let running = ESCLServer(port: server.port, scanner: scanner, settings: settings, server: server)
-        let scheme = settings.useTLS ? "https" : "http"
-        let host = settings.bindAddress.contains(":") ? "[\(settings.bindAddress)]" : settings.bindAddress
-        logger.info("eSCL: listening on \(scheme)://\(host):\(running.port)/eSCL (scanner: \(settings.scanner ?? "the first one SANE lists"))")
-        logger.info("eSCL: not announced (no mDNS support); give clients the URL \(scheme)://\(host):\(running.port)/eSCL")
-        return running
+        return ESCLServer(port: server.port, scanner: scanner, settings: settings, server: server, logger: logger)
     }
 
-    /// Stops listening, lets responses in progress finish, and cancels the jobs.
+    /// Withdraws the announcement, stops listening, lets responses in progress finish, and
+    /// cancels the jobs.
     public func stop(gracePeriod: Duration = .seconds(5)) async {
+        await announcing?.value
+        await announcement?.withdraw()
         await server.shutdown(gracePeriod: gracePeriod)
         await task.value
         await scanner.cancelAll()
