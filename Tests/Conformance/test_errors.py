@@ -36,7 +36,7 @@ def job(api, **options):
     ("POST", "/server/version", "GET"),
     ("PUT", "/device/scanners", "GET"),
     ("GET", "/device/scanners/jobs", "POST"),
-    ("PUT", "/storage/documents/x", "GET, DELETE"),
+    ("PUT", "/storage/documents/x", "GET, PATCH, DELETE"),
     ("GET", "/process/check-blank", "POST"),
 ])
 def test_405_names_the_allowed_methods(api, method, path, allowed):

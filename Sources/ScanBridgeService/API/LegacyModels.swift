@@ -28,9 +28,13 @@ struct LegacyScanJobRequest: Decodable, Sendable {
 struct LegacyDeviceReference: Decodable, Sendable, Equatable {
     var text: String
 
+    /// A listed entry (`device`, `name`), or the current API's details string (`id`, `name`).
     private struct Entry: Decodable {
         var device: String?
+        var id: String?
         var name: String?
+
+        var named: String? { device ?? id ?? name }
     }
 
     init(text: String) { self.text = text }
@@ -39,7 +43,7 @@ struct LegacyDeviceReference: Decodable, Sendable, Equatable {
         let container = try decoder.singleValueContainer()
         if let string = try? container.decode(String.self) {
             if string.hasPrefix("{"), let entry = try? JSONDecoder().decode(Entry.self, from: Data(string.utf8)),
-               let named = entry.device ?? entry.name {
+               let named = entry.named {
                 text = named
             } else {
                 text = string
@@ -47,7 +51,7 @@ struct LegacyDeviceReference: Decodable, Sendable, Equatable {
             return
         }
         let entry = try container.decode(Entry.self)
-        guard let named = entry.device ?? entry.name else {
+        guard let named = entry.named else {
             throw DecodingError.dataCorruptedError(in: container, debugDescription: "a scanner object needs device or name")
         }
         text = named
@@ -58,6 +62,20 @@ struct LegacyDeviceReference: Decodable, Sendable, Equatable {
     func resolve(in scanners: [ScannerInfo]) -> String {
         if scanners.contains(where: { $0.id == text }) { return text }
         return scanners.first { $0.displayName == text }?.id ?? text
+    }
+}
+
+/// A scanner as `GET /DWTAPI/Scanners` lists it: `device` is the scanner's id, which that era's
+/// clients pass back unchanged (the current API's `device` is a JSON string of the details).
+struct LegacyScannerEntry: Encodable, Sendable {
+    var name: String
+    var type: Int
+    var device: String
+
+    init(_ info: ScannerInfo) {
+        name = info.displayName
+        type = ScannerEntry.saneType
+        device = info.id
     }
 }
 

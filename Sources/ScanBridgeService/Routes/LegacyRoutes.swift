@@ -17,8 +17,8 @@ struct LegacyRoutes: Sendable {
         router.get("/DWTAPI/Scanners") { request in
             let mask = try ScannerEntry.typeMask(request.query["type"])
             // Only SANE scanners exist here; any mask without the SANE bit lists none.
-            guard mask & ScannerEntry.saneType != 0 else { return try .json([ScannerEntry]()) }
-            return try .json(try await service.sane.scanners().map(ScannerEntry.init))
+            guard mask & ScannerEntry.saneType != 0 else { return try .json([LegacyScannerEntry]()) }
+            return try .json(try await service.sane.scanners().map(LegacyScannerEntry.init))
         }
 
         router.post("/DWTAPI/ScanJobs") { request in

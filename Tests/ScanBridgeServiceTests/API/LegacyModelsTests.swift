@@ -13,6 +13,8 @@ struct LegacyModelsTests {
         #expect(try decode(#"{"device": "sane:test:0"}"#).device?.text == "sane:test:0")
         #expect(try decode(#"{"device": {"name": "Scanner A", "device": "sane:test:1", "type": 256}}"#).device?.text == "sane:test:1")
         #expect(try decode(#"{"device": "{\"name\": \"Scanner A\", \"type\": 256}"}"#).device?.text == "Scanner A")
+        // The current API's device string (the scanner's details) names the scanner by its id.
+        #expect(try decode(#"{"device": "{\"id\": \"sane:test:1\", \"name\": \"Scanner A\"}"}"#).device?.text == "sane:test:1")
         #expect(try decode(#"{"scanner": "Scanner B"}"#).scanner?.text == "Scanner B")
         #expect(throws: DecodingError.self) { try decode(#"{"device": {"type": 256}}"#) }
         #expect(throws: DecodingError.self) { try decode(#"{"device": 5}"#) }
