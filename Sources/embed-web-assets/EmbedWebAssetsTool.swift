@@ -62,15 +62,22 @@ func generate(type: String, files: [String]) throws -> String {
     return output
 }
 
-let arguments = CommandLine.arguments.dropFirst()
-guard arguments.count >= 2 else {
-    FileHandle.standardError.write(Data("usage: embed-web-assets TYPE OUTPUT.swift FILE...\n".utf8))
-    exit(64)
-}
-do {
-    let source = try generate(type: arguments[arguments.startIndex], files: Array(arguments.dropFirst(2)))
-    try Data(source.utf8).write(to: URL(fileURLWithPath: arguments[arguments.startIndex + 1]), options: .atomic)
-} catch {
-    FileHandle.standardError.write(Data("embed-web-assets: \(error)\n".utf8))
-    exit(1)
+/// The entry point: a type rather than top-level code, so the tool also builds where every
+/// target is compiled as a library (the fuzzing build passes -parse-as-library).
+@main
+enum EmbedWebAssetsTool {
+    static func main() {
+        let arguments = CommandLine.arguments.dropFirst()
+        guard arguments.count >= 2 else {
+            FileHandle.standardError.write(Data("usage: embed-web-assets TYPE OUTPUT.swift FILE...\n".utf8))
+            exit(64)
+        }
+        do {
+            let source = try generate(type: arguments[arguments.startIndex], files: Array(arguments.dropFirst(2)))
+            try Data(source.utf8).write(to: URL(fileURLWithPath: arguments[arguments.startIndex + 1]), options: .atomic)
+        } catch {
+            FileHandle.standardError.write(Data("embed-web-assets: \(error)\n".utf8))
+            exit(1)
+        }
+    }
 }
