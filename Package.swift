@@ -46,7 +46,8 @@ let package = Package(
         cLibrary("CLibTIFF", pkgConfig: "libtiff-4", apt: "libtiff-dev"),
         cLibrary("CLibCurl", pkgConfig: "libcurl", apt: "libcurl4-openssl-dev"),
         cLibrary("COpenSSL", pkgConfig: "openssl", apt: "libssl-dev"),
-        cLibrary("CLibV4L2", pkgConfig: "libv4l2", apt: "libv4l-dev"),
+        // The kernel's V4L2 headers only: ScanBridge makes the ioctl calls itself.
+        .systemLibrary(name: "CLibV4L2", providers: [.apt(["linux-libc-dev"])]),
         cLibrary("CZlib", pkgConfig: "zlib", apt: "zlib1g-dev"),
         cLibrary("CLibZBar", pkgConfig: "zbar", apt: "libzbar-dev"),
         cLibrary("CSystemdBus", pkgConfig: "libsystemd", apt: "libsystemd-dev"),

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   # C libraries behind the system-library targets (Package.swift)
   pkg-config liburing-dev libsane-dev libturbojpeg0-dev libpng-dev libtiff-dev
-  libcurl4-openssl-dev libssl-dev libv4l-dev
+  libcurl4-openssl-dev libssl-dev
   # sd-bus, through which the eSCL server talks to Avahi on the system bus (CSystemdBus)
   libsystemd-dev
   # Imaging: zlib for the PDF writer's Flate streams; vips and img2pdf as benchmark references

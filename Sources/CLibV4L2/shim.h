@@ -1,14 +1,15 @@
-// libv4l2 for cameras in ScanBridgeDevices. v4l2_open and v4l2_ioctl are variadic, and the
-// VIDIOC_* request codes are function-like macros (_IOWR): both wrapped here.
+// The kernel's V4L2 interface for cameras in ScanBridgeDevices: ioctl is variadic and the
+// VIDIOC_* request codes are function-like macros (_IOWR), so both are wrapped here. The calls
+// go straight to the C library's open and ioctl (no libv4l2 in between), so that ScanBridge
+// itself negotiates formats, streams through mmap buffers and waits with poll and a time-out.
 #ifndef SB_CLIBV4L2_SHIM_H
 #define SB_CLIBV4L2_SHIM_H
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <linux/videodev2.h>
-#include <libv4l2.h>
 
-static inline int sb_v4l2_open(const char *path, int flags) { return v4l2_open(path, flags); }
-static inline int sb_v4l2_ioctl(int fd, unsigned long request, void *argument) { return v4l2_ioctl(fd, request, argument); }
+static inline int sb_v4l2_open(const char *path, int flags) { return open(path, flags | O_CLOEXEC); }
+static inline int sb_v4l2_ioctl(int fd, unsigned long request, void *argument) { return ioctl(fd, request, argument); }
 
 static const unsigned long SB_VIDIOC_QUERYCAP = VIDIOC_QUERYCAP;
 static const unsigned long SB_VIDIOC_ENUM_FMT = VIDIOC_ENUM_FMT;

@@ -9,6 +9,6 @@ struct ScanBridgeCommand: ParsableCommand {
         commandName: "scanbridge",
         abstract: "A local scanning service speaking the Dynamic Web TWAIN Service REST API.",
         version: ProductVersion.semantic,
-        subcommands: [Serve.self, MonitorCommand.self, VersionCommand.self, ConfigCommand.self, Devices.self, ScanCommand.self,
+        subcommands: [Serve.self, MonitorCommand.self, VersionCommand.self, ConfigCommand.self, Devices.self, ScanCommand.self, CaptureCommand.self,
                       CertCommand.self, DoctorCommand.self])
 }

@@ -48,7 +48,7 @@ struct CLibraryTests {
         SSL_CTX_free(context)
     }
 
-    @Test func libv4l2() {
+    @Test func v4l2() {
         #expect(sb_v4l2_open("/nonexistent/video99", O_RDWR) == -1)
         #expect(SB_VIDIOC_QUERYCAP != 0)
     }

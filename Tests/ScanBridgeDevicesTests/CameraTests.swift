@@ -1,10 +1,13 @@
 import Foundation
+import ScanBridgeCore
 import ScanBridgeDevices
 import ScanBridgeImaging
 import Testing
 
-/// Cameras: discovery on this machine (no /dev/video*) and frame conversion on generated frames,
-/// checked against netpbm's yuy2topam. The capture path itself needs a camera and is untested.
+/// Cameras: discovery on this machine (no /dev/video*), format choice, and frame conversion on
+/// generated frames, checked against netpbm's yuy2topam. Capture needs a device: the machines
+/// this runs on have none, so Tests/Conformance/test_camera.py runs the real binary against a
+/// stand-in for absent hardware (an LD_PRELOAD library, Tests/Support/v4l2-standin).
 @Suite("Cameras (V4L2)")
 struct CameraTests {
     @Test func noVideoDevicesGiveAnEmptyList() async throws {
@@ -17,6 +20,23 @@ struct CameraTests {
         #expect(await CameraDiscovery.cameras(deviceDirectory: "/nonexistent").isEmpty)
         if !FileManager.default.fileExists(atPath: "/dev/video0") {
             #expect(await CameraDiscovery.cameras().isEmpty)
+        }
+    }
+
+    @Test func captureFormatPrefersJPEGAndChecksRequests() throws {
+        let camera = CameraInfo(id: "v4l2:test", path: "/dev/video9", name: "test", driver: "test", busInfo: "test", formats: [
+            .init(fourcc: "YUYV", description: "YUYV", sizes: [.init(width: 320, height: 240), .init(width: 160, height: 120)], supported: true),
+            .init(fourcc: "MJPG", description: "MJPEG", sizes: [.init(width: 640, height: 480)], supported: true),
+            .init(fourcc: "H264", description: "H.264", sizes: [.init(width: 640, height: 480)], supported: false),
+        ])
+        #expect(try camera.captureFormat() == CameraCaptureFormat(pixelFormat: .mjpeg, width: 640, height: 480))
+        #expect(try camera.captureFormat(pixelFormat: "yuyv") == CameraCaptureFormat(pixelFormat: .yuyv, width: 320, height: 240))
+        #expect(try camera.captureFormat(pixelFormat: "YUYV", width: 160, height: 120) == CameraCaptureFormat(pixelFormat: .yuyv, width: 160, height: 120))
+        for (format, width, height, code, offered) in [("H264", nil, nil, -1006, "MJPG"), ("NV12", nil, nil, -1006, "YUYV"),
+                                                       ("YUYV", 640, 480, -1010, "320x240, 160x120"), ("YUYV", 320, nil, -1010, "both")] as [(String, Int?, Int?, Int, String)] {
+            let error = #expect(throws: ScanBridgeError.self) { try camera.captureFormat(pixelFormat: format, width: width, height: height) }
+            #expect(error?.code == code)
+            #expect(error?.message.contains(offered) == true, "\(error?.message ?? "")")
         }
     }
 

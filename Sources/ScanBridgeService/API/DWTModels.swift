@@ -120,7 +120,8 @@ enum JSONNumberOrBool: Decodable, Sendable {
 struct ScannerJobResponse: Encodable, Sendable {
     var jobuid: String
     var status: String
-    var scanner: ScannerEntry
+    /// Always present: a scanner job is created on a scanner.
+    var scanner: ScannerEntry?
     /// ScanBridge addition: every requested value the device could not honour exactly.
     var adjustments: [String]
 }

@@ -17,9 +17,12 @@ public final class ScanningService: Sendable {
     let metrics: ServiceMetrics
     /// Empty: any product key (or none) may create jobs.
     let productKeys: Set<String>
+    /// Where cameras are looked for (`CameraDeviceFolder`).
+    let cameraFolder: String
 
     init(buffer: ImageBuffer, documents: DocumentStore, jobs: JobRegistry, sane: SANEContext, uploader: Uploader,
-         metrics: ServiceMetrics, productKeys: Set<String>) {
+         metrics: ServiceMetrics, productKeys: Set<String>, cameraFolder: String = CameraDiscovery.defaultDirectory) {
+        self.cameraFolder = cameraFolder
         self.uploader = uploader
         self.metrics = metrics
         self.buffer = buffer
@@ -52,7 +55,8 @@ public final class ScanningService: Sendable {
             logger.info("Uploads kept from an earlier run can be retried", metadata: ["count": "\(recovered.count)"])
         }
         return ScanningService(buffer: buffer, documents: documents, jobs: JobRegistry(buffer: buffer, metrics: metrics),
-                               sane: .shared, uploader: uploader, metrics: metrics, productKeys: Set(keys))
+                               sane: .shared, uploader: uploader, metrics: metrics, productKeys: Set(keys),
+                               cameraFolder: value("CameraDeviceFolder") ?? CameraDiscovery.defaultDirectory)
     }
 
     /// Cancels the jobs, removes the buffer's cache files and closes the documents.

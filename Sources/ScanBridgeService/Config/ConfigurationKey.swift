@@ -135,6 +135,8 @@ extension ConfigurationKey {
               summary: "Client addresses or networks (CIDR, comma-separated, e.g. 192.168.1.0/24) that may use the eSCL listener; others get 403. Required for a non-loopback ESCLBindAddress; empty on loopback allows this machine."),
         .init(section: scanBridgeSection, name: "ESCLScanner", kind: .text, defaultValue: "",
               summary: "The scanner offered over eSCL: its identity (scanbridge devices) or SANE name; empty for the first scanner SANE lists."),
+        .init(section: scanBridgeSection, name: "CameraDeviceFolder", kind: .text, defaultValue: "/dev",
+              summary: "The folder whose video* device nodes are the cameras ScanBridge lists and captures from."),
     ]
 
     /// The key named `name` (case-insensitive), including numbered listener keys.

@@ -64,6 +64,21 @@ actor JobRegistry {
         }
     }
 
+    /// Creates a running job whose pages come from `source` (a camera): at most `maxPages`
+    /// (nil: until it is canceled or deleted). It has no scanner and never becomes the default
+    /// device of scanner jobs.
+    func create(source: any JobPageSource, maxPages: Int?, adjustments: [String], origin: String?) async throws -> ScanJob {
+        let uid = UUID().uuidString.lowercased()
+        let job = ScanJob(uid: uid, origin: origin, source: source, scanner: nil, adjustments: adjustments, maxPages: maxPages,
+                          buffer: buffer, jobTimeout: 0, logger: logger, events: events, metrics: metrics,
+                          onRelease: { [weak self] uid in await self?.released(uid) })
+        jobs[uid] = job
+        logger.info("Camera job created", metadata: ["job": "\(uid)", "camera": "\(source.deviceID)"])
+        await job.publishState()
+        try await job.start()
+        return job
+    }
+
     /// The job `uid` for a request from `origin`: unknown, deleted (`DeletedResourceError`), or
     /// another origin's are errors.
     func job(_ uid: String, origin: String?) throws -> ScanJob {
@@ -82,7 +97,7 @@ actor JobRegistry {
         let removed = await job.pageIDs
         await job.delete()
         events.publish("job", origin: job.origin, EventPayload.Job(job: uid, status: "deleted", code: 0, message: "Job deleted",
-                                                                   pages: 0, scanner: job.scanner.id))
+                                                                   pages: 0, scanner: job.deviceID))
         if !removed.isEmpty { events.publish("buffer", origin: job.origin, EventPayload.Buffer(change: "removed", ids: removed, count: nil)) }
         logger.info("Scan job deleted", metadata: ["job": "\(uid)"])
     }

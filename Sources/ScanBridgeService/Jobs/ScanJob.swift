@@ -5,10 +5,10 @@ import ScanBridgeDevices
 import ScanBridgeImaging
 import ScanBridgeStorage
 
-/// One DWT scan job: owns its scanner session while it is pending or running, puts every page
-/// into the service's image buffer as it arrives (so a slow or absent client never stalls the
-/// scanner), and hands pages out to clients through two independent cursors: `next-page-info`
-/// and `next-page`.
+/// One DWT scan job: owns its page source (a scanner session, or a camera for camera jobs) while
+/// it is pending or running, puts every page into the service's image buffer as it arrives (so a
+/// slow or absent client never stalls the device), and hands pages out to clients through two
+/// independent cursors: `next-page-info` and `next-page`.
 ///
 /// Transitions: pending → running → completed | faulted | canceled (and pending → canceled).
 /// Pages scanned before a fault or a cancel stay available until the job is deleted.
@@ -32,13 +32,16 @@ actor ScanJob {
     nonisolated let uid: String
     /// The Origin header of the request that created the job (nil for local programs).
     nonisolated let origin: String?
-    nonisolated let scanner: ScannerInfo
+    /// The scanner of a scanner job; nil for a camera job.
+    nonisolated let scanner: ScannerInfo?
+    /// The identity of the job's device (scanner or camera).
+    nonisolated let deviceID: String
     nonisolated let adjustments: [String]
 
     private(set) var status: Status
     private(set) var code = 0
     private(set) var message = "Successful"
-    private var session: ScannerSession?
+    private var source: (any JobPageSource)?
     private let buffer: ImageBuffer
     private let maxPages: Int?
     private let jobTimeout: Duration?
@@ -62,13 +65,22 @@ actor ScanJob {
 
     init(uid: String, origin: String?, session: ScannerSession, plan: ScanPlan, buffer: ImageBuffer,
          jobTimeout: Int, logger: Logger, events: EventHub = EventHub(), metrics: ServiceMetrics = ServiceMetrics(), onRelease: @escaping @Sendable (String) async -> Void) {
+        self.init(uid: uid, origin: origin, source: session, scanner: session.scanner, adjustments: plan.adjustments.map(\.description),
+                  maxPages: plan.maxPages, buffer: buffer, jobTimeout: jobTimeout, logger: logger, events: events, metrics: metrics,
+                  onRelease: onRelease)
+    }
+
+    init(uid: String, origin: String?, source: any JobPageSource, scanner: ScannerInfo?, adjustments: [String], maxPages: Int?,
+         buffer: ImageBuffer, jobTimeout: Int, logger: Logger, events: EventHub, metrics: ServiceMetrics,
+         onRelease: @escaping @Sendable (String) async -> Void) {
         self.uid = uid
         self.origin = origin
-        self.scanner = session.scanner
-        self.adjustments = plan.adjustments.map(\.description)
-        self.session = session
+        self.scanner = scanner
+        self.deviceID = source.deviceID
+        self.adjustments = adjustments
+        self.source = source
         self.buffer = buffer
-        self.maxPages = plan.maxPages
+        self.maxPages = maxPages
         self.jobTimeout = jobTimeout > 0 ? .seconds(jobTimeout) : nil
         self.logger = logger
         self.onRelease = onRelease
@@ -80,7 +92,7 @@ actor ScanJob {
     /// Publishes the job's state as a `job` event.
     func publishState() {
         events.publish("job", origin: origin, EventPayload.Job(job: uid, status: status.rawValue, code: code, message: message,
-                                                               pages: pages.count, scanner: scanner.id))
+                                                               pages: pages.count, scanner: deviceID))
     }
 
     var pageCount: Int { pages.count }
@@ -90,7 +102,7 @@ actor ScanJob {
 
     /// The open session while the job is pending (capabilities and settings are read from it).
     func pendingSession() throws(ScanBridgeError) -> ScannerSession {
-        guard status == .pending, let session else {
+        guard status == .pending, let session = source as? ScannerSession else {
             throw ScanBridgeError(code: -1011, message: "Job \(uid) is \(status.rawValue), not pending")
         }
         return session
@@ -105,14 +117,14 @@ actor ScanJob {
 
     /// pending → running.
     func start() throws(ScanBridgeError) {
-        guard status == .pending, let session else {
+        guard status == .pending, let source else {
             throw ScanBridgeError(code: -1011, message: "Job \(uid) is \(status.rawValue); only a pending job can start")
         }
         status = .running
         timeoutTask?.cancel()
-        logger.info("Scan job running", metadata: ["job": "\(uid)", "scanner": "\(scanner.id)"])
+        logger.info("Scan job running", metadata: ["job": "\(uid)", "device": "\(deviceID)"])
         publishState()
-        scanTask = Task { await self.run(session) }
+        scanTask = Task { await self.run(source) }
     }
 
     /// pending|running → canceled. Pages scanned so far stay.
@@ -122,7 +134,7 @@ actor ScanJob {
             await finish(.canceled, code: 0, message: reason)
         case .running:
             cancelReason = reason
-            await session?.cancel()
+            await source?.cancel()
             scanTask?.cancel()
             await scanTask?.value
         case .completed, .faulted, .canceled:
@@ -140,13 +152,13 @@ actor ScanJob {
         wakeAll()
     }
 
-    private func run(_ session: ScannerSession) async {
+    private func run(_ source: any JobPageSource) async {
         do {
             // As soon as a page arrives it is encoded to its stored form and reduced for
             // thumbnails on the compute pool while the scanner reads the next ones. Clients that
             // ask for those (documents, the JPEG of a colour page, thumbnails) then get them
             // without another pass over the page.
-            let pages = try await session.scan(maxPages: maxPages).scanPipeline { scanned in
+            let pages = try await source.pages(maxPages: maxPages).scanPipeline { scanned in
                 if case .raster(let image) = scanned.content { image } else { nil }
             }
             for try await (scanned, products) in pages {
@@ -204,9 +216,9 @@ actor ScanJob {
         metrics.jobFinished(final, after: .now - created)
         publishState()
         logger.info("Scan job \(final.rawValue)", metadata: ["job": "\(uid)", "pages": "\(pages.count)", "code": "\(code)", "message": "\(message)"])
-        if let session {
-            self.session = nil
-            await session.close()
+        if let source {
+            self.source = nil
+            await source.close()
             await onRelease(uid)
         }
         wakeAll()

@@ -5,23 +5,16 @@ import ScanBridgeDevices
 import ScanBridgeHTTP
 import ScanBridgeStorage
 
-/// `/api/device…`: listing scanners and the whole life of a scan job; `GET /api/cameras`
-/// lists V4L2 cameras (ScanBridge extension).
+/// `/api/device…`: listing scanners and the whole life of a scan job. A camera job (created by
+/// `CameraRoutes`) is a scan job too: its state, pages, content and deletion are served here,
+/// under `/api/cameras/jobs/{jobuid}…` as well.
 struct DeviceRoutes: Sendable {
     let service: ScanningService
 
-    struct CameraEntry: Encodable {
-        var id: String
-        var name: String
-        var driver: String
-    }
+    /// Where the routes common to every job live.
+    static let jobPrefixes = ["/api/device/scanners/jobs", "/api/cameras/jobs"]
 
     func register(on router: inout Router) {
-        router.get("/api/cameras") { _ in
-            let cameras = await CameraDiscovery.cameras()
-            return try .json(cameras.map { CameraEntry(id: $0.id, name: $0.name, driver: $0.driver) })
-        }
-
         router.get("/api/device/scanners") { request in
             let mask: Int
             if let text = request.query["type"], !text.isEmpty {
@@ -49,29 +42,8 @@ struct DeviceRoutes: Sendable {
             }
             let job = try await service.jobs.create(options, origin: request.origin)
             let response = ScannerJobResponse(jobuid: job.uid, status: await job.status.rawValue,
-                                              scanner: ScannerEntry(job.scanner), adjustments: job.adjustments)
+                                              scanner: job.scanner.map(ScannerEntry.init), adjustments: job.adjustments)
             return try .json(response, status: .created)
-        }
-
-        router.get("/api/device/scanners/jobs/{jobuid}") { request in
-            let job = try await service.jobs.job(try request.parameters.require("jobuid"), origin: request.origin)
-            return try .json(JobInfoResponse(status: await job.status.rawValue, code: await job.code, message: await job.message))
-        }
-
-        router.patch("/api/device/scanners/jobs/{jobuid}") { request in
-            let job = try await service.jobs.job(try request.parameters.require("jobuid"), origin: request.origin)
-            let patch = try await request.decodeJSON(JobStatusPatch.self, allowEmpty: false)
-            switch patch.status {
-            case "running": try await job.start()
-            case "canceled", "cancelled": try await job.cancel()
-            default: throw DWTErrors.invalidParameter("status must be \"running\" or \"canceled\", not \"\(patch.status)\"")
-            }
-            return try .json(["status": await job.status.rawValue])
-        }
-
-        router.delete("/api/device/scanners/jobs/{jobuid}") { request in
-            try await service.jobs.delete(try request.parameters.require("jobuid"), origin: request.origin)
-            return .noContent
         }
 
         router.get("/api/device/scanners/jobs/{jobuid}/scanner/capabilities") { request in
@@ -88,40 +60,63 @@ struct DeviceRoutes: Sendable {
             return try .json(["settings": await ScannerSettingsBlob.make(from: session)])
         }
 
-        router.get("/api/device/scanners/jobs/{jobuid}/next-page-info") { request in
-            let uid = try request.parameters.require("jobuid")
-            let job = try await service.jobs.job(uid, origin: request.origin)
-            guard let page = try await job.next(.info) else { return .noContent }
-            return try .json([Self.outputInfo(page, job: uid, base: request.baseURL)])
-        }
-
-        router.get("/api/device/scanners/jobs/{jobuid}/next-page") { request in
-            let uid = try request.parameters.require("jobuid")
-            let job = try await service.jobs.job(uid, origin: request.origin)
-            let format = try PageRendering.requestedImageType(request.query["type"])
-            let page: ScanJob.JobPage
-            if let pageUID = request.query["page"] {
-                // The `url` of next-page-info: that very page, without advancing.
-                guard let found = await job.page(uid: pageUID) else {
-                    throw DWTErrors.pageNotFound("Job \(uid) has no page \(pageUID)")
-                }
-                page = found
-            } else {
-                guard let next = try await job.next(.page) else { return .noContent }
-                page = next
+        for prefix in Self.jobPrefixes {
+            router.get(prefix + "/{jobuid}") { request in
+                let job = try await service.jobs.job(try request.parameters.require("jobuid"), origin: request.origin)
+                return try .json(JobInfoResponse(status: await job.status.rawValue, code: await job.code, message: await job.message))
             }
-            return .binary(try await PageRendering.encode(bufferPage: page.bufferID, in: service.buffer, as: format), contentType: format.mimeType)
-        }
 
-        // The job's pages as one document (the query of document content): waits while the job
-        // runs, then renders what it scanned; 204 when it scanned none. The cursors do not move.
-        router.get("/api/device/scanners/jobs/{jobuid}/content") { request in
-            let uid = try request.parameters.require("jobuid")
-            let job = try await service.jobs.job(uid, origin: request.origin)
-            let wanted = try DocumentRequest(query: request.query)
-            let pages = try await job.finishedPages()
-            guard !pages.isEmpty else { return .noContent }
-            return try await DocumentRenderer(source: Self.renderSource(job: uid, pages: pages, buffer: service.buffer), request: wanted).response()
+            router.patch(prefix + "/{jobuid}") { request in
+                let job = try await service.jobs.job(try request.parameters.require("jobuid"), origin: request.origin)
+                let patch = try await request.decodeJSON(JobStatusPatch.self, allowEmpty: false)
+                switch patch.status {
+                case "running": try await job.start()
+                case "canceled", "cancelled": try await job.cancel()
+                default: throw DWTErrors.invalidParameter("status must be \"running\" or \"canceled\", not \"\(patch.status)\"")
+                }
+                return try .json(["status": await job.status.rawValue])
+            }
+
+            router.delete(prefix + "/{jobuid}") { request in
+                try await service.jobs.delete(try request.parameters.require("jobuid"), origin: request.origin)
+                return .noContent
+            }
+
+            router.get(prefix + "/{jobuid}/next-page-info") { request in
+                let uid = try request.parameters.require("jobuid")
+                let job = try await service.jobs.job(uid, origin: request.origin)
+                guard let page = try await job.next(.info) else { return .noContent }
+                return try .json([Self.outputInfo(page, job: uid, base: request.baseURL)])
+            }
+
+            router.get(prefix + "/{jobuid}/next-page") { request in
+                let uid = try request.parameters.require("jobuid")
+                let job = try await service.jobs.job(uid, origin: request.origin)
+                let format = try PageRendering.requestedImageType(request.query["type"])
+                let page: ScanJob.JobPage
+                if let pageUID = request.query["page"] {
+                    // The `url` of next-page-info: that very page, without advancing.
+                    guard let found = await job.page(uid: pageUID) else {
+                        throw DWTErrors.pageNotFound("Job \(uid) has no page \(pageUID)")
+                    }
+                    page = found
+                } else {
+                    guard let next = try await job.next(.page) else { return .noContent }
+                    page = next
+                }
+                return .binary(try await PageRendering.encode(bufferPage: page.bufferID, in: service.buffer, as: format), contentType: format.mimeType)
+            }
+
+            // The job's pages as one document (the query of document content): waits while the job
+            // runs, then renders what it scanned; 204 when it scanned none. The cursors do not move.
+            router.get(prefix + "/{jobuid}/content") { request in
+                let uid = try request.parameters.require("jobuid")
+                let job = try await service.jobs.job(uid, origin: request.origin)
+                let wanted = try DocumentRequest(query: request.query)
+                let pages = try await job.finishedPages()
+                guard !pages.isEmpty else { return .noContent }
+                return try await DocumentRenderer(source: Self.renderSource(job: uid, pages: pages, buffer: service.buffer), request: wanted).response()
+            }
         }
     }
 

@@ -26,6 +26,7 @@ public enum CoreRoutes {
         router.use(service.metrics.httpMiddleware(renderer: router.errorRenderer))
         ServerRoutes(status: status).register(on: &router)
         DeviceRoutes(service: service).register(on: &router)
+        CameraRoutes(service: service).register(on: &router)
         StorageRoutes(service: service, folder: folder).register(on: &router)
         ProcessRoutes(service: service).register(on: &router)
         BufferRoutes(service: service).register(on: &router)

@@ -74,10 +74,43 @@ export interface Scanner {
   device: string;
 }
 
+/** A pixel format of a camera (DWT's webcam add-on calls it a media type). */
+export interface CameraMediaType {
+  /** The V4L2 FOURCC, e.g. "MJPG" or "YUYV". */
+  mediaType: string;
+  description: string;
+  /** Whether ScanBridge can capture in it. */
+  supported: boolean;
+  resolutions: Array<{ width: number; height: number }>;
+}
+
 export interface Camera {
+  /** Pass back as the `camera` of the capture calls (the device path works too). */
   id: string;
   name: string;
   driver: string;
+  path: string;
+  busInfo: string;
+  mediaTypes: CameraMediaType[];
+}
+
+export interface CaptureOptions {
+  /** A FOURCC of the camera's `mediaTypes`; default: JPEG first. */
+  mediaType?: string;
+  /** Give both width and height (one of the media type's resolutions), or neither. */
+  width?: number;
+  height?: number;
+  /** Frames dropped while the camera's exposure settles (default 3). */
+  warmUpFrames?: number;
+}
+
+export interface CaptureStreamOptions extends CaptureOptions {
+  /** Pages to capture (default 1; -1 until the loop ends). */
+  maxPages?: number;
+  /** Milliseconds between captures (default 1000). */
+  interval?: number;
+  signal?: AbortSignal;
+  onJob?: (job: string) => void;
 }
 
 /** DWT job configuration (subset). */
@@ -157,6 +190,11 @@ export declare class ScanBridge {
   serverInfo(): Promise<ServerInfo>;
   listScanners(options?: { refresh?: boolean }): Promise<Scanner[]>;
   listCameras(): Promise<Camera[]>;
+  getCamera(camera: string): Promise<Camera>;
+  captureStill(camera: string, options?: CaptureOptions): Promise<ScannedPage & { mediaType: string }>;
+  captureStream(camera: string, options?: CaptureStreamOptions): AsyncGenerator<ScannedPage, void, undefined>;
+  jobPage(info: object, job: string): ScannedPage;
+  followJob(job: string, prefix: string, options: { signal?: AbortSignal; onJob?: (job: string) => void }, failure: string): AsyncGenerator<ScannedPage, void, undefined>;
   scan(options?: ScanOptions): AsyncGenerator<ScannedPage, void, undefined>;
   cancelJob(job: string): Promise<void>;
   deleteJob(job: string): Promise<void>;

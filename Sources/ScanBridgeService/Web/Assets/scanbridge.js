@@ -30,6 +30,15 @@ const INSTALL_HINT =
  * says why), "http" (the service answered an error; `code` is its DWT code), "scan" (the scanner
  * failed mid-batch; pages before the failure were delivered), "aborted".
  */
+/**
+ * The capture options the camera routes take, without the ones left unset.
+ * @param {{mediaType?: string, width?: number, height?: number, warmUpFrames?: number}} options
+ */
+function cameraOptions(options) {
+  const { mediaType, width, height, warmUpFrames } = options;
+  return Object.fromEntries(Object.entries({ mediaType, width, height, warmUpFrames }).filter(([, value]) => value !== undefined));
+}
+
 export class ScanBridgeError extends Error {
   /**
    * @param {string} message human-readable explanation
@@ -281,12 +290,70 @@ export class ScanBridge {
     return (await this.request("GET", `/api/device/scanners${options.refresh ? "?refresh=true" : ""}`)).json();
   }
 
+  // MARK: Cameras (V4L2), in the words of DWT's webcam add-on: media types and resolutions.
+
   /**
-   * Lists the cameras (V4L2 devices) of this computer.
-   * @returns {Promise<Array<{id: string, name: string, driver: string}>>}
+   * Lists the cameras (V4L2 devices) of this computer, with their media types (pixel formats)
+   * and resolutions.
+   * @returns {Promise<Array<Camera>>}
    */
   async listCameras() {
     return (await this.request("GET", "/api/cameras")).json();
+  }
+
+  /**
+   * One camera, by its id or device path.
+   * @param {string} camera
+   * @returns {Promise<Camera>}
+   */
+  async getCamera(camera) {
+    return (await this.request("GET", `/api/cameras/${encodeURIComponent(camera)}`)).json();
+  }
+
+  /**
+   * Captures one still into the buffer. Without options: the camera's preferred media type (JPEG
+   * first) at its largest resolution.
+   * @param {string} camera its id or device path
+   * @param {{mediaType?: string, width?: number, height?: number, warmUpFrames?: number}} [options]
+   * @returns {Promise<ScannedPage & {mediaType: string}>} the page; delete its `job` to free it
+   */
+  async captureStill(camera, options = {}) {
+    const still = await (await this.request("POST", `/api/cameras/${encodeURIComponent(camera)}/capture`, {
+      json: cameraOptions(options),
+    })).json();
+    return { ...this.jobPage(still.page, still.jobuid), mediaType: still.mediaType };
+  }
+
+  /**
+   * Captures pages repeatedly, yielding each as soon as it is in the buffer: `maxPages` pages
+   * (default 1; -1 until the loop ends), one every `interval` ms. Throws a `ScanBridgeError` of
+   * kind "scan" when the camera fails (unplugged) after the pages captured before. Breaking out
+   * of the loop or aborting `signal` cancels the job.
+   * @param {string} camera its id or device path
+   * @param {{mediaType?: string, width?: number, height?: number, maxPages?: number, interval?: number,
+   *   warmUpFrames?: number, signal?: AbortSignal, onJob?: (job: string) => void}} [options]
+   * @returns {AsyncGenerator<ScannedPage>}
+   */
+  async *captureStream(camera, options = {}) {
+    const created = await (await this.request("POST", "/api/cameras/jobs", {
+      json: { device: camera, ...cameraOptions(options), maxPages: options.maxPages, interval: options.interval },
+    })).json();
+    yield* this.followJob(created.jobuid, "/api/cameras/jobs", options, "The camera stopped");
+  }
+
+  /**
+   * A page of a job from its `next-page-info` entry (scanned or captured).
+   * @param {object} info
+   * @param {string} job
+   * @returns {ScannedPage}
+   */
+  jobPage(info, job) {
+    return {
+      id: info.imageId, uid: info.imageuid, job, pageNumber: info.imageInfo?.ImageLayout?.PageNumber ?? 0,
+      width: info.imageInfo?.ImageWidth ?? 0, height: info.imageInfo?.ImageLength ?? 0,
+      url: this.url(`/api/device/scanners/jobs/${job}/next-page?page=${encodeURIComponent(info.imageuid)}`),
+      thumbnailUrl: this.thumbnailUrl(info.imageId),
+    };
   }
 
   /**
@@ -302,27 +369,34 @@ export class ScanBridge {
     const created = await (await this.request("POST", "/api/device/scanners/jobs", {
       json: { device: options.device, config: options.config ?? {}, caps: options.caps, autoRun: true },
     })).json();
-    const job = created.jobuid;
+    yield* this.followJob(created.jobuid, "/api/device/scanners/jobs", options, "The scan stopped");
+  }
+
+  /**
+   * Yields a running job's pages as they arrive, then throws a `ScanBridgeError` of kind "scan"
+   * if the job faulted. Leaving early or aborting `options.signal` cancels the job.
+   * @param {string} job
+   * @param {string} prefix where the job's routes are
+   * @param {{signal?: AbortSignal, onJob?: (job: string) => void}} options
+   * @param {string} failure the start of the error message
+   * @returns {AsyncGenerator<ScannedPage>}
+   */
+  async *followJob(job, prefix, options, failure) {
     options.onJob?.(job);
     let finished = false;
     const onAbort = () => { this.cancelJob(job).catch(() => {}); };
     options.signal?.addEventListener("abort", onAbort, { once: true });
     try {
       while (true) {
-        const response = await this.request("GET", `/api/device/scanners/jobs/${job}/next-page-info`, { signal: options.signal });
+        const response = await this.request("GET", `${prefix}/${job}/next-page-info`, { signal: options.signal });
         if (response.status === 204) break;
         const [info] = await response.json();
-        yield {
-          id: info.imageId, uid: info.imageuid, job, pageNumber: info.imageInfo?.ImageLayout?.PageNumber ?? 0,
-          width: info.imageInfo?.ImageWidth ?? 0, height: info.imageInfo?.ImageLength ?? 0,
-          url: this.url(`/api/device/scanners/jobs/${job}/next-page?page=${encodeURIComponent(info.imageuid)}`),
-          thumbnailUrl: this.thumbnailUrl(info.imageId),
-        };
+        yield this.jobPage(info, job);
       }
       finished = true;
-      const state = await (await this.request("GET", `/api/device/scanners/jobs/${job}`)).json();
+      const state = await (await this.request("GET", `${prefix}/${job}`)).json();
       if (state.status === "faulted") {
-        throw new ScanBridgeError(`The scan stopped: ${state.message}`, { kind: "scan", code: state.code });
+        throw new ScanBridgeError(`${failure}: ${state.message}`, { kind: "scan", code: state.code });
       }
     } finally {
       options.signal?.removeEventListener("abort", onAbort);

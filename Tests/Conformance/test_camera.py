@@ -1,0 +1,295 @@
+"""Cameras end to end, through a STAND-IN FOR ABSENT HARDWARE: this machine has no camera and its
+kernel no virtual video driver, so the real `scanbridge` binary (service and command line) runs
+with Tests/Support/v4l2-standin/standin.c preloaded (LD_PRELOAD). That library answers
+open/ioctl/mmap/poll for one device node with MJPEG frames (JPEG files Pillow writes here) and
+YUYV frames of a documented pattern; removing the node unplugs the camera. What the tests check
+in the captured images is decoded by Pillow, never by ScanBridge."""
+import os
+import shutil
+import subprocess
+import tempfile
+import urllib.parse
+
+import pytest
+import requests
+from PIL import Image
+
+from conftest import BINARY, ROOT, start_service, stop_service
+
+SHIM_SOURCE = os.path.join(ROOT, "Tests", "Support", "v4l2-standin", "standin.c")
+JPEG_SIZES = [(640, 480), (320, 240)]
+# The stand-in's YUYV bars, left to right, as (Y, U, V) (see standin.c).
+YUYV_BARS = [(235, 128, 128), (81, 90, 240), (41, 240, 110), (16, 128, 128)]
+
+
+def bt601_rgb(y, u, v):
+    """BT.601 limited range to RGB, the textbook floating-point form."""
+    c, d, e = y - 16, u - 128, v - 128
+    clamp = lambda value: max(0, min(255, round(value)))
+    return (clamp(1.164 * c + 1.596 * e), clamp(1.164 * c - 0.392 * d - 0.813 * e), clamp(1.164 * c + 2.017 * d))
+
+
+def jpeg_pattern(width, height):
+    """The MJPEG frames' picture: a red left half, a blue right half."""
+    image = Image.new("RGB", (width, height))
+    image.paste((255, 0, 0), (0, 0, width // 2, height))
+    image.paste((0, 0, 255), (width // 2, 0, width, height))
+    return image
+
+
+class StandIn:
+    def __init__(self, folder):
+        self.folder = folder
+        self.library = os.path.join(folder, "libv4l2-standin.so")
+        self.devices = os.path.join(folder, "dev")
+        self.node = os.path.join(self.devices, "video0")
+        self.jpegs = os.path.join(folder, "jpeg")
+
+    @property
+    def environment(self):
+        return {"LD_PRELOAD": self.library, "SB_V4L2_STANDIN_DEVICE": self.node, "SB_V4L2_STANDIN_JPEG_DIR": self.jpegs,
+                "SCANBRIDGE_CAMERADEVICEFOLDER": self.devices}
+
+    def jpeg(self, width, height):
+        with open(os.path.join(self.jpegs, f"{width}x{height}.jpg"), "rb") as f:
+            return f.read()
+
+    def plug_in(self):
+        open(self.node, "a").close()
+
+    def unplug(self):
+        os.remove(self.node)
+
+
+@pytest.fixture(scope="module")
+def standin():
+    folder = tempfile.mkdtemp(prefix="scanbridge-v4l2-standin-")
+    device = StandIn(folder)
+    # Built here from source, so a fresh clone needs nothing but gcc.
+    subprocess.run(["gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-o", device.library, SHIM_SOURCE,
+                    "-ldl", "-lpthread"], check=True)
+    os.makedirs(device.devices)
+    os.makedirs(device.jpegs)
+    for width, height in JPEG_SIZES:
+        jpeg_pattern(width, height).save(os.path.join(device.jpegs, f"{width}x{height}.jpg"), quality=90)
+    device.plug_in()
+    yield device
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def camera_service(standin):
+    home = tempfile.mkdtemp(prefix="scanbridge-camera-")
+    saved = dict(os.environ)
+    os.environ.update(standin.environment)
+    try:
+        service = start_service(home)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    yield service
+    stop_service(service)
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def camera_url(service, reference):
+    return f"{service.http}/api/cameras/{urllib.parse.quote(reference, safe='')}"
+
+
+def fetch_png(url):
+    response = requests.get(url, params={"type": "png"}, timeout=30)
+    assert response.status_code == 200, response.text
+    path = tempfile.mktemp(suffix=".png")
+    with open(path, "wb") as f:
+        f.write(response.content)
+    image = Image.open(path)
+    image.load()
+    os.remove(path)
+    return image
+
+
+def assert_yuyv_bars(image, width, height):
+    assert image.size == (width, height)
+    expected = [bt601_rgb(*bar) for bar in YUYV_BARS]
+    rgb = image.convert("RGB")
+    for y in range(0, height, max(1, height // 12)):
+        for x in range(width):
+            actual = rgb.getpixel((x, y))
+            wanted = expected[x * 4 // width]
+            assert all(abs(a - b) <= 2 for a, b in zip(actual, wanted)), f"pixel {x},{y}: {actual} != {wanted}"
+
+
+def assert_jpeg_pattern(image, width, height):
+    assert image.size == (width, height)
+    rgb = image.convert("RGB")
+    for x, colour in [(width // 4, (255, 0, 0)), (3 * width // 4, (0, 0, 255))]:
+        actual = rgb.getpixel((x, height // 2))
+        assert all(abs(a - b) <= 12 for a, b in zip(actual, colour)), f"{actual} != {colour}"
+
+
+def test_the_stand_in_camera_is_listed_with_its_formats_and_sizes(camera_service, standin):
+    cameras = requests.get(f"{camera_service.http}/api/cameras").json()
+    assert len(cameras) == 1
+    camera = cameras[0]
+    assert camera["path"] == standin.node and camera["driver"] == "sb-standin" and camera["id"].startswith("v4l2:")
+    media = {entry["mediaType"]: entry for entry in camera["mediaTypes"]}
+    assert media["MJPG"]["resolutions"] == [{"width": 640, "height": 480}, {"width": 320, "height": 240}]
+    assert media["YUYV"]["resolutions"] == [{"width": 320, "height": 240}, {"width": 160, "height": 120}]
+    assert media["MJPG"]["supported"] and media["YUYV"]["supported"] and not media["H264"]["supported"]
+    # One camera, by identity or by path.
+    assert requests.get(camera_url(camera_service, camera["id"])).json() == camera
+    assert requests.get(camera_url(camera_service, standin.node)).json() == camera
+
+
+@pytest.mark.parametrize("width,height", [(320, 240), (160, 120)])
+def test_a_yuyv_still_goes_into_the_buffer_converted_to_rgb(camera_service, standin, width, height):
+    response = requests.post(f"{camera_url(camera_service, standin.node)}/capture",
+                             json={"mediaType": "YUYV", "width": width, "height": height})
+    assert response.status_code == 201, response.text
+    still = response.json()
+    assert (still["mediaType"], still["width"], still["height"]) == ("YUYV", width, height)
+    page = still["page"]
+    assert page["imageInfo"]["ImageWidth"] == width and page["imageInfo"]["ImageLength"] == height
+    assert_yuyv_bars(fetch_png(page["url"]), width, height)
+    # A buffer page like a scanned one: listed, with a thumbnail.
+    listed = [entry for entry in requests.get(f"{camera_service.http}/api/buffer").json() if entry["id"] == page["imageId"]]
+    assert listed and listed[0]["job"] == still["jobuid"]
+    thumbnail = requests.get(camera_service.http + listed[0]["thumbnail"])
+    assert thumbnail.status_code == 200 and thumbnail.headers["Content-Type"] == "image/jpeg"
+    assert requests.delete(f"{camera_service.http}/api/cameras/jobs/{still['jobuid']}").status_code == 204
+    assert requests.get(f"{camera_service.http}/api/buffer/{page['imageId']}/thumbnail").status_code in (403, 404)
+
+
+def test_an_mjpeg_still_is_the_camera_frame_unchanged(camera_service, standin):
+    # No format asked for: JPEG first, at the largest size.
+    response = requests.post(f"{camera_url(camera_service, standin.node)}/capture", json={})
+    assert response.status_code == 201, response.text
+    still = response.json()
+    assert (still["mediaType"], still["width"], still["height"]) == ("MJPG", 640, 480)
+    frame = requests.get(still["page"]["url"], params={"type": "jpeg"})
+    assert frame.status_code == 200 and frame.content == standin.jpeg(640, 480)
+    assert_jpeg_pattern(fetch_png(still["page"]["url"]), 640, 480)
+    requests.delete(f"{camera_service.http}/api/cameras/jobs/{still['jobuid']}")
+
+
+def test_a_camera_job_streams_pages_like_a_scan_job(camera_service, standin):
+    created = requests.post(f"{camera_service.http}/api/cameras/jobs",
+                            json={"device": standin.node, "mediaType": "MJPG", "width": 320, "height": 240, "maxPages": 3, "interval": 10})
+    assert created.status_code == 201, created.text
+    job = created.json()
+    assert (job["status"], job["mediaType"], job["width"], job["height"]) == ("running", "MJPG", 320, 240)
+    base = f"{camera_service.http}/api/cameras/jobs/{job['jobuid']}"
+    infos = []
+    for _ in range(3):
+        answer = requests.get(f"{base}/next-page-info", timeout=30)
+        assert answer.status_code == 200, answer.text
+        infos.append(answer.json()[0])
+    assert [info["imageInfo"]["ImageLayout"]["PageNumber"] for info in infos] == [1, 2, 3]
+    assert requests.get(f"{base}/next-page-info", timeout=30).status_code == 204
+    for _ in range(3):
+        page = requests.get(f"{base}/next-page", params={"type": "jpeg"}, timeout=30)
+        assert page.status_code == 200 and page.content == standin.jpeg(320, 240)
+    assert requests.get(f"{base}/next-page", timeout=30).status_code == 204
+    assert requests.get(base).json()["status"] == "completed"
+    assert requests.delete(base).status_code == 204
+    assert requests.get(base).status_code == 410
+
+
+def test_unknown_cameras_and_unsupported_formats_and_sizes_are_refused(camera_service, standin):
+    unknown = requests.post(f"{camera_url(camera_service, 'v4l2:nothing')}/capture", json={})
+    assert unknown.status_code == 404 and unknown.json()["code"] == -1003
+    assert requests.get(camera_url(camera_service, "/dev/nothing")).status_code == 404
+    job = requests.post(f"{camera_service.http}/api/cameras/jobs", json={"device": "v4l2:nothing"})
+    assert job.status_code == 404 and job.json()["code"] == -1003
+    unreadable = requests.post(f"{camera_url(camera_service, standin.node)}/capture", json={"mediaType": "H264"})
+    assert unreadable.status_code == 400 and unreadable.json()["code"] == -1006
+    assert "MJPG, YUYV" in unreadable.json()["message"]
+    absent = requests.post(f"{camera_url(camera_service, standin.node)}/capture", json={"mediaType": "NV12"})
+    assert absent.status_code == 400 and "MJPG, YUYV" in absent.json()["message"]
+    size = requests.post(f"{camera_url(camera_service, standin.node)}/capture", json={"mediaType": "YUYV", "width": 640, "height": 480})
+    assert size.status_code == 400 and size.json()["code"] == -1010
+    assert "320x240, 160x120" in size.json()["message"]
+    for body in [{"device": standin.node, "maxPages": 0}, {"device": standin.node, "interval": -5}, {}]:
+        answer = requests.post(f"{camera_service.http}/api/cameras/jobs", json=body)
+        assert answer.status_code == 400, (body, answer.text)
+
+
+def test_a_camera_in_use_is_busy_for_the_service_and_for_other_programs(camera_service, standin, tmp_path):
+    created = requests.post(f"{camera_service.http}/api/cameras/jobs",
+                            json={"device": standin.node, "mediaType": "YUYV", "maxPages": -1, "interval": 100})
+    assert created.status_code == 201, created.text
+    base = f"{camera_service.http}/api/cameras/jobs/{created.json()['jobuid']}"
+    try:
+        busy = requests.post(f"{camera_url(camera_service, standin.node)}/capture", json={})
+        assert busy.status_code == 423 and busy.json()["code"] == -1004
+        # Another process (the command line) is refused by the device itself.
+        result = subprocess.run([BINARY, "capture", "--device", standin.node, "--output", str(tmp_path / "x.png")],
+                                env={**os.environ, **standin.environment}, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 1 and "busy" in result.stderr, result.stderr
+    finally:
+        assert requests.delete(base).status_code == 204
+    # Deleting the job freed the camera.
+    again = requests.post(f"{camera_url(camera_service, standin.node)}/capture", json={"mediaType": "YUYV"})
+    assert again.status_code == 201, again.text
+    requests.delete(f"{camera_service.http}/api/cameras/jobs/{again.json()['jobuid']}")
+
+
+def test_a_camera_unplugged_mid_stream_faults_the_job_and_keeps_its_pages(camera_service, standin):
+    created = requests.post(f"{camera_service.http}/api/cameras/jobs",
+                            json={"device": standin.node, "mediaType": "YUYV", "width": 160, "height": 120, "maxPages": -1, "interval": 20})
+    assert created.status_code == 201, created.text
+    base = f"{camera_service.http}/api/cameras/jobs/{created.json()['jobuid']}"
+    try:
+        for _ in range(2):
+            assert requests.get(f"{base}/next-page-info", timeout=30).status_code == 200
+        standin.unplug()
+        kept = 2
+        while True:
+            answer = requests.get(f"{base}/next-page-info", timeout=30)
+            if answer.status_code == 204:
+                break
+            assert answer.status_code == 200
+            kept += 1
+        status = requests.get(base).json()
+        assert status["status"] == "faulted" and status["code"] == -1023
+        assert "gone" in status["message"] and "unplugged" in status["message"], status
+        assert requests.get(f"{base}/next-page", timeout=30).status_code == 200
+        # Unplugged, the camera is no longer listed.
+        assert requests.get(f"{camera_service.http}/api/cameras").json() == []
+    finally:
+        standin.plug_in()
+        requests.delete(base)
+    assert len(requests.get(f"{camera_service.http}/api/cameras").json()) == 1
+
+
+def run_capture(standin, *arguments):
+    return subprocess.run([BINARY, "capture", *arguments], env={**os.environ, **standin.environment},
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_the_capture_command_writes_a_still(standin, tmp_path):
+    png = tmp_path / "still.png"
+    result = run_capture(standin, "--device", standin.node, "--output", str(png), "--format", "YUYV", "--width", "160", "--height", "120")
+    assert result.returncode == 0, result.stderr
+    assert_yuyv_bars(Image.open(png), 160, 120)
+    jpeg = tmp_path / "still.jpg"
+    result = run_capture(standin, "--device", standin.node, "--output", str(jpeg))
+    assert result.returncode == 0, result.stderr
+    assert jpeg.read_bytes() == standin.jpeg(640, 480)
+    # By identity, found in SCANBRIDGE_CAMERADEVICEFOLDER; an MJPEG frame decoded for a PNM.
+    camera_id = [line for line in result.stdout.split() if line.startswith("v4l2:")][0]
+    pnm = tmp_path / "still.ppm"
+    result = run_capture(standin, "--device", camera_id, "--output", str(pnm), "--format", "MJPG", "--width", "320", "--height", "240")
+    assert result.returncode == 0, result.stderr
+    assert_jpeg_pattern(Image.open(pnm), 320, 240)
+
+
+def test_the_capture_command_reports_what_it_cannot_do(standin, tmp_path):
+    output = str(tmp_path / "x.png")
+    for arguments, message in [(["--device", "v4l2:nothing"], "No camera"),
+                               (["--device", standin.node, "--format", "H264"], "cannot read"),
+                               (["--device", standin.node, "--format", "YUYV", "--width", "640", "--height", "480"], "320x240, 160x120")]:
+        result = run_capture(standin, *arguments, "--output", output)
+        assert result.returncode == 1 and message in result.stderr, (arguments, result.stderr)
+        assert not os.path.exists(output)
+    assert run_capture(standin, "--device", standin.node, "--output", str(tmp_path / "x.gif")).returncode != 0
