@@ -4,6 +4,8 @@ with Tests/Support/v4l2-standin/standin.c preloaded (LD_PRELOAD). That library a
 open/ioctl/mmap/poll for one device node with MJPEG frames (JPEG files Pillow writes here) and
 YUYV frames of a documented pattern; removing the node unplugs the camera. What the tests check
 in the captured images is decoded by Pillow, never by ScanBridge."""
+import importlib.util
+import io
 import os
 import shutil
 import subprocess
@@ -16,77 +18,24 @@ from PIL import Image
 
 from conftest import BINARY, ROOT, start_service, stop_service
 
-SHIM_SOURCE = os.path.join(ROOT, "Tests", "Support", "v4l2-standin", "standin.c")
-JPEG_SIZES = [(640, 480), (320, 240)]
-# The stand-in's YUYV bars, left to right, as (Y, U, V) (see standin.c).
-YUYV_BARS = [(235, 128, 128), (81, 90, 240), (41, 240, 110), (16, 128, 128)]
-
-
-def bt601_rgb(y, u, v):
-    """BT.601 limited range to RGB, the textbook floating-point form."""
-    c, d, e = y - 16, u - 128, v - 128
-    clamp = lambda value: max(0, min(255, round(value)))
-    return (clamp(1.164 * c + 1.596 * e), clamp(1.164 * c - 0.392 * d - 0.813 * e), clamp(1.164 * c + 2.017 * d))
-
-
-def jpeg_pattern(width, height):
-    """The MJPEG frames' picture: a red left half, a blue right half."""
-    image = Image.new("RGB", (width, height))
-    image.paste((255, 0, 0), (0, 0, width // 2, height))
-    image.paste((0, 0, 255), (width // 2, 0, width, height))
-    return image
-
-
-class StandIn:
-    def __init__(self, folder):
-        self.folder = folder
-        self.library = os.path.join(folder, "libv4l2-standin.so")
-        self.devices = os.path.join(folder, "dev")
-        self.node = os.path.join(self.devices, "video0")
-        self.jpegs = os.path.join(folder, "jpeg")
-
-    @property
-    def environment(self):
-        return {"LD_PRELOAD": self.library, "SB_V4L2_STANDIN_DEVICE": self.node, "SB_V4L2_STANDIN_JPEG_DIR": self.jpegs,
-                "SCANBRIDGE_CAMERADEVICEFOLDER": self.devices}
-
-    def jpeg(self, width, height):
-        with open(os.path.join(self.jpegs, f"{width}x{height}.jpg"), "rb") as f:
-            return f.read()
-
-    def plug_in(self):
-        open(self.node, "a").close()
-
-    def unplug(self):
-        os.remove(self.node)
+_spec = importlib.util.spec_from_file_location(
+    "v4l2_standin_device", os.path.join(ROOT, "Tests", "Support", "v4l2-standin", "standin_device.py"))
+standin_device = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(standin_device)
+assert_yuyv_bars, assert_jpeg_pattern = standin_device.assert_yuyv_bars, standin_device.assert_jpeg_pattern
 
 
 @pytest.fixture(scope="module")
 def standin():
     folder = tempfile.mkdtemp(prefix="scanbridge-v4l2-standin-")
-    device = StandIn(folder)
-    # Built here from source, so a fresh clone needs nothing but gcc.
-    subprocess.run(["gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-o", device.library, SHIM_SOURCE,
-                    "-ldl", "-lpthread"], check=True)
-    os.makedirs(device.devices)
-    os.makedirs(device.jpegs)
-    for width, height in JPEG_SIZES:
-        jpeg_pattern(width, height).save(os.path.join(device.jpegs, f"{width}x{height}.jpg"), quality=90)
-    device.plug_in()
-    yield device
+    yield standin_device.StandIn(folder)
     shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
 def camera_service(standin):
     home = tempfile.mkdtemp(prefix="scanbridge-camera-")
-    saved = dict(os.environ)
-    os.environ.update(standin.environment)
-    try:
-        service = start_service(home)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    service = standin_device.start_with_standin(start_service, standin, home)
     yield service
     stop_service(service)
     shutil.rmtree(home, ignore_errors=True)
@@ -98,33 +47,8 @@ def camera_url(service, reference):
 
 def fetch_png(url):
     response = requests.get(url, params={"type": "png"}, timeout=30)
-    assert response.status_code == 200, response.text
-    path = tempfile.mktemp(suffix=".png")
-    with open(path, "wb") as f:
-        f.write(response.content)
-    image = Image.open(path)
-    image.load()
-    os.remove(path)
-    return image
-
-
-def assert_yuyv_bars(image, width, height):
-    assert image.size == (width, height)
-    expected = [bt601_rgb(*bar) for bar in YUYV_BARS]
-    rgb = image.convert("RGB")
-    for y in range(0, height, max(1, height // 12)):
-        for x in range(width):
-            actual = rgb.getpixel((x, y))
-            wanted = expected[x * 4 // width]
-            assert all(abs(a - b) <= 2 for a, b in zip(actual, wanted)), f"pixel {x},{y}: {actual} != {wanted}"
-
-
-def assert_jpeg_pattern(image, width, height):
-    assert image.size == (width, height)
-    rgb = image.convert("RGB")
-    for x, colour in [(width // 4, (255, 0, 0)), (3 * width // 4, (0, 0, 255))]:
-        actual = rgb.getpixel((x, height // 2))
-        assert all(abs(a - b) <= 12 for a, b in zip(actual, colour)), f"{actual} != {colour}"
+    assert response.status_code == 200 and response.headers["Content-Type"] == "image/png", response.text
+    return Image.open(io.BytesIO(response.content))
 
 
 def test_the_stand_in_camera_is_listed_with_its_formats_and_sizes(camera_service, standin):
