@@ -53,10 +53,14 @@ struct CaptureCommand: ParsableCommand {
         }
     }
 
+    /// Where cameras are looked for: the `CameraDeviceFolder` key's environment variable, else /dev.
+    static var cameraFolder: String {
+        ProcessInfo.processInfo.environment["SCANBRIDGE_CAMERADEVICEFOLDER"] ?? CameraDiscovery.defaultDirectory
+    }
+
     /// The camera `reference` names: a device path (looked up in its folder) or an identity.
     static func camera(_ reference: String) async throws -> CameraInfo {
-        let folder = reference.contains("/") ? (reference as NSString).deletingLastPathComponent
-            : ProcessInfo.processInfo.environment["SCANBRIDGE_CAMERADEVICEFOLDER"] ?? CameraDiscovery.defaultDirectory
+        let folder = reference.contains("/") ? (reference as NSString).deletingLastPathComponent : cameraFolder
         let cameras = await CameraDiscovery.cameras(deviceDirectory: folder)
         guard let camera = cameras.first(where: { $0.path == reference || $0.id == reference }) else {
             let known = cameras.isEmpty ? "no camera in \(folder)" : "cameras: " + cameras.map { "\($0.id) (\($0.path))" }.joined(separator: ", ")

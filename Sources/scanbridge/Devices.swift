@@ -77,7 +77,7 @@ struct Devices: ParsableCommand {
         } catch {
             listing.scannerError = "\(error)"
         }
-        listing.cameras = await CameraDiscovery.cameras()
+        listing.cameras = await CameraDiscovery.cameras(deviceDirectory: CaptureCommand.cameraFolder)
 
         if json {
             let encoder = JSONEncoder()
@@ -107,7 +107,7 @@ struct Devices: ParsableCommand {
             if let range = caps.contrast { print("    contrast: \(String(format: "%g", range.min))…\(String(format: "%g", range.max))") }
         }
         print("Cameras:")
-        if listing.cameras.isEmpty { print("  none found (/dev/video*)") }
+        if listing.cameras.isEmpty { print("  none found (\(CaptureCommand.cameraFolder)/video*)") }
         for camera in listing.cameras {
             print("  \(camera.id)  \(camera.name)  [\(camera.path), \(camera.driver)]")
             for format in camera.formats {

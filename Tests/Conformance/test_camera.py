@@ -6,6 +6,7 @@ YUYV frames of a documented pattern; removing the node unplugs the camera. What 
 in the captured images is decoded by Pillow, never by ScanBridge."""
 import importlib.util
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -150,6 +151,8 @@ def test_a_camera_in_use_is_busy_for_the_service_and_for_other_programs(camera_s
         result = subprocess.run([BINARY, "capture", "--device", standin.node, "--output", str(tmp_path / "x.png")],
                                 env={**os.environ, **standin.environment}, capture_output=True, text=True, timeout=60)
         assert result.returncode == 1 and "busy" in result.stderr, result.stderr
+        canceled = requests.patch(base, json={"status": "canceled"})
+        assert canceled.status_code == 200 and canceled.json()["status"] == "canceled", canceled.text
     finally:
         assert requests.delete(base).status_code == 204
     # Deleting the job freed the camera.
@@ -186,6 +189,21 @@ def test_a_camera_unplugged_mid_stream_faults_the_job_and_keeps_its_pages(camera
     assert len(requests.get(f"{camera_service.http}/api/cameras").json()) == 1
 
 
+def test_the_service_stops_cleanly_while_a_camera_streams(standin):
+    home = tempfile.mkdtemp(prefix="scanbridge-camera-stop-")
+    service = standin_device.start_with_standin(start_service, standin, home)
+    try:
+        created = requests.post(f"{service.http}/api/cameras/jobs",
+                                json={"device": standin.node, "mediaType": "YUYV", "maxPages": -1, "interval": 0})
+        assert created.status_code == 201, created.text
+        assert requests.get(f"{service.http}/api/cameras/jobs/{created.json()['jobuid']}/next-page-info", timeout=30).status_code == 200
+    finally:
+        stop_service(service)  # SIGTERM: exits 0 within 20 s, having closed the camera
+        shutil.rmtree(home, ignore_errors=True)
+    # The camera is free again for another program.
+    assert run_capture(standin, "--device", standin.node, "--output", os.path.join(standin.folder, "after.png")).returncode == 0
+
+
 def run_capture(standin, *arguments):
     return subprocess.run([BINARY, "capture", *arguments], env={**os.environ, **standin.environment},
                           capture_output=True, text=True, timeout=60)
@@ -206,6 +224,15 @@ def test_the_capture_command_writes_a_still(standin, tmp_path):
     result = run_capture(standin, "--device", camera_id, "--output", str(pnm), "--format", "MJPG", "--width", "320", "--height", "240")
     assert result.returncode == 0, result.stderr
     assert_jpeg_pattern(Image.open(pnm), 320, 240)
+
+
+def test_the_devices_command_lists_the_camera_with_its_formats(standin):
+    result = subprocess.run([BINARY, "devices", "--json", "--no-capabilities"], env={**os.environ, **standin.environment},
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    cameras = json.loads(result.stdout)["cameras"]
+    assert [camera["path"] for camera in cameras] == [standin.node]
+    assert [entry["fourcc"] for entry in cameras[0]["formats"]] == ["MJPG", "YUYV", "H264"]
 
 
 def test_the_capture_command_reports_what_it_cannot_do(standin, tmp_path):

@@ -74,7 +74,7 @@ final class ServicePage: Sendable {
         } catch {
             scanners = "<li>Cannot list scanners: \(Self.escape("\(error)"))</li>"
         }
-        let cameras = await CameraDiscovery.cameras()
+        let cameras = await CameraDiscovery.cameras(deviceDirectory: service.cameraFolder)
         let cameraItems = cameras.isEmpty ? "<li>No camera found.</li>"
             : cameras.map { "<li>\(Self.escape($0.name)) <code>\(Self.escape($0.path))</code></li>" }.joined()
         let listeners = endpoints.all.map { "<li><code>\(Self.escape($0.url))</code> (\($0.role == .dwt ? "API" : "service page"))</li>" }.joined()
