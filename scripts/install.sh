@@ -25,6 +25,9 @@ APT_PACKAGES=(
   qpdf poppler-utils libtiff-tools openssl curl wrk util-linux
   # Devices tests: netpbm's pnmfile and yuy2topam check scanned pages and camera conversion
   netpbm
+  # The camera tests build their stand-in V4L2 device (Tests/Support/v4l2-standin) with gcc;
+  # linux-libc-dev has the V4L2 header (linux/videodev2.h) that CLibV4L2 and the stand-in include
+  gcc libc6-dev linux-libc-dev
   # Batch benchmark (make batch-bench): ImageMagick `convert` as the scanservjs-style PDF baseline,
   # djpeg (libjpeg-turbo-progs) to decode every output JPEG strictly (exit 2 on corrupt data)
   imagemagick libjpeg-turbo-progs

@@ -189,6 +189,20 @@ def test_a_camera_unplugged_mid_stream_faults_the_job_and_keeps_its_pages(camera
     assert len(requests.get(f"{camera_service.http}/api/cameras").json()) == 1
 
 
+def test_a_camera_that_sends_no_frame_fails_the_still_after_its_time_out(camera_service, standin):
+    standin.stall()
+    try:
+        answer = requests.post(f"{camera_url(camera_service, standin.node)}/capture", json={"mediaType": "YUYV"}, timeout=60)
+    finally:
+        standin.stall(False)
+    assert answer.status_code == 503 and answer.json()["code"] == -1023, answer.text
+    assert "no frame within 5000 ms" in answer.json()["message"]
+    # The failed still left no job holding the camera.
+    retry = requests.post(f"{camera_url(camera_service, standin.node)}/capture", json={"mediaType": "YUYV"})
+    assert retry.status_code == 201, retry.text
+    requests.delete(f"{camera_service.http}/api/cameras/jobs/{retry.json()['jobuid']}")
+
+
 def test_the_service_stops_cleanly_while_a_camera_streams(standin):
     home = tempfile.mkdtemp(prefix="scanbridge-camera-stop-")
     service = standin_device.start_with_standin(start_service, standin, home)

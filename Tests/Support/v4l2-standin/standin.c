@@ -7,7 +7,9 @@
 //
 // The node path must exist as a file (the tests create an empty one in a folder ScanBridge is
 // told to search for cameras); removing it unplugs the camera: open fails with ENOENT, poll
-// reports POLLERR and VIDIOC_DQBUF fails with ENODEV on descriptors already open.
+// reports POLLERR and VIDIOC_DQBUF fails with ENODEV on descriptors already open. While a file
+// named like the node plus ".stall" exists, the camera streams but delivers no frame (poll never
+// reports one ready, VIDIOC_DQBUF fails with EAGAIN), as a camera that hangs.
 //
 // What the stand-in offers (VIDIOC_ENUM_FMT / VIDIOC_ENUM_FRAMESIZES, discrete sizes):
 //   MJPG  640x480, 320x240  each frame is the file <W>x<H>.jpg of SB_V4L2_STANDIN_JPEG_DIR, as is
@@ -95,6 +97,13 @@ static int plugged_in(void) {
     struct stat info;
     const char *path = device_path();
     return path && stat(path, &info) == 0;
+}
+
+static int stalled(void) {
+    char path[4096];
+    struct stat info;
+    snprintf(path, sizeof path, "%s.stall", device_path() ? device_path() : "");
+    return stat(path, &info) == 0;
 }
 
 static int is_device(const char *path) {
@@ -283,6 +292,7 @@ static int answer(struct handle *h, unsigned long request, void *argument) {
         if (request == VIDIOC_DQBUF) {
             if (!plugged_in()) { errno = ENODEV; return -1; }
             if (!h->streaming) { errno = EINVAL; return -1; }
+            if (stalled()) { errno = EAGAIN; return -1; }
             int oldest = -1;
             for (unsigned i = 0; i < h->buffer_count; i++) {
                 if (h->buffers[i].queued && (oldest < 0 || h->buffers[i].sequence_queued < h->buffers[oldest].sequence_queued)) oldest = (int)i;
@@ -456,6 +466,7 @@ int munmap(void *address, size_t length) {
 // streaming; an unplugged or idle device reports POLLERR, as V4L2 drivers do.
 static short readiness(struct handle *h, short requested) {
     if (!plugged_in() || !h->streaming) return POLLERR;
+    if (stalled()) return 0;
     for (unsigned j = 0; j < h->buffer_count; j++) if (h->buffers[j].queued) return requested & (POLLIN | POLLRDNORM);
     return 0;
 }

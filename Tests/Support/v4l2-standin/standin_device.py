@@ -82,6 +82,13 @@ class StandIn:
     def unplug(self):
         os.remove(self.node)
 
+    def stall(self, stalled=True):
+        """A stalled camera streams but sends no frame."""
+        if stalled:
+            open(self.node + ".stall", "a").close()
+        else:
+            os.remove(self.node + ".stall")
+
 
 def start_with_standin(start_service, standin, home, extra=()):
     """`start_service(home, extra)` with the stand-in's environment in the child only."""
