@@ -140,6 +140,17 @@ public final class CameraSession: Sendable {
         _ = Self.openPaths.withLock { $0.remove(camera.path) }
     }
 
+    /// A session dropped without `close()` still closes its device, on its own thread.
+    deinit {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        let stream = self.stream, path = camera.path
+        thread.submit {
+            stream.close()
+            _ = Self.openPaths.withLock { $0.remove(path) }
+        }
+        thread.stop()
+    }
+
     /// Opens `camera`, captures one still (after `warmUpFrames`) and closes it again.
     public static func still(_ camera: CameraInfo, format: CameraCaptureFormat, warmUpFrames: Int = 3) async throws -> ScannedPage {
         let session = try await open(camera, format: format)

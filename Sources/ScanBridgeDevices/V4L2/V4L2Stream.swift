@@ -14,7 +14,8 @@ func ioctlRetrying<T>(_ fd: Int32, _ request: UInt, _ argument: inout T) -> Int3
 
 /// One open capture device streaming through memory-mapped buffers: every ioctl, mmap and poll
 /// of a capture is in this class. It is confined to the camera's device thread (the type is
-/// `@unchecked Sendable` only so that jobs can carry it there) and never touched elsewhere.
+/// `@unchecked Sendable` only so that jobs can carry it there) and never touched elsewhere; its
+/// owner (`CameraSession`) closes it there, so it has no deinit of its own.
 final class V4L2Stream: @unchecked Sendable {
     private struct Mapping {
         var address: UnsafeMutableRawPointer
@@ -33,8 +34,6 @@ final class V4L2Stream: @unchecked Sendable {
         self.cameraID = cameraID
         self.path = path
     }
-
-    deinit { close() }
 
     /// Opens the node, sets `wanted` (the driver may adjust the size; the result is `format`)
     /// and starts streaming into `bufferCount` mapped buffers.
@@ -151,7 +150,7 @@ final class V4L2Stream: @unchecked Sendable {
         guard status != 0 else { return }
         switch -status {
         case EBUSY: throw busy(.errno(-status))
-        case ENODEV, ENXIO, EIO: throw gone("\(what) failed", -status)
+        case ENODEV, ENXIO: throw gone("\(what) failed", -status)
         default: throw failure(what, -status)
         }
     }
