@@ -40,6 +40,24 @@ struct CameraTests {
         }
     }
 
+    @Test func openingWhatIsNotACameraFailsClearlyAndFreesThePath() async throws {
+        let folder = try Paths.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let format = CameraCaptureFormat(pixelFormat: .yuyv, width: 320, height: 240)
+        func camera(_ path: String) -> CameraInfo {
+            CameraInfo(id: "v4l2:test", path: path, name: "test", driver: "test", busInfo: "test", formats: [])
+        }
+        // A node that does not exist: the camera is gone (-1023), and says where it looked.
+        let missing = await #expect(throws: ScanBridgeError.self) { try await CameraSession.open(camera(folder + "/video7"), format: format) }
+        #expect(missing?.code == -1023 && missing?.message.contains(folder + "/video7") == true, "\(String(describing: missing))")
+        // A file that is not a device refuses the format ioctl: a general failure naming the step.
+        _ = FileManager.default.createFile(atPath: folder + "/video0", contents: Data([1, 2, 3]))
+        for _ in 0..<2 {  // twice: the failed open released the path (no false "busy")
+            let refused = await #expect(throws: ScanBridgeError.self) { try await CameraSession.open(camera(folder + "/video0"), format: format) }
+            #expect(refused?.code == -1001 && refused?.message.contains("setting the format") == true, "\(String(describing: refused))")
+        }
+    }
+
     /// A YUYV frame with every Y, U and V the generator reaches, and gradients across it.
     static func yuyvFrame(width: Int, height: Int, padding: Int = 0) -> [UInt8] {
         var frame: [UInt8] = []
