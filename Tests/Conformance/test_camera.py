@@ -66,6 +66,12 @@ def test_the_stand_in_camera_is_listed_with_its_formats_and_sizes(camera_service
     assert requests.get(camera_url(camera_service, standin.node)).json() == camera
 
 
+def test_the_openapi_document_describes_the_camera_routes(camera_service):
+    paths = requests.get(f"{camera_service.http}/api/openapi.json").json()["paths"]
+    assert set(paths["/api/cameras/{cameraid}/capture"]["post"]["responses"]) >= {"201", "400", "404", "423", "503"}
+    assert "post" in paths["/api/cameras/jobs"] and "get" in paths["/api/cameras"]
+
+
 @pytest.mark.parametrize("width,height", [(320, 240), (160, 120)])
 def test_a_yuyv_still_goes_into_the_buffer_converted_to_rgb(camera_service, standin, width, height):
     response = requests.post(f"{camera_url(camera_service, standin.node)}/capture",
