@@ -70,6 +70,8 @@ def test_the_openapi_document_describes_the_camera_routes(camera_service):
     paths = requests.get(f"{camera_service.http}/api/openapi.json").json()["paths"]
     assert set(paths["/api/cameras/{cameraid}/capture"]["post"]["responses"]) >= {"201", "400", "404", "423", "503"}
     assert "post" in paths["/api/cameras/jobs"] and "get" in paths["/api/cameras"]
+    for suffix in ["", "/next-page-info", "/next-page", "/content"]:
+        assert "get" in paths["/api/cameras/jobs/{jobuid}" + suffix], suffix
 
 
 @pytest.mark.parametrize("width,height", [(320, 240), (160, 120)])

@@ -237,9 +237,20 @@ enum OpenAPIDocument {
                   success: ("200", json("SeedEnvelope")), errors: [405]),
     ]
 
+    /// A camera job is a scan job: the routes every job has are served under /api/cameras/jobs too.
+    static var cameraJobOperations: [Operation] {
+        let scannerJobs = "/api/device/scanners/jobs/{jobuid}"
+        return operations.filter { $0.path.hasPrefix(scannerJobs) && !$0.path.contains("/scanner/") }.map { operation in
+            var alias = operation
+            alias.path = "/api/cameras/jobs/{jobuid}" + operation.path.dropFirst(scannerJobs.count)
+            alias.summary += " (camera job)"
+            return alias
+        }
+    }
+
     static func document() -> JSON {
         var paths: [String: JSON] = [:]
-        for operation in operations {
+        for operation in operations + cameraJobOperations {
             var responses: [String: Any] = [:]
             var success: JSON = ["description": operation.success.status.hasPrefix("2") ? "Success" : "Error"]
             if let content = operation.success.content { success["content"] = content }
