@@ -36,7 +36,7 @@ struct CaptureCommand: ParsableCommand {
         switch (output as NSString).pathExtension.lowercased() {
         case "jpg", "jpeg": type = .jpeg
         case "png": type = .png
-        case "pnm", "ppm", "pgm": type = .pnm
+        case "pnm", "ppm": type = .pnm
         case let other: throw ValidationError("--output must end in .jpg, .jpeg, .png, .pnm or .ppm, not .\(other)")
         }
         guard (0...100).contains(warmUpFrames) else { throw ValidationError("--warm-up-frames must be 0…100") }
@@ -58,8 +58,10 @@ struct CaptureCommand: ParsableCommand {
         ProcessInfo.processInfo.environment["SCANBRIDGE_CAMERADEVICEFOLDER"] ?? CameraDiscovery.defaultDirectory
     }
 
-    /// The camera `reference` names: a device path (looked up in its folder) or an identity.
+    /// The camera `reference` names: a device path (any node, /dev/v4l/by-id links too) or an
+    /// identity, looked up among the cameras of `cameraFolder`.
     static func camera(_ reference: String) async throws -> CameraInfo {
+        if reference.contains("/"), let camera = await CameraDiscovery.camera(path: reference) { return camera }
         let folder = reference.contains("/") ? (reference as NSString).deletingLastPathComponent : cameraFolder
         let cameras = await CameraDiscovery.cameras(deviceDirectory: folder)
         guard let camera = cameras.first(where: { $0.path == reference || $0.id == reference }) else {

@@ -248,6 +248,18 @@ def test_the_capture_command_writes_a_still(standin, tmp_path):
     assert_jpeg_pattern(Image.open(pnm), 320, 240)
 
 
+def test_the_capture_command_takes_a_node_of_any_name(standin, tmp_path):
+    # As /dev/v4l/by-id/… names are: the stand-in answers for this path instead of video0.
+    node = tmp_path / "usb-Stand-In_Camera-video-index0"
+    node.touch()
+    output = tmp_path / "still.png"
+    result = subprocess.run([BINARY, "capture", "--device", str(node), "--output", str(output), "--format", "YUYV"],
+                            env={**os.environ, **standin.environment, "SB_V4L2_STANDIN_DEVICE": str(node)},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert_yuyv_bars(Image.open(output), 320, 240)
+
+
 def test_the_devices_command_lists_the_camera_with_its_formats(standin):
     result = subprocess.run([BINARY, "devices", "--json", "--no-capabilities"], env={**os.environ, **standin.environment},
                             capture_output=True, text=True, timeout=120)

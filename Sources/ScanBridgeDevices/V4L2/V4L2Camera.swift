@@ -67,6 +67,14 @@ public enum CameraDiscovery {
         return (try? await thread.run { listCameras(deviceDirectory: deviceDirectory) }) ?? []
     }
 
+    /// The capture device at `path` (any name, e.g. a /dev/v4l/by-id link), or nil when it is
+    /// none. Runs on its own thread.
+    public static func camera(path: String) async -> CameraInfo? {
+        let thread = DedicatedThreads.device(name: "v4l2-discovery")
+        defer { thread.stop() }
+        return (try? await thread.run { probe(path: path, byID: byIDLinks()) }) ?? nil
+    }
+
     static func listCameras(deviceDirectory: String) -> [CameraInfo] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: deviceDirectory)) ?? []
         let byID = byIDLinks()
