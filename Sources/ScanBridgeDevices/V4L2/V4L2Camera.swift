@@ -72,7 +72,9 @@ public enum CameraDiscovery {
     public static func camera(path: String) async -> CameraInfo? {
         let thread = DedicatedThreads.device(name: "v4l2-discovery")
         defer { thread.stop() }
-        return (try? await thread.run { probe(path: path, byID: byIDLinks()) }) ?? nil
+        // A link (by-id, by-path) names its node, so the camera gets the identity discovery gives it.
+        let node = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        return (try? await thread.run { probe(path: node, byID: byIDLinks()) }) ?? nil
     }
 
     static func listCameras(deviceDirectory: String) -> [CameraInfo] {
