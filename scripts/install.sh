@@ -23,6 +23,8 @@ APT_PACKAGES=(
   dbus avahi-daemon avahi-utils
   # Tools the tests check outputs with, and the load generator of the benchmarks
   qpdf poppler-utils libtiff-tools openssl curl wrk util-linux
+  # MuPDF's renderer, the second decoder the G4 and JBIG2 pages are checked against
+  mupdf-tools
   # Devices tests: netpbm's pnmfile and yuy2topam check scanned pages and camera conversion
   netpbm
   # Batch benchmark (make batch-bench): ImageMagick `convert` as the scanservjs-style PDF baseline,

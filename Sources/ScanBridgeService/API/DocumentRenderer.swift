@@ -143,8 +143,13 @@ struct DocumentRenderer: Sendable {
             return try PDFPageImage(jpeg: bytes, xDPI: page.info.xDPI, yDPI: page.info.yDPI)
         }
         if let (format, bytes) = page.content.encodedImage, format == .png, compression.passesPNGThrough,
+           page.info.format != .bw1 || compression.passesBlackAndWhitePNGThrough,
            let image = try PDFPageImage(passingThrough: bytes, xDPI: page.info.xDPI, yDPI: page.info.yDPI) {
             return image
+        }
+        if let (format, bytes) = page.content.encodedImage, format == .tiff, compression.passesG4Through,
+           let strip = try TIFFCodec.ccittG4Strip(bytes) {
+            return PDFPageImage(ccittG4: strip.data, width: strip.width, height: strip.height, xDPI: page.info.xDPI, yDPI: page.info.yDPI)
         }
         let image: Image = switch page.content {
         case .raw(let image): image
@@ -159,23 +164,29 @@ struct DocumentRenderer: Sendable {
         var passesJPEGThrough: Bool
         /// Stored PNG pages (gray or RGB, no alpha) are embedded as they are: their zlib stream is
         /// already the lossless Flate data PDF wants, so auto and Flate copy it (as img2pdf does)
-        /// instead of decoding and compressing again. BW pages stay Flate; ask for 2 to get G4.
+        /// instead of decoding and compressing again.
         var passesPNGThrough: Bool
+        /// Black-and-white PNG pages too (Flate only: auto makes them CCITT G4, a third of the size).
+        var passesBlackAndWhitePNGThrough = false
+        /// Pages kept as a CCITT G4 TIFF (imported from a PDF's fax image) are embedded as they are.
+        var passesG4Through = false
         var toBlackAndWhite: Bool
 
         func prepare(_ image: Image) -> Image { toBlackAndWhite && image.format != .bw1 ? image.thresholded() : image }
     }
 
-    /// DWT's PDF compression codes: 0 auto, 2 CCITT G4, 3 LZW (lossless: Flate here),
-    /// 5 JPEG, 6 JPEG2000 and 7 JBIG2 (not offered: refused clearly).
+    /// DWT's PDF compression codes: 0 auto (JPEG pages as they are, BW pages CCITT G4, others
+    /// Flate), 2 CCITT G4, 3 LZW (lossless: Flate here), 5 JPEG, 7 JBIG2 (lossless, our own
+    /// generic-region encoder); 6 JPEG2000 is not offered and refused clearly.
     func pdfCompression() throws(ScanBridgeError) -> PDFChoice {
         switch request.compression {
-        case 0: PDFChoice(pdf: .automatic, passesJPEGThrough: true, passesPNGThrough: true, toBlackAndWhite: false)
-        case 2: PDFChoice(pdf: .ccittG4, passesJPEGThrough: false, passesPNGThrough: false, toBlackAndWhite: true)
-        case 3: PDFChoice(pdf: .flate, passesJPEGThrough: false, passesPNGThrough: true, toBlackAndWhite: false)
+        case 0: PDFChoice(pdf: .automatic, passesJPEGThrough: true, passesPNGThrough: true, passesG4Through: true, toBlackAndWhite: false)
+        case 2: PDFChoice(pdf: .ccittG4, passesJPEGThrough: false, passesPNGThrough: false, passesG4Through: true, toBlackAndWhite: true)
+        case 3: PDFChoice(pdf: .flate, passesJPEGThrough: false, passesPNGThrough: true, passesBlackAndWhitePNGThrough: true, toBlackAndWhite: false)
         case 5: PDFChoice(pdf: .jpeg(quality: request.quality), passesJPEGThrough: false, passesPNGThrough: false, toBlackAndWhite: false)
-        case 6, 7: throw DWTErrors.invalidParameter("PDF compression \(request.compression) (\(request.compression == 6 ? "JPEG2000" : "JBIG2")) is not supported; use 0, 2, 3 or 5")
-        default: throw DWTErrors.invalidParameter("PDF compression must be 0, 2, 3 or 5; got \(request.compression)")
+        case 7: PDFChoice(pdf: .jbig2, passesJPEGThrough: false, passesPNGThrough: false, toBlackAndWhite: true)
+        case 6: throw DWTErrors.invalidParameter("PDF compression 6 (JPEG2000) is not supported; use 0, 2, 3, 5 or 7")
+        default: throw DWTErrors.invalidParameter("PDF compression must be 0, 2, 3, 5 or 7; got \(request.compression)")
         }
     }
 
