@@ -10,6 +10,8 @@ APT_PACKAGES=(
   libcurl4-openssl-dev libssl-dev libv4l-dev
   # sd-bus, through which the eSCL server talks to Avahi on the system bus (CSystemdBus)
   libsystemd-dev
+  # PDF import: poppler-glib renders the pages that are not a single image (CPoppler)
+  libpoppler-glib-dev
   # Imaging: zlib for the PDF writer's Flate streams; vips and img2pdf as benchmark references
   zlib1g-dev libvips-tools img2pdf
   # Barcode reading (POST /api/process/read-barcode)

@@ -5,16 +5,19 @@ public struct CCITTG4Strip: Sendable, Equatable {
     public var data: [UInt8]
     public var width: Int
     public var height: Int
+    /// The runs the code calls white are the page's black (TIFF min-is-black, PDF /BlackIs1
+    /// true), as some writers (Pillow) make them.
+    public var inverted: Bool
 
-    public init(data: [UInt8], width: Int, height: Int) {
-        self.data = data; self.width = width; self.height = height
+    public init(data: [UInt8], width: Int, height: Int, inverted: Bool = false) {
+        self.data = data; self.width = width; self.height = height; self.inverted = inverted
     }
 }
 
 extension TIFFCodec {
-    /// The G4 data of a one-page TIFF that holds its page as a single CCITT G4 strip, white is
-    /// zero (MINISWHITE), bits most significant first: the form a PDF's CCITTFaxDecode image
-    /// takes unchanged. Nil for any other TIFF.
+    /// The G4 data of a one-page TIFF that holds its page as a single CCITT G4 strip, bits most
+    /// significant first: the form a PDF's CCITTFaxDecode image takes unchanged. Nil for any
+    /// other TIFF.
     public static func ccittG4Strip(_ tiff: [UInt8]) throws -> CCITTG4Strip? {
         try withReader(tiff) { tif, messages in
             var width: UInt32 = 0, height: UInt32 = 0
@@ -24,7 +27,7 @@ extension TIFFCodec {
                   sb_tiff_get_defaulted_uint16(tif, UInt32(TIFFTAG_COMPRESSION), &compression) == 1,
                   compression == UInt16(COMPRESSION_CCITTFAX4),
                   sb_tiff_get_uint16(tif, UInt32(TIFFTAG_PHOTOMETRIC), &photometric) == 1,
-                  photometric == UInt16(PHOTOMETRIC_MINISWHITE),
+                  photometric == UInt16(PHOTOMETRIC_MINISWHITE) || photometric == UInt16(PHOTOMETRIC_MINISBLACK),
                   TIFFNumberOfStrips(tif) == 1, TIFFNumberOfDirectories(tif) == 1 else { return nil }
             _ = sb_tiff_get_defaulted_uint16(tif, UInt32(TIFFTAG_FILLORDER), &fillOrder)
             _ = sb_tiff_get_defaulted_uint16(tif, UInt32(TIFFTAG_BITSPERSAMPLE), &bits)
@@ -36,7 +39,7 @@ extension TIFFCodec {
             var data = [UInt8](repeating: 0, count: Int(size))
             let read = data.withUnsafeMutableBytes { TIFFReadRawStrip(tif, 0, $0.baseAddress, size) }
             guard read == size else { throw messages.error("TIFF raw strip read") }
-            return CCITTG4Strip(data: data, width: Int(width), height: Int(height))
+            return CCITTG4Strip(data: data, width: Int(width), height: Int(height), inverted: photometric == UInt16(PHOTOMETRIC_MINISBLACK))
         }
     }
 
@@ -53,7 +56,8 @@ extension TIFFCodec {
         ok = ok && sb_tiff_set_uint16(tif, UInt32(TIFFTAG_BITSPERSAMPLE), 1) == 1
         ok = ok && sb_tiff_set_uint16(tif, UInt32(TIFFTAG_SAMPLESPERPIXEL), 1) == 1
         ok = ok && sb_tiff_set_uint16(tif, UInt32(TIFFTAG_COMPRESSION), UInt16(COMPRESSION_CCITTFAX4)) == 1
-        ok = ok && sb_tiff_set_uint16(tif, UInt32(TIFFTAG_PHOTOMETRIC), UInt16(PHOTOMETRIC_MINISWHITE)) == 1
+        let photometric = strip.inverted ? PHOTOMETRIC_MINISBLACK : PHOTOMETRIC_MINISWHITE
+        ok = ok && sb_tiff_set_uint16(tif, UInt32(TIFFTAG_PHOTOMETRIC), UInt16(photometric)) == 1
         ok = ok && sb_tiff_set_uint32(tif, UInt32(TIFFTAG_ROWSPERSTRIP), UInt32(strip.height)) == 1
         if xDPI > 0, yDPI > 0 {
             ok = ok && sb_tiff_set_double(tif, UInt32(TIFFTAG_XRESOLUTION), xDPI) == 1

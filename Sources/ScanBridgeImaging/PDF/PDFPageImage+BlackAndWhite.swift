@@ -1,10 +1,11 @@
 /// Black-and-white image XObjects from data already encoded for them.
 extension PDFPageImage {
-    /// A CCITT Group 4 strip (as libtiff writes it for a MINISWHITE page, or as a PDF's own
-    /// CCITTFaxDecode image holds it), embedded as it is: 0 bits of the decoded image are black.
-    public init(ccittG4 strip: [UInt8], width: Int, height: Int, xDPI: Double, yDPI: Double) {
+    /// A CCITT Group 4 strip (as libtiff writes it, or as a PDF's own CCITTFaxDecode image holds
+    /// it), embedded as it is. BlackIs1 false makes the code's black runs black; an `inverted`
+    /// strip's white runs are the black ones, so BlackIs1 true.
+    public init(ccittG4 strip: [UInt8], width: Int, height: Int, inverted: Bool = false, xDPI: Double, yDPI: Double) {
         self.init(width: width, height: height, xDPI: xDPI, yDPI: yDPI,
-                  dictionary: "/ColorSpace /DeviceGray /BitsPerComponent 1 /Filter /CCITTFaxDecode /DecodeParms << /K -1 /Columns \(width) /Rows \(height) /BlackIs1 false >>",
+                  dictionary: "/ColorSpace /DeviceGray /BitsPerComponent 1 /Filter /CCITTFaxDecode /DecodeParms << /K -1 /Columns \(width) /Rows \(height) /BlackIs1 \(inverted) >>",
                   data: strip)
     }
 

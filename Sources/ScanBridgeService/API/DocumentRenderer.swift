@@ -149,7 +149,8 @@ struct DocumentRenderer: Sendable {
         }
         if let (format, bytes) = page.content.encodedImage, format == .tiff, compression.passesG4Through,
            let strip = try TIFFCodec.ccittG4Strip(bytes) {
-            return PDFPageImage(ccittG4: strip.data, width: strip.width, height: strip.height, xDPI: page.info.xDPI, yDPI: page.info.yDPI)
+            return PDFPageImage(ccittG4: strip.data, width: strip.width, height: strip.height, inverted: strip.inverted,
+                                xDPI: page.info.xDPI, yDPI: page.info.yDPI)
         }
         let image: Image = switch page.content {
         case .raw(let image): image
