@@ -1,5 +1,8 @@
 /// Black-and-white image XObjects from data already encoded for them.
 extension PDFPageImage {
+    /// Bytes of the image's stream data: what the page's image adds to the PDF.
+    public var byteCount: Int { data.count }
+
     /// A CCITT Group 4 strip (as libtiff writes it, or as a PDF's own CCITTFaxDecode image holds
     /// it), embedded as it is. BlackIs1 false makes the code's black runs black; an `inverted`
     /// strip's white runs are the black ones, so BlackIs1 true.
