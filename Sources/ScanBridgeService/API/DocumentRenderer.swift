@@ -33,7 +33,7 @@ struct DocumentRenderer: Sendable {
         guard request.format == .pdf else {
             return .binary(try await bytes(of: references), contentType: contentType)
         }
-        let compression = try pdfCompression()
+        let compression = try pdfCompression(documentDefault: defaults)
         let (writer, header) = try await AsyncPDFWriter.pieces(options: pdfOptions(defaults))
         return .stream(headerFields: [.contentType: contentType], length: nil) { body in
             // The header waits for page 1, so that a first page that fails is still an error response.
@@ -51,7 +51,7 @@ struct DocumentRenderer: Sendable {
         let (references, defaults) = try await pageReferences()
         do {
             if request.format == .pdf {
-                let compression = try pdfCompression()
+                let compression = try pdfCompression(documentDefault: defaults)
                 try await writePDF(references, compression: compression,
                                    into: try await AsyncPDFWriter.file(path: path, options: pdfOptions(defaults))) { _ in }
             } else {
@@ -178,16 +178,22 @@ struct DocumentRenderer: Sendable {
 
     /// DWT's PDF compression codes: 0 auto (JPEG pages as they are, BW pages CCITT G4, others
     /// Flate), 2 CCITT G4, 3 LZW (lossless: Flate here), 5 JPEG, 7 JBIG2 (lossless, our own
-    /// generic-region encoder); 6 JPEG2000 is not offered and refused clearly.
-    func pdfCompression() throws(ScanBridgeError) -> PDFChoice {
-        switch request.compression {
+    /// generic-region encoder); 6 JPEG2000 is not offered and refused clearly. A request without
+    /// one takes the document's default (`PATCH` `compression`), else automatic.
+    func pdfCompression(documentDefault: DocumentMetadata = DocumentMetadata()) throws(ScanBridgeError) -> PDFChoice {
+        try Self.pdfChoice(code: request.compression ?? documentDefault.compression.flatMap { Int($0) } ?? 0, quality: request.quality)
+    }
+
+    /// The choice a PDF compression code stands for (JPEG at `quality`).
+    static func pdfChoice(code: Int, quality: Int) throws(ScanBridgeError) -> PDFChoice {
+        switch code {
         case 0: PDFChoice(pdf: .automatic, passesJPEGThrough: true, passesPNGThrough: true, passesG4Through: true, toBlackAndWhite: false)
         case 2: PDFChoice(pdf: .ccittG4, passesJPEGThrough: false, passesPNGThrough: false, passesG4Through: true, toBlackAndWhite: true)
         case 3: PDFChoice(pdf: .flate, passesJPEGThrough: false, passesPNGThrough: true, passesBlackAndWhitePNGThrough: true, toBlackAndWhite: false)
-        case 5: PDFChoice(pdf: .jpeg(quality: request.quality), passesJPEGThrough: false, passesPNGThrough: false, toBlackAndWhite: false)
+        case 5: PDFChoice(pdf: .jpeg(quality: quality), passesJPEGThrough: false, passesPNGThrough: false, toBlackAndWhite: false)
         case 7: PDFChoice(pdf: .jbig2, passesJPEGThrough: false, passesPNGThrough: false, toBlackAndWhite: true)
         case 6: throw DWTErrors.invalidParameter("PDF compression 6 (JPEG2000) is not supported; use 0, 2, 3, 5 or 7")
-        default: throw DWTErrors.invalidParameter("PDF compression must be 0, 2, 3, 5 or 7; got \(request.compression)")
+        default: throw DWTErrors.invalidParameter("PDF compression must be 0, 2, 3, 5 or 7; got \(code)")
         }
     }
 
@@ -208,7 +214,7 @@ struct DocumentRenderer: Sendable {
     /// DWT's TIFF compression codes: 0 auto, 1 none, 3 G3, 4 G4, 5 LZW, 7 JPEG, 8 Deflate,
     /// 32773 PackBits (2, CCITT RLE, is not offered).
     func tiffCompression(allBlackAndWhite: Bool) throws(ScanBridgeError) -> TIFFChoice {
-        switch request.compression {
+        switch request.compression ?? 0 {
         case 0: allBlackAndWhite ? TIFFChoice(tiff: .ccittG4, toBlackAndWhite: true, toEightBit: false)
                                  : TIFFChoice(tiff: .lzw, toBlackAndWhite: false, toEightBit: false)
         case 1: TIFFChoice(tiff: .none, toBlackAndWhite: false, toEightBit: false)
@@ -218,7 +224,7 @@ struct DocumentRenderer: Sendable {
         case 7: TIFFChoice(tiff: .jpeg(quality: request.quality), toBlackAndWhite: false, toEightBit: true)
         case 8: TIFFChoice(tiff: .deflate(level: 6), toBlackAndWhite: false, toEightBit: false)
         case 32773: TIFFChoice(tiff: .packBits, toBlackAndWhite: false, toEightBit: false)
-        default: throw DWTErrors.invalidParameter("TIFF compression must be 0, 1, 3, 4, 5, 7, 8 or 32773; got \(request.compression)")
+        default: throw DWTErrors.invalidParameter("TIFF compression must be 0, 1, 3, 4, 5, 7, 8 or 32773; got \(request.compression ?? 0)")
         }
     }
 }

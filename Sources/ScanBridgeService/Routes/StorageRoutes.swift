@@ -41,6 +41,10 @@ struct StorageRoutes: Sendable {
             if let long = DocumentMetadata.fields.first(where: { (change[keyPath: $0.path]?.count ?? 0) > Self.maxMetadataLength }) {
                 throw DWTErrors.invalidParameter("\(long.name) is longer than \(Self.maxMetadataLength) characters")
             }
+            if let code = change.compression, !code.isEmpty {
+                guard let value = Int(code) else { throw DWTErrors.invalidParameter("compression must be a number, got \(code)") }
+                _ = try DocumentRenderer.pdfChoice(code: value, quality: DocumentRequest().quality)
+            }
             let info = try await service.documents.updateMetadata(uid, with: change, password: request.documentPassword)
             return .json(raw: DocumentInfoResponse(info).json)
         }

@@ -138,6 +138,11 @@ struct DocumentRendererTests {
             #expect(jbig2.components(separatedBy: "/JBIG2Decode").count - 1 == 3, "every page made black and white and JBIG2-coded")
             let flate = try await render("type=application/pdf&compression=3&pages=2")
             #expect(flate.contains("/FlateDecode") && !flate.contains("/CCITTFaxDecode"))
+            // The document's default applies when the request names no compression.
+            _ = try await store.updateMetadata(uid, with: DocumentMetadata(compression: "7"))
+            #expect(try await render("type=application/pdf").components(separatedBy: "/JBIG2Decode").count - 1 == 3)
+            #expect(try await render("type=application/pdf&compression=0").contains("/CCITTFaxDecode"))
+            #expect(throws: ScanBridgeError.self) { try DocumentRenderer.pdfChoice(code: 6, quality: 80) }
         }
     }
 
