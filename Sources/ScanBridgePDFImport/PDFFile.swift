@@ -1,6 +1,7 @@
 /// The objects and pages of a PDF file, found by scanning it for `n g obj` rather than by its
 /// cross-reference table, so a file whose table is off still reads (as poppler reconstructs
-/// one). Objects inside object streams are not seen: a page that needs one is rendered instead.
+/// one), and by reading its object streams (PDF 1.5), whose objects count where no plain
+/// definition exists.
 struct PDFFile {
     struct Page {
         var dictionary: [String: PDFObject]
@@ -15,11 +16,19 @@ struct PDFFile {
     /// Object number → byte offset just after its `obj` keyword (the last definition wins, as
     /// with incremental updates).
     private(set) var offsets: [Int: Int] = [:]
+    /// Object number → the decoded object stream holding it and its offset there.
+    private var compressed: [Int: (stream: Int, offset: Int)] = [:]
+    /// Decoded object streams by their object number.
+    private var objectStreams: [Int: [UInt8]] = [:]
 
     init(_ bytes: [UInt8]) {
         self.bytes = bytes
         scanObjects()
+        readObjectStreams()
     }
+
+    /// Every object number the file defines, plainly or in an object stream.
+    var objectNumbers: [Int] { Array(Set(offsets.keys).union(compressed.keys)) }
 
     /// True when the file has an Encrypt dictionary: its streams are encrypted, so nothing in it
     /// is taken as it is.
@@ -40,6 +49,23 @@ struct PDFFile {
             } else if let end = bytes[found.upperBound...].firstRange(of: Array("endobj".utf8)) {
                 index = end.upperBound
             }
+        }
+    }
+
+    /// The objects of every object stream (`/Type /ObjStm`: N pairs of object number and offset,
+    /// then the objects from `/First` on). An object stream that does not read is skipped.
+    private mutating func readObjectStreams() {
+        for (number, _) in offsets {
+            guard let stream = try? resolve(.reference(number, 0)), let dictionary = stream.dictionary,
+                  dictionary["Type"]?.name == "ObjStm", let count = dictionary["N"]?.integer, let first = dictionary["First"]?.integer,
+                  count >= 0, count < 1_000_000, let data = try? decodedData(of: stream, limit: 64 << 20) else { continue }
+            var lexer = PDFLexer(data)
+            for _ in 0..<count {
+                guard case .object(.number(let object))? = try? lexer.next(), case .object(.number(let offset))? = try? lexer.next(),
+                      first + Int(offset) < data.count else { break }
+                if offsets[Int(object)] == nil { compressed[Int(object)] = (number, first + Int(offset)) }
+            }
+            objectStreams[number] = data
         }
     }
 
@@ -68,7 +94,12 @@ struct PDFFile {
     func resolve(_ object: PDFObject?, depth: Int = 0) throws -> PDFObject {
         guard let object else { throw PDFLexer.Malformed() }
         guard case .reference(let number, _) = object else { return object }
-        guard depth < 16, let offset = offsets[number] else { throw PDFLexer.Malformed() }
+        guard depth < 16 else { throw PDFLexer.Malformed() }
+        if offsets[number] == nil, let place = compressed[number], let data = objectStreams[place.stream] {
+            var lexer = PDFLexer(data, at: place.offset)
+            return try resolve(try lexer.object(), depth: depth + 1)
+        }
+        guard let offset = offsets[number] else { throw PDFLexer.Malformed() }
         var lexer = PDFLexer(bytes, at: offset)
         let value = try lexer.object(length: { length in
             if let direct = length.integer { return direct }
@@ -107,7 +138,7 @@ struct PDFFile {
     /// The pages in order, from the last Catalog's page tree.
     func pages() throws -> [Page] {
         var catalog: [String: PDFObject]?
-        for number in offsets.keys.sorted(by: { offsets[$0]! < offsets[$1]! }) {
+        for number in objectNumbers.sorted(by: { (offsets[$0] ?? Int.max, $0) < (offsets[$1] ?? Int.max, $1) }) {
             if let dictionary = try? resolve(.reference(number, 0)).dictionary, dictionary["Type"]?.name == "Catalog" { catalog = dictionary }
         }
         guard let catalog else { throw PDFLexer.Malformed() }

@@ -105,6 +105,20 @@ def test_img2pdf_jpeg_pages_keep_their_exact_bytes(api, folder):
         assert open(path, "rb").read() in out
 
 
+def test_pages_in_object_streams_keep_their_jpeg(api, folder):
+    # qpdf moves the page tree and image dictionaries into compressed object streams (PDF 1.5).
+    jpeg = os.path.join(folder, "page.jpg")
+    drawing(360, 240, "RGB").save(jpeg, quality=70, dpi=(120, 120))
+    plain, packed = os.path.join(folder, "plain.pdf"), os.path.join(folder, "packed.pdf")
+    subprocess.run(["img2pdf", "-o", plain, jpeg], check=True)
+    subprocess.run(["qpdf", "--object-streams=generate", plain, packed], check=True)
+    assert b"/ObjStm" in open(packed, "rb").read()
+    doc = new_document(api)
+    assert import_pdf(api, doc, open(packed, "rb").read()).status_code == 200
+    stored = requests.get(f"{api}/storage/documents/{doc}/pages/0", params={"type": "image/jpeg"})
+    assert stored.content == open(jpeg, "rb").read()
+
+
 @pytest.mark.parametrize("maker", ["img2pdf", "pillow"])
 def test_g4_pages_stay_g4(api, folder, maker):
     # img2pdf copies a G4 TIFF's strip; Pillow codes white runs as black (BlackIs1 true).

@@ -98,4 +98,17 @@ struct PDFImportTests {
         // No XObject resources: not a single-image page.
         #expect(SingleImagePage(pages[0], in: file) == nil)
     }
+
+    @Test func objectsInObjectStreamsAreRead() throws {
+        // An uncompressed object stream holding the catalog and the page tree.
+        let catalog = "<< /Type /Catalog /Pages 3 0 R >>", tree = "<< /Type /Pages /Kids [] /Count 0 /MediaBox [0 0 10 20] >>"
+        let header = "2 0 3 \(catalog.utf8.count + 1) "
+        let body = header + catalog + " " + tree
+        let text = "%PDF-1.5\n1 0 obj << /Type /ObjStm /N 2 /First \(header.utf8.count) /Length \(body.utf8.count) >>\nstream\n\(body)\nendstream\nendobj\n"
+        let file = PDFFile(Array(text.utf8))
+        #expect(Set(file.objectNumbers) == [1, 2, 3])
+        #expect(try file.resolvedDictionary(.reference(2, 0))["Type"]?.name == "Catalog")
+        #expect(try file.numbers(try file.resolvedDictionary(.reference(3, 0))["MediaBox"] ?? .null) == [0, 0, 10, 20])
+        #expect(try file.pages().isEmpty)
+    }
 }
