@@ -144,7 +144,7 @@ let package = Package(
         .testTarget(name: "ScanBridgeStorageTests", dependencies: ["ScanBridgeStorage", "ScanBridgeImaging", "storage-crash-writer"],
                     swiftSettings: strict),
         .testTarget(name: "ScanBridgeImagingTests", dependencies: ["ScanBridgeImaging"], swiftSettings: strict),
-        .testTarget(name: "ScanBridgePDFImportTests", dependencies: ["ScanBridgePDFImport", "ScanBridgeImaging"], swiftSettings: strict),
+        .testTarget(name: "ScanBridgePDFImportTests", dependencies: ["ScanBridgePDFImport", "ScanBridgeImaging", "ScanBridgeCore"], swiftSettings: strict),
         .testTarget(name: "ScanBridgeUploadTests", dependencies: [
             "ScanBridgeUpload", "ScanBridgeCore", "COpenSSL",
             .product(name: "Logging", package: "swift-log"),
