@@ -151,7 +151,7 @@ let package = Package(
         ], swiftSettings: strict),
         .testTarget(name: "ScanBridgeDeployTests", dependencies: ["ScanBridgeService", "scanbridge"], swiftSettings: strict),
         .testTarget(name: "CLibraryTests", dependencies: [
-            "CLibURing", "CLibSANE", "CTurboJPEG", "CLibPNG", "CLibTIFF", "CLibCurl", "COpenSSL", "CLibV4L2",
+            "CLibURing", "CLibSANE", "CTurboJPEG", "CLibPNG", "CLibTIFF", "CLibCurl", "COpenSSL", "CLibV4L2", "CPoppler",
         ], swiftSettings: strict),
     ]
 )
