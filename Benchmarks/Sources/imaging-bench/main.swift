@@ -347,10 +347,10 @@ if wants("bw-pdf") {
         pages.append(page)
     }
     let encoders: [(String, (Image) throws -> Int)] = [
-        ("Flate: the stored 1-bit PNG's IDAT, zlib level 3 (what auto embedded before)",
+        ("Flate: the stored 1-bit PNG's IDAT as it is, zlib level 3 (compression 3; the PNG encode timed)",
          { try PDFPageImage(passingThrough: try StoredForm.encode($0).bytes)!.byteCount }),
-        ("Flate at zlib level 6 (compression 3 from pixels)", { try PDFPageImage($0, compression: .flate).byteCount }),
-        ("CCITT G4 (libtiff; auto and compression 2)", { try PDFPageImage($0, compression: .ccittG4).byteCount }),
+        ("Flate at zlib level 6 from the pixels (the PDF writer's own Flate)", { try PDFPageImage($0, compression: .flate).byteCount }),
+        ("CCITT G4, libtiff (automatic compression, and 2)", { try PDFPageImage($0, compression: .ccittG4).byteCount }),
         ("JBIG2 generic region, ScanBridge's encoder (compression 7)", { try PDFPageImage($0, compression: .jbig2).byteCount }),
     ]
     var flate = 0.0
