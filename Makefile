@@ -22,7 +22,7 @@ run: install release
 
 # Swift test targets, each run in a process of its own: the live suites start servers, scanners
 # and child processes, and one suite's load must not starve another's timeouts on two cores.
-SWIFT_TEST_TARGETS := CLibraryTests ScanBridgeServiceTests ScanBridgeIOTests ScanBridgeHTTPTests ScanBridgeESCLTests \
+SWIFT_TEST_TARGETS := CLibraryTests ScanBridgePDFImportTests ScanBridgeServiceTests ScanBridgeIOTests ScanBridgeHTTPTests ScanBridgeESCLTests \
 	ScanBridgeImagingTests ScanBridgeDevicesTests ScanBridgeStorageTests ScanBridgeUploadTests ScanBridgeDeployTests \
 	ScanBridgeCoreTests
 

@@ -51,6 +51,7 @@ let package = Package(
         cLibrary("CZlib", pkgConfig: "zlib", apt: "zlib1g-dev"),
         cLibrary("CLibZBar", pkgConfig: "zbar", apt: "libzbar-dev"),
         cLibrary("CSystemdBus", pkgConfig: "libsystemd", apt: "libsystemd-dev"),
+        cLibrary("CPoppler", pkgConfig: "poppler-glib", apt: "libpoppler-glib-dev"),
 
         // The process's pthread_setcanceltype: SANE reader threads get deferred, never asynchronous,
         // cancellation (see the .c file). Exported from every executable that links it, so that
@@ -80,6 +81,11 @@ let package = Package(
         .target(name: "ScanBridgeImaging", dependencies: [
             "ScanBridgeCore", "CTurboJPEG", "CLibPNG", "CLibTIFF", "COpenSSL", "CZlib", "CLibZBar",
         ], swiftSettings: strict),
+        // PDF import (the rasterizer): single-image pages kept as they are, found by a small PDF
+        // object reader of our own; every other page rendered by poppler on a dedicated thread.
+        .target(name: "ScanBridgePDFImport", dependencies: [
+            "ScanBridgeCore", "ScanBridgeImaging", "CPoppler", "CZlib",
+        ], swiftSettings: strict),
         .target(name: "ScanBridgeDevices", dependencies: [
             "ScanBridgeCore", "ScanBridgeImaging", "CLibSANE", "CLibV4L2", "CDeferredCancellation",
             .product(name: "Logging", package: "swift-log"),
@@ -102,7 +108,7 @@ let package = Package(
         ], swiftSettings: strict),
         .target(name: "ScanBridgeService", dependencies: [
             "ScanBridgeCore", "ScanBridgeIO", "ScanBridgeHTTP", "ScanBridgeImaging",
-            "ScanBridgeDevices", "ScanBridgeStorage", "ScanBridgeUpload", "ScanBridgeESCL", "COpenSSL",
+            "ScanBridgeDevices", "ScanBridgeStorage", "ScanBridgeUpload", "ScanBridgeESCL", "ScanBridgePDFImport", "COpenSSL",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -139,13 +145,14 @@ let package = Package(
         .testTarget(name: "ScanBridgeStorageTests", dependencies: ["ScanBridgeStorage", "ScanBridgeImaging", "storage-crash-writer"],
                     swiftSettings: strict),
         .testTarget(name: "ScanBridgeImagingTests", dependencies: ["ScanBridgeImaging"], swiftSettings: strict),
+        .testTarget(name: "ScanBridgePDFImportTests", dependencies: ["ScanBridgePDFImport", "ScanBridgeImaging", "ScanBridgeCore"], swiftSettings: strict),
         .testTarget(name: "ScanBridgeUploadTests", dependencies: [
             "ScanBridgeUpload", "ScanBridgeCore", "COpenSSL",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .testTarget(name: "ScanBridgeDeployTests", dependencies: ["ScanBridgeService", "scanbridge"], swiftSettings: strict),
         .testTarget(name: "CLibraryTests", dependencies: [
-            "CLibURing", "CLibSANE", "CTurboJPEG", "CLibPNG", "CLibTIFF", "CLibCurl", "COpenSSL", "CLibV4L2",
+            "CLibURing", "CLibSANE", "CTurboJPEG", "CLibPNG", "CLibTIFF", "CLibCurl", "COpenSSL", "CLibV4L2", "CPoppler",
         ], swiftSettings: strict),
     ]
 )

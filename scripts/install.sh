@@ -10,6 +10,8 @@ APT_PACKAGES=(
   libcurl4-openssl-dev libssl-dev
   # sd-bus, through which the eSCL server talks to Avahi on the system bus (CSystemdBus)
   libsystemd-dev
+  # PDF import: poppler-glib renders the pages that are not a single image (CPoppler)
+  libpoppler-glib-dev
   # Imaging: zlib for the PDF writer's Flate streams; vips and img2pdf as benchmark references
   zlib1g-dev libvips-tools img2pdf
   # Barcode reading (POST /api/process/read-barcode)
@@ -23,6 +25,8 @@ APT_PACKAGES=(
   dbus avahi-daemon avahi-utils
   # Tools the tests check outputs with, and the load generator of the benchmarks
   qpdf poppler-utils libtiff-tools openssl curl wrk util-linux
+  # MuPDF's renderer, the second decoder the G4 and JBIG2 pages are checked against
+  mupdf-tools
   # Devices tests: netpbm's pnmfile and yuy2topam check scanned pages and camera conversion
   netpbm
   # The camera tests build their stand-in V4L2 device (Tests/Support/v4l2-standin) with gcc;

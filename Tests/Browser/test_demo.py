@@ -67,6 +67,16 @@ def wait(driver, condition, timeout=120, message=""):
     return WebDriverWait(driver, timeout, poll_frequency=0.2).until(lambda d: condition(d), message)
 
 
+def downloaded(driver, folder, name, timeout=120):
+    """The path of a file the browser saved into `folder`, once the download has finished."""
+    path = os.path.join(folder, name)
+    deadline = time.time() + timeout
+    while time.time() < deadline and not (os.path.exists(path) and not any(n.endswith(".crdownload") for n in os.listdir(folder))):
+        time.sleep(0.2)
+    assert os.path.exists(path), (os.listdir(folder), driver.find_element(By.ID, "error").text)
+    return path
+
+
 def decoded_thumbnails(driver):
     return driver.execute_script(
         "return [...document.querySelectorAll('#pages figure img')].map(i => i.complete ? i.naturalWidth : 0)")
@@ -145,11 +155,7 @@ def test_demo_scans_edits_and_saves_from_another_origin(service, sites, browser,
 
     # Save as PDF: the browser downloads scan.pdf.
     browser.find_element(By.ID, "savePdf").click()
-    pdf = os.path.join(downloads, "scan.pdf")
-    deadline = time.time() + 120
-    while time.time() < deadline and not (os.path.exists(pdf) and not any(n.endswith(".crdownload") for n in os.listdir(downloads))):
-        time.sleep(0.2)
-    assert os.path.exists(pdf), (os.listdir(downloads), browser.find_element(By.ID, "error").text)
+    pdf = downloaded(browser, downloads, "scan.pdf")
     assert not browser.find_element(By.ID, "error").is_displayed()
     os.makedirs(ARTIFACTS, exist_ok=True)
     shutil.copy(pdf, os.path.join(ARTIFACTS, "browser-demo-scan.pdf"))
@@ -163,11 +169,7 @@ def test_demo_scans_edits_and_saves_from_another_origin(service, sites, browser,
 
     # Save as TIFF: the same 9 pages, one directory each.
     browser.find_element(By.ID, "saveTiff").click()
-    tiff = os.path.join(downloads, "scan.tif")
-    deadline = time.time() + 120
-    while time.time() < deadline and not (os.path.exists(tiff) and not any(n.endswith(".crdownload") for n in os.listdir(downloads))):
-        time.sleep(0.2)
-    assert os.path.exists(tiff), (os.listdir(downloads), browser.find_element(By.ID, "error").text)
+    tiff = downloaded(browser, downloads, "scan.tif")
     directories = subprocess.run(["tiffinfo", tiff], check=True, capture_output=True, text=True).stdout.count("TIFF Directory at")
     assert directories == 9
 

@@ -5,6 +5,7 @@ import CLibTIFF
 import CLibURing
 import CLibV4L2
 import COpenSSL
+import CPoppler
 import CTurboJPEG
 import Foundation
 import Testing
@@ -31,6 +32,13 @@ struct CLibraryTests {
     }
 
     @Test func libpng() { #expect(png_access_version_number() >= 10600) }
+
+    @Test func poppler() {
+        #expect(String(cString: poppler_get_version()).split(separator: ".").count >= 2)
+        let file = sb_memfd_create("sb-test", SB_MFD_CLOEXEC)
+        #expect(file >= 0)
+        if file >= 0 { close(file) }
+    }
 
     @Test func libtiff() { #expect(String(cString: TIFFGetVersion()).contains("LIBTIFF")) }
 

@@ -50,7 +50,7 @@ test("the tarball installs offline into an empty project and imports under Node"
     const output = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: app, encoding: "utf8" });
     const loaded = JSON.parse(output);
     assert.equal(loaded.version, productVersion);
-    assert.deepEqual(loaded.exports, ["DEFAULT_PORTS", "ScanBridge", "ScanBridgeError", "ScanDocument", "VERSION",
+    assert.deepEqual(loaded.exports, ["DEFAULT_PORTS", "PDF_COMPRESSION", "ScanBridge", "ScanBridgeError", "ScanDocument", "VERSION",
       "connect", "isLoopbackHost", "localNetworkAccess", "saveBlob"]);
     assert.equal(loaded.state, "unsupported");
   } finally {

@@ -64,4 +64,6 @@ public enum PDFImageCompression: Sendable, Hashable {
     case jpeg(quality: Int)
     /// CCITT Group 4 (`bw1` only).
     case ccittG4
+    /// Lossless JBIG2 generic region (`bw1` only; `JBIG2GenericEncoder`).
+    case jbig2
 }

@@ -264,9 +264,9 @@ public struct PDFPageImage: Sendable {
             try self.init(jpeg: try JPEGCodec.encode(image, quality: quality), xDPI: image.xDPI, yDPI: image.yDPI)
         case .ccittG4:
             guard image.format == .bw1 else { throw ImagingError.invalid("CCITT G4 needs a bw1 image, not \(image.format.rawValue)") }
-            self.init(width: image.width, height: image.height, xDPI: image.xDPI, yDPI: image.yDPI,
-                      dictionary: "/ColorSpace /DeviceGray /BitsPerComponent 1 /Filter /CCITTFaxDecode /DecodeParms << /K -1 /Columns \(image.width) /Rows \(image.height) /BlackIs1 false >>",
-                      data: try TIFFCodec.ccittG4Data(image))
+            self.init(ccittG4: try TIFFCodec.ccittG4Data(image), width: image.width, height: image.height, xDPI: image.xDPI, yDPI: image.yDPI)
+        case .jbig2:
+            self.init(jbig2: try JBIG2GenericEncoder.encode(image), width: image.width, height: image.height, xDPI: image.xDPI, yDPI: image.yDPI)
         case .flate, .automatic:
             var rows = image.packed().pixels
             if image.isSixteenBit && hostIsLittleEndian {
@@ -279,7 +279,7 @@ public struct PDFPageImage: Sendable {
         }
     }
 
-    private init(width: Int, height: Int, xDPI: Double, yDPI: Double, dictionary: String, data: [UInt8]) {
+    init(width: Int, height: Int, xDPI: Double, yDPI: Double, dictionary: String, data: [UInt8]) {
         self.width = width; self.height = height; self.xDPI = xDPI; self.yDPI = yDPI
         self.dictionary = dictionary; self.data = data
     }

@@ -33,7 +33,7 @@ struct DocumentRenderer: Sendable {
         guard request.format == .pdf else {
             return .binary(try await bytes(of: references), contentType: contentType)
         }
-        let compression = try pdfCompression()
+        let compression = try pdfCompression(documentDefault: defaults)
         let (writer, header) = try await AsyncPDFWriter.pieces(options: pdfOptions(defaults))
         return .stream(headerFields: [.contentType: contentType], length: nil) { body in
             // The header waits for page 1, so that a first page that fails is still an error response.
@@ -51,7 +51,7 @@ struct DocumentRenderer: Sendable {
         let (references, defaults) = try await pageReferences()
         do {
             if request.format == .pdf {
-                let compression = try pdfCompression()
+                let compression = try pdfCompression(documentDefault: defaults)
                 try await writePDF(references, compression: compression,
                                    into: try await AsyncPDFWriter.file(path: path, options: pdfOptions(defaults))) { _ in }
             } else {
@@ -143,8 +143,14 @@ struct DocumentRenderer: Sendable {
             return try PDFPageImage(jpeg: bytes, xDPI: page.info.xDPI, yDPI: page.info.yDPI)
         }
         if let (format, bytes) = page.content.encodedImage, format == .png, compression.passesPNGThrough,
+           page.info.format != .bw1 || compression.passesBlackAndWhitePNGThrough,
            let image = try PDFPageImage(passingThrough: bytes, xDPI: page.info.xDPI, yDPI: page.info.yDPI) {
             return image
+        }
+        if let (format, bytes) = page.content.encodedImage, format == .tiff, compression.passesG4Through,
+           let strip = try TIFFCodec.ccittG4Strip(bytes) {
+            return PDFPageImage(ccittG4: strip.data, width: strip.width, height: strip.height, inverted: strip.inverted,
+                                xDPI: page.info.xDPI, yDPI: page.info.yDPI)
         }
         let image: Image = switch page.content {
         case .raw(let image): image
@@ -159,23 +165,35 @@ struct DocumentRenderer: Sendable {
         var passesJPEGThrough: Bool
         /// Stored PNG pages (gray or RGB, no alpha) are embedded as they are: their zlib stream is
         /// already the lossless Flate data PDF wants, so auto and Flate copy it (as img2pdf does)
-        /// instead of decoding and compressing again. BW pages stay Flate; ask for 2 to get G4.
+        /// instead of decoding and compressing again.
         var passesPNGThrough: Bool
+        /// Black-and-white PNG pages too (Flate only: auto makes them CCITT G4, a third of the size).
+        var passesBlackAndWhitePNGThrough = false
+        /// Pages kept as a CCITT G4 TIFF (imported from a PDF's fax image) are embedded as they are.
+        var passesG4Through = false
         var toBlackAndWhite: Bool
 
         func prepare(_ image: Image) -> Image { toBlackAndWhite && image.format != .bw1 ? image.thresholded() : image }
     }
 
-    /// DWT's PDF compression codes: 0 auto, 2 CCITT G4, 3 LZW (lossless: Flate here),
-    /// 5 JPEG, 6 JPEG2000 and 7 JBIG2 (not offered: refused clearly).
-    func pdfCompression() throws(ScanBridgeError) -> PDFChoice {
-        switch request.compression {
-        case 0: PDFChoice(pdf: .automatic, passesJPEGThrough: true, passesPNGThrough: true, toBlackAndWhite: false)
-        case 2: PDFChoice(pdf: .ccittG4, passesJPEGThrough: false, passesPNGThrough: false, toBlackAndWhite: true)
-        case 3: PDFChoice(pdf: .flate, passesJPEGThrough: false, passesPNGThrough: true, toBlackAndWhite: false)
-        case 5: PDFChoice(pdf: .jpeg(quality: request.quality), passesJPEGThrough: false, passesPNGThrough: false, toBlackAndWhite: false)
-        case 6, 7: throw DWTErrors.invalidParameter("PDF compression \(request.compression) (\(request.compression == 6 ? "JPEG2000" : "JBIG2")) is not supported; use 0, 2, 3 or 5")
-        default: throw DWTErrors.invalidParameter("PDF compression must be 0, 2, 3 or 5; got \(request.compression)")
+    /// DWT's PDF compression codes: 0 auto (JPEG pages as they are, BW pages CCITT G4, others
+    /// Flate), 2 CCITT G4, 3 LZW (lossless: Flate here), 5 JPEG, 7 JBIG2 (lossless, our own
+    /// generic-region encoder); 6 JPEG2000 is not offered and refused clearly. A request without
+    /// one takes the document's default (`PATCH` `compression`), else automatic.
+    func pdfCompression(documentDefault: DocumentMetadata = DocumentMetadata()) throws(ScanBridgeError) -> PDFChoice {
+        try Self.pdfChoice(code: request.compression ?? documentDefault.compression.flatMap { Int($0) } ?? 0, quality: request.quality)
+    }
+
+    /// The choice a PDF compression code stands for (JPEG at `quality`).
+    static func pdfChoice(code: Int, quality: Int) throws(ScanBridgeError) -> PDFChoice {
+        switch code {
+        case 0: PDFChoice(pdf: .automatic, passesJPEGThrough: true, passesPNGThrough: true, passesG4Through: true, toBlackAndWhite: false)
+        case 2: PDFChoice(pdf: .ccittG4, passesJPEGThrough: false, passesPNGThrough: false, passesG4Through: true, toBlackAndWhite: true)
+        case 3: PDFChoice(pdf: .flate, passesJPEGThrough: false, passesPNGThrough: true, passesBlackAndWhitePNGThrough: true, toBlackAndWhite: false)
+        case 5: PDFChoice(pdf: .jpeg(quality: quality), passesJPEGThrough: false, passesPNGThrough: false, toBlackAndWhite: false)
+        case 7: PDFChoice(pdf: .jbig2, passesJPEGThrough: false, passesPNGThrough: false, toBlackAndWhite: true)
+        case 6: throw DWTErrors.invalidParameter("PDF compression 6 (JPEG2000) is not supported; use 0, 2, 3, 5 or 7")
+        default: throw DWTErrors.invalidParameter("PDF compression must be 0, 2, 3, 5 or 7; got \(code)")
         }
     }
 
@@ -196,7 +214,7 @@ struct DocumentRenderer: Sendable {
     /// DWT's TIFF compression codes: 0 auto, 1 none, 3 G3, 4 G4, 5 LZW, 7 JPEG, 8 Deflate,
     /// 32773 PackBits (2, CCITT RLE, is not offered).
     func tiffCompression(allBlackAndWhite: Bool) throws(ScanBridgeError) -> TIFFChoice {
-        switch request.compression {
+        switch request.compression ?? 0 {
         case 0: allBlackAndWhite ? TIFFChoice(tiff: .ccittG4, toBlackAndWhite: true, toEightBit: false)
                                  : TIFFChoice(tiff: .lzw, toBlackAndWhite: false, toEightBit: false)
         case 1: TIFFChoice(tiff: .none, toBlackAndWhite: false, toEightBit: false)
@@ -206,7 +224,7 @@ struct DocumentRenderer: Sendable {
         case 7: TIFFChoice(tiff: .jpeg(quality: request.quality), toBlackAndWhite: false, toEightBit: true)
         case 8: TIFFChoice(tiff: .deflate(level: 6), toBlackAndWhite: false, toEightBit: false)
         case 32773: TIFFChoice(tiff: .packBits, toBlackAndWhite: false, toEightBit: false)
-        default: throw DWTErrors.invalidParameter("TIFF compression must be 0, 1, 3, 4, 5, 7, 8 or 32773; got \(request.compression)")
+        default: throw DWTErrors.invalidParameter("TIFF compression must be 0, 1, 3, 4, 5, 7, 8 or 32773; got \(request.compression ?? 0)")
         }
     }
 }

@@ -13,8 +13,9 @@ struct DocumentRequest: Sendable {
     var pages: [PageReference]?
     /// JPEG quality, 1…100.
     var quality = 80
-    /// DWT's compression code for PDF or TIFF (0: automatic).
-    var compression = 0
+    /// DWT's compression code for PDF or TIFF; nil: automatic (for PDF, the document's default
+    /// when it has one).
+    var compression: Int?
     /// A paper name or number for PDF page sizes; nil: from each page's resolution.
     var pageType: String?
     /// The PDF Info fields the request gives; the rest default to the document's metadata

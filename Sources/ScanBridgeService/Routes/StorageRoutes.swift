@@ -41,6 +41,10 @@ struct StorageRoutes: Sendable {
             if let long = DocumentMetadata.fields.first(where: { (change[keyPath: $0.path]?.count ?? 0) > Self.maxMetadataLength }) {
                 throw DWTErrors.invalidParameter("\(long.name) is longer than \(Self.maxMetadataLength) characters")
             }
+            if let code = change.compression, !code.isEmpty {
+                guard let value = Int(code) else { throw DWTErrors.invalidParameter("compression must be a number, got \(code)") }
+                _ = try DocumentRenderer.pdfChoice(code: value, quality: DocumentRequest().quality)
+            }
             let info = try await service.documents.updateMetadata(uid, with: change, password: request.documentPassword)
             return .json(raw: DocumentInfoResponse(info).json)
         }
@@ -82,19 +86,24 @@ struct StorageRoutes: Sendable {
         }
 
         // ScanBridge extension, like DWT's LoadImage: the body is an image file (JPEG, PNG, BMP,
-        // or TIFF, every page of a multi-page TIFF); pages are inserted at `insertPos` (default: end).
+        // or TIFF, every page of a multi-page TIFF) or a PDF (`PDFImportPages`); pages are
+        // inserted at `insertPos` (default: end), all of them or none.
         router.post("/api/storage/documents/{uid}/import") { request in
             let uid = try request.parameters.require("uid")
             let bytes = try await request.body.collect(upTo: 512 << 20)
-            guard !bytes.isEmpty else { throw DWTErrors.invalidParameter("The body must be an image file (JPEG, PNG, TIFF or BMP)") }
-            let images: [Image]
-            do {
-                images = try await PageRendering.pool.run { try ImageDecoder.decodePages(bytes) }
-            } catch {
-                throw DWTErrors.invalidParameter("The body is not a JPEG, PNG, TIFF or BMP file this service can read: \(error)")
-            }
+            guard !bytes.isEmpty else { throw DWTErrors.invalidParameter("The body must be an image file (JPEG, PNG, TIFF or BMP) or a PDF") }
             var pages: [Page] = []
-            for image in images { pages.append(try await PageRendering.storedForm(Page(image: image))) }
+            if ImageFileFormat(detecting: bytes) == .pdf {
+                pages = try await PDFImportPages.pages(of: bytes, query: request.query)
+            } else {
+                let images: [Image]
+                do {
+                    images = try await PageRendering.pool.run { try ImageDecoder.decodePages(bytes) }
+                } catch {
+                    throw DWTErrors.invalidParameter("The body is not a JPEG, PNG, TIFF, BMP or PDF file this service can read: \(error)")
+                }
+                for image in images { pages.append(try await PageRendering.storedForm(Page(image: image))) }
+            }
             let insertPos = try request.query["insertPos"].map { text throws(ScanBridgeError) -> Int in
                 guard let value = Int(text) else { throw DWTErrors.invalidParameter("insertPos must be a number") }
                 return value

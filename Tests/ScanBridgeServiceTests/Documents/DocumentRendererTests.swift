@@ -108,10 +108,10 @@ struct DocumentRendererTests {
             await #expect(throws: ScanBridgeError(code: -2113, message: "image/jpeg holds one page; name one in pages")) {
                 try await twoPagesAsJPEG.write(toFile: path)
             }
-            var jbig2 = DocumentRequest()
-            jbig2.compression = 7
+            var jpeg2000 = DocumentRequest()
+            jpeg2000.compression = 6
             await #expect(throws: ScanBridgeError.self) {
-                try await DocumentRenderer(documents: store, uid: uid, password: nil, request: jbig2).write(toFile: path)
+                try await DocumentRenderer(documents: store, uid: uid, password: nil, request: jpeg2000).write(toFile: path)
             }
             let missingPage = DocumentRenderer(documents: store, uid: uid, password: nil, request: DocumentRequest(pages: [.index(7)]))
             await #expect(throws: ScanBridgeError.self) { try await missingPage.write(toFile: path) }
@@ -119,5 +119,47 @@ struct DocumentRendererTests {
             #expect(throws: ScanBridgeError.self) { try DocumentRequest(query: QueryParameters(parsing: "type=image/gif")) }
             #expect(throws: ScanBridgeError.self) { try DocumentRequest(query: QueryParameters(parsing: "quality=0")) }
         }
+    }
+
+    @Test func blackAndWhitePagesAreG4AutomaticallyAndJBIG2OnRequest() async throws {
+        try await Self.withDocument { store, uid, folder in
+            func render(_ query: String) async throws -> String {
+                let path = folder + "/bw.pdf"
+                let request = try DocumentRequest(query: QueryParameters(parsing: Substring(query)))
+                try await DocumentRenderer(documents: store, uid: uid, password: nil, request: request).write(toFile: path)
+                #expect(try Self.run("qpdf", ["--check", path]).status == 0)
+                return String(decoding: try #require(FileManager.default.contents(atPath: path)), as: UTF8.self)
+            }
+            // Page 3 is kept as a 1-bit PNG: auto embeds it as CCITT G4, the others as they are.
+            let automatic = try await render("type=application/pdf")
+            #expect(automatic.contains("/CCITTFaxDecode") && automatic.contains("/DCTDecode"))
+            #expect(!automatic.contains("/JBIG2Decode"))
+            let jbig2 = try await render("type=application/pdf&compression=7")
+            #expect(jbig2.components(separatedBy: "/JBIG2Decode").count - 1 == 3, "every page made black and white and JBIG2-coded")
+            let flate = try await render("type=application/pdf&compression=3&pages=2")
+            #expect(flate.contains("/FlateDecode") && !flate.contains("/CCITTFaxDecode"))
+            // The document's default applies when the request names no compression.
+            _ = try await store.updateMetadata(uid, with: DocumentMetadata(compression: "7"))
+            #expect(try await render("type=application/pdf").components(separatedBy: "/JBIG2Decode").count - 1 == 3)
+            #expect(try await render("type=application/pdf&compression=0").contains("/CCITTFaxDecode"))
+            #expect(throws: ScanBridgeError.self) { try DocumentRenderer.pdfChoice(code: 6, quality: 80) }
+        }
+    }
+
+    @Test func aPageKeptAsG4IsEmbeddedWithoutReencoding() async throws {
+        let folder = try TestSupport.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = try await DocumentStore.open(folder: folder + "/storage")
+        let document = try await store.create()
+        let image = Self.image(width: 203, height: 150, format: .bw1)
+        let strip = CCITTG4Strip(data: try TIFFCodec.ccittG4Data(image), width: image.width, height: image.height)
+        let tiff = try TIFFCodec.wrapping(strip, xDPI: 100, yDPI: 100)
+        _ = try await store.insertPages([Page(encoded: tiff, mediaType: "image/tiff", info: PageInfo(image))], into: document.uid)
+        let path = folder + "/g4.pdf"
+        try await DocumentRenderer(documents: store, uid: document.uid, password: nil, request: DocumentRequest()).write(toFile: path)
+        let pdf = try #require(FileManager.default.contents(atPath: path))
+        #expect(pdf.range(of: Data(strip.data)) != nil, "the G4 strip is in the PDF byte for byte")
+        #expect(try Self.run("qpdf", ["--check", path]).status == 0)
+        await store.close()
     }
 }

@@ -4,6 +4,8 @@
 export declare const VERSION: string;
 /** Default ports of the service's API listeners. */
 export declare const DEFAULT_PORTS: Readonly<{ https: number; http: number }>;
+/** DWT's PDF compression codes for `ScanDocument.content`/`save` (`query.compression`). */
+export declare const PDF_COMPRESSION: Readonly<{ auto: 0; ccittG4: 2; lossless: 3; jpeg: 5; jbig2: 7 }>;
 
 /** What went wrong. */
 export type ScanBridgeErrorKind = "absent" | "origin-refused" | "network-blocked" | "http" | "scan" | "aborted";
@@ -185,7 +187,7 @@ export declare class ScanBridge {
   constructor(base: string, server: ServerInfo);
   readonly base: string;
   readonly server: ServerInfo;
-  request(method: string, path: string, options?: { json?: unknown; headers?: Record<string, string>; signal?: AbortSignal }): Promise<Response>;
+  request(method: string, path: string, options?: { json?: unknown; body?: Blob | ArrayBuffer | Uint8Array; headers?: Record<string, string>; signal?: AbortSignal }): Promise<Response>;
   url(path: string): string;
   serverInfo(): Promise<ServerInfo>;
   listScanners(options?: { refresh?: boolean }): Promise<Scanner[]>;
@@ -218,7 +220,11 @@ export declare class ScanDocument {
   rotate(page: string | number, degrees: number): Promise<DocumentInfo>;
   deletePage(page: string | number): Promise<void>;
   content(options?: { type?: "application/pdf" | "image/tiff" | "image/jpeg" | "image/png"; query?: Record<string, string> }): Promise<Blob>;
-  save(fileName: string, options?: { type?: "application/pdf" | "image/tiff" }): Promise<Blob>;
+  save(fileName: string, options?: { type?: "application/pdf" | "image/tiff"; query?: Record<string, string> }): Promise<Blob>;
+  /** Imports an image file or a PDF (all pages or none). */
+  importFile(file: Blob | ArrayBuffer | Uint8Array, options?: { at?: number; dpi?: number; pdfPassword?: string }): Promise<{ uid: string; pages: Array<{ uid: string }> }>;
+  /** Page 1 rendered as asked, times the page count. */
+  expectedSize(options?: { type?: "application/pdf" | "image/tiff"; compression?: number }): Promise<{ bytes: number; pages: number; firstPage: number }>;
   upload(target: UploadTarget): Promise<string>;
   delete(): Promise<void>;
 }

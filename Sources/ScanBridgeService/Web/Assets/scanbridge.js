@@ -19,6 +19,13 @@ export const VERSION = "0.1.0";
 /** Default ports of the service's API listeners (DWT: 18623 https, 18622 http). */
 export const DEFAULT_PORTS = Object.freeze({ https: 18623, http: 18622 });
 
+/**
+ * DWT's PDF compression codes, for `ScanDocument.content`/`save` (`compression`): auto keeps JPEG
+ * pages as they are and makes black-and-white pages CCITT G4; JBIG2 is lossless and smallest for
+ * black and white (every page made black and white).
+ */
+export const PDF_COMPRESSION = Object.freeze({ auto: 0, ccittG4: 2, lossless: 3, jpeg: 5, jbig2: 7 });
+
 const INSTALL_HINT =
   "Install ScanBridge on this computer and start it (`scanbridge serve`, or `make run` in its source tree); " +
   "see the README section \"Browser SDK and demo\".";
@@ -242,12 +249,12 @@ export class ScanBridge {
    * `ScanBridgeError` with the service's message and DWT code.
    * @param {string} method
    * @param {string} path path under the API root, e.g. "/api/server"
-   * @param {{json?: unknown, headers?: Record<string,string>, signal?: AbortSignal}} [options]
+   * @param {{json?: unknown, body?: Blob|ArrayBuffer|Uint8Array, headers?: Record<string,string>, signal?: AbortSignal}} [options]
    * @returns {Promise<Response>}
    */
   async request(method, path, options = {}) {
     const headers = { ...(options.headers ?? {}) };
-    let body;
+    let body = options.body;
     if (options.json !== undefined) {
       headers["Content-Type"] = "application/json";
       body = JSON.stringify(options.json);
@@ -588,6 +595,37 @@ export class ScanDocument {
   }
 
   /**
+   * Imports a file into the document at `at` (default: the end): an image file (JPEG, PNG, BMP,
+   * TIFF) or a PDF. A PDF's pages that are one JPEG or G4 image keep it; other pages are rendered
+   * at `dpi` (default 200); `pdfPassword` opens an encrypted PDF. All pages or none.
+   * @param {Blob|ArrayBuffer|Uint8Array} file e.g. a File from an <input type="file">
+   * @param {{at?: number, dpi?: number, pdfPassword?: string}} [options]
+   * @returns {Promise<{uid: string, pages: Array<{uid: string}>}>}
+   */
+  async importFile(file, options = {}) {
+    const params = new URLSearchParams();
+    if (options.at !== undefined) params.set("insertPos", String(options.at));
+    if (options.dpi !== undefined) params.set("dpi", String(options.dpi));
+    if (options.pdfPassword) params.set("password", options.pdfPassword);
+    return (await this.bridge.request("POST", `/api/storage/documents/${this.uid}/import?${params}`, {
+      body: file, headers: { ...this.#headers(), "Content-Type": "application/octet-stream" },
+    })).json();
+  }
+
+  /**
+   * The expected size in bytes of the document as `type` with `compression` (a DWT code,
+   * `PDF_COMPRESSION`): page 1 rendered that way, times the page count.
+   * @param {{type?: "application/pdf"|"image/tiff", compression?: number}} [options]
+   * @returns {Promise<{bytes: number, pages: number, firstPage: number}>}
+   */
+  async expectedSize(options = {}) {
+    const pages = (await this.info()).pages.length;
+    if (pages === 0) return { bytes: 0, pages: 0, firstPage: 0 };
+    const first = await this.content({ type: options.type, query: { pages: "0", compression: String(options.compression ?? 0) } });
+    return { bytes: first.size * pages, pages, firstPage: first.size };
+  }
+
+  /**
    * The document's content as a Blob.
    * @param {{type?: "application/pdf"|"image/tiff"|"image/jpeg"|"image/png", query?: Record<string,string>}} [options]
    * @returns {Promise<Blob>}
@@ -601,7 +639,7 @@ export class ScanDocument {
   /**
    * Downloads the document as a file (the browser's save dialog or download folder).
    * @param {string} fileName e.g. "scan.pdf"
-   * @param {{type?: "application/pdf"|"image/tiff"}} [options]
+   * @param {{type?: "application/pdf"|"image/tiff", query?: Record<string,string>}} [options] `query`: e.g. `{compression: "7"}`
    * @returns {Promise<Blob>} the saved content
    */
   async save(fileName, options = {}) {
