@@ -62,7 +62,7 @@ final class RawClient: @unchecked Sendable {
     }
 
     func send(_ text: String) async throws { try await stream.send(Array(text.utf8), timeout: .seconds(5)) }
-    func send(_ bytes: [UInt8]) async throws { try await stream.send(bytes, timeout: .seconds(5)) }
+    func send(_ bytes: [UInt8], timeout: Duration = .seconds(5)) async throws { try await stream.send(bytes, timeout: timeout) }
     func close() async { await stream.close() }
 
     /// More bytes into the buffer; false when the server closed.
@@ -134,6 +134,17 @@ final class RawClient: @unchecked Sendable {
             buffer = []
         }
         return response
+    }
+
+    /// True when the connection ends in an orderly end of stream within `timeout`; false when it
+    /// is reset (what a server closing with unread input makes the kernel do) or stays open.
+    func endsWithoutReset(timeout: Duration = .seconds(15)) async -> Bool {
+        do {
+            while try await fill(timeout: timeout) {}
+            return true
+        } catch {
+            return false
+        }
     }
 
     /// True when the server has closed the connection (an empty read), within `timeout`.

@@ -15,12 +15,19 @@ public struct HTTPLimits: Sendable, Equatable {
     /// How long a keep-alive connection may wait for the first byte of its next request, and
     /// how long a body may stall between two reads.
     public var idleTimeout: Duration
-    /// How long a client has to deliver a whole request head once it has started (slowloris).
+    /// How long a client has to deliver a whole request head, counted from its first byte
+    /// however slowly the rest trickles in (slowloris).
     public var headerReadTimeout: Duration
     /// How long one send may wait for a slow reader before the connection is dropped.
     public var sendTimeout: Duration
-    /// Most connections served at once per server; one more is answered 503 and closed.
+    /// Most connections open at once per server. One more first closes the connection that has
+    /// waited longest between requests (idle keep-alive, or a head not yet complete); only when
+    /// every connection is busy with a request is it answered 503 and closed.
     public var maxConnections: Int
+    /// After an answer that ends the connection (an error such as 413 or 431, a timeout), how
+    /// long the server still reads and discards what the client sends, having half-closed its
+    /// side, so that closing does not reset the connection before the client read the answer.
+    public var lingerTimeout: Duration
 
     public init(
         maxRequestLineLength: Int = 8192,
@@ -31,7 +38,8 @@ public struct HTTPLimits: Sendable, Equatable {
         idleTimeout: Duration = .seconds(60),
         headerReadTimeout: Duration = .seconds(10),
         sendTimeout: Duration = .seconds(60),
-        maxConnections: Int = 1024
+        maxConnections: Int = 1024,
+        lingerTimeout: Duration = .seconds(2)
     ) {
         self.maxRequestLineLength = maxRequestLineLength
         self.maxHeaderBytes = maxHeaderBytes
@@ -42,5 +50,6 @@ public struct HTTPLimits: Sendable, Equatable {
         self.headerReadTimeout = headerReadTimeout
         self.sendTimeout = sendTimeout
         self.maxConnections = maxConnections
+        self.lingerTimeout = lingerTimeout
     }
 }

@@ -45,7 +45,8 @@ final class ConnectionReader: RequestBodySource {
     var unansweredContinue: Bool { state.withLock { $0.continuePending && !$0.continueSent } }
 
     /// Waits for the next request head: `idleTimeout` for its first byte, then
-    /// `headerReadTimeout` for the whole head.
+    /// `headerReadTimeout` from that first byte for the whole head. The deadline is fixed when
+    /// the head starts: bytes trickling in do not move it.
     func nextHead() async -> HeadResult {
         var deadline: ContinuousClock.Instant?
         while true {
@@ -64,11 +65,11 @@ final class ConnectionReader: RequestBodySource {
             case .end, .body:
                 continue   // leftovers of a request whose body was drained
             case .needMoreData:
+                // A head already started (pipelined bytes left over) is timed from now.
+                if readingHead, deadline == nil { deadline = ContinuousClock.now + limits.headerReadTimeout }
                 let timeout: Duration
-                if readingHead {
-                    let start = deadline ?? ContinuousClock.now
-                    deadline = start + limits.headerReadTimeout
-                    timeout = start + limits.headerReadTimeout - ContinuousClock.now
+                if let deadline {
+                    timeout = ContinuousClock.now.duration(to: deadline)
                     if timeout <= .zero { return .headTimedOut }
                 } else {
                     timeout = limits.idleTimeout
@@ -77,7 +78,7 @@ final class ConnectionReader: RequestBodySource {
                 do {
                     bytes = try await stream.receive(maxLength: Self.headReadSize, timeout: timeout)
                 } catch {
-                    return error.kind == .timedOut && readingHead ? .headTimedOut : .closed
+                    return error.kind == .timedOut && deadline != nil ? .headTimedOut : .closed
                 }
                 guard !bytes.isEmpty else { return .closed }
                 if deadline == nil { deadline = ContinuousClock.now + limits.headerReadTimeout }

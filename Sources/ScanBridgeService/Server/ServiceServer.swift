@@ -19,6 +19,7 @@ extension HTTPLimits {
         if let seconds = value("HTTPHeadTimeout") { headerReadTimeout = .seconds(seconds) }
         if let seconds = value("HTTPSendTimeout") { sendTimeout = .seconds(seconds) }
         if let count = value("MaxConnections") { maxConnections = count }
+        if let seconds = value("HTTPLingerTimeout") { lingerTimeout = .seconds(seconds) }
     }
 }
 
