@@ -86,6 +86,8 @@ extension ConfigurationKey {
               summary: "0 = errors only, 1 = normal, 2-29 = debug, 30 or more = verbose (trace)."),
         .init(section: scanBridgeSection, name: "BindAddress", kind: .text, defaultValue: "127.0.0.1",
               summary: "Address every listener binds to. Keep loopback unless you know why not."),
+        .init(section: scanBridgeSection, name: "ListenIPv6Loopback", kind: .choice(["true", "false"]), defaultValue: "true",
+              summary: "With BindAddress 127.0.0.1, every listener also listens on ::1 with the same port, so that https://localhost works where localhost resolves to ::1 first. Without IPv6 loopback on the machine a warning is logged and 127.0.0.1 alone serves."),
         .init(section: scanBridgeSection, name: "IOEngine", kind: .choice(["auto", "io_uring", "epoll"]), defaultValue: "auto",
               summary: "Socket engine; auto uses io_uring when the kernel allows it and epoll otherwise."),
         .init(section: scanBridgeSection, name: "LogMaxFileSizeKB", kind: .integer(16...1_048_576), defaultValue: "10240",
