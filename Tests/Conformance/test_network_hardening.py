@@ -5,6 +5,7 @@ TLS 1.2 offers AEAD suites only, and every listener answers on ::1 as well."""
 import os
 import shutil
 import socket
+import ssl
 import stat
 import subprocess
 import tempfile
@@ -31,10 +32,13 @@ def served():
     shutil.rmtree(home, ignore_errors=True)
 
 
-def connect(port, family=socket.AF_INET, host="127.0.0.1"):
+def connect(port, family=socket.AF_INET, host="127.0.0.1", ca=None):
     s = socket.socket(family, socket.SOCK_STREAM)
     s.settimeout(20)
     s.connect((host, port))
+    if ca:
+        context = ssl.create_default_context(cafile=ca)
+        s = context.wrap_socket(s, server_hostname=host)
     return s
 
 
@@ -59,9 +63,10 @@ def version_request(port):
     return f"GET /api/server/version HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
 
 
+@pytest.mark.parametrize("scheme", ["http", "https"])
 @pytest.mark.parametrize("case", ["413 by Content-Length", "413 in chunks", "431"])
-def test_error_answer_reaches_a_client_still_sending(served, case):
-    port = served.http_port
+def test_error_answer_reaches_a_client_still_sending(served, case, scheme):
+    port = served.http_port if scheme == "http" else served.https_port
     body = b"b" * (8 << 20)
     if case == "413 by Content-Length":
         request = f"POST /api/storage/documents HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
@@ -71,14 +76,18 @@ def test_error_answer_reaches_a_client_still_sending(served, case):
     else:
         request = f"GET /api/server/version HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Big: ".encode() + b"h" * (4 << 20) + b"\r\n\r\n"
     expected = 431 if case == "431" else 413
-    with connect(port) as s:
+    with connect(port, ca=served.ca if scheme == "https" else None) as s:
         # Sent whole, as a client that does not watch for an early answer sends it: a server that
         # closes with this unread makes the kernel reset the connection, failing sendall or recv.
         s.sendall(request)
         status, head, _ = read_response(s)
         assert status == expected, head
         assert "connection: close" in head.lower()
-        assert s.recv(65536) == b"", "more after the answer instead of end of stream"
+        try:
+            rest = s.recv(65536)
+        except ssl.SSLZeroReturnError:
+            rest = b""
+        assert rest == b"", "more after the answer instead of end of stream"
 
 
 def test_trickling_head_gets_408_at_the_deadline_from_its_first_byte(served):
