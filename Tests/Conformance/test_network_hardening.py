@@ -90,31 +90,48 @@ def test_error_answer_reaches_a_client_still_sending(served, case, scheme):
         assert rest == b"", "more after the answer instead of end of stream"
 
 
+def expect_408_while_trickling(s, pieces, interval, deadline):
+    """Sends `pieces` one every `interval` while reading the answer: 408, not before `deadline`
+    and within 5x of it."""
+    stop = threading.Event()
+
+    def trickle():
+        for piece in pieces:
+            if stop.is_set():
+                return
+            try:
+                s.send(piece)
+            except OSError:
+                return
+            time.sleep(interval)
+
+    start = time.monotonic()
+    sender = threading.Thread(target=trickle, daemon=True)
+    sender.start()
+    try:
+        status, head, _ = read_response(s)
+    finally:
+        stop.set()
+    elapsed = time.monotonic() - start
+    assert status == 408, head
+    assert deadline * 0.9 <= elapsed < deadline * 5, f"408 after {elapsed:.1f} s"
+    sender.join(5)
+
+
 def test_trickling_head_gets_408_at_the_deadline_from_its_first_byte(served):
+    head = b"GET /api/server/version HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"s" * 1000
     with connect(served.http_port) as s:
-        stop = threading.Event()
+        expect_408_while_trickling(s, [bytes([byte]) for byte in head], 0.5, HEAD_TIMEOUT)
 
-        def trickle():
-            for byte in b"GET /api/server/version HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"s" * 1000:
-                if stop.is_set():
-                    return
-                try:
-                    s.send(bytes([byte]))
-                except OSError:
-                    return
-                time.sleep(0.5)
 
-        start = time.monotonic()
-        sender = threading.Thread(target=trickle, daemon=True)
-        sender.start()
-        try:
-            status, head, _ = read_response(s)
-        finally:
-            stop.set()
-        elapsed = time.monotonic() - start
-        assert status == 408, head
-        assert HEAD_TIMEOUT * 0.9 <= elapsed < HEAD_TIMEOUT * 5, f"408 after {elapsed:.1f} s"
-        sender.join(5)
+def test_trickling_body_gets_408_below_the_minimum_rate(served):
+    port = served.http_port
+    with connect(port) as s:
+        s.sendall(f"POST /api/storage/documents HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+                  f"Content-Length: 100000\r\n\r\n".encode())
+        # 100 bytes a second, a tenth of the default HTTPMinBodyRate; the allowance is
+        # HTTPHeadTimeout plus what the bytes received earn at that rate.
+        expect_408_while_trickling(s, [b" " * 20] * 1000, 0.2, HEAD_TIMEOUT)
 
 
 def test_idle_keep_alive_connections_at_the_cap_make_room(served):

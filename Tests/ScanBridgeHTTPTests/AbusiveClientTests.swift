@@ -36,6 +36,25 @@ enum LingeringCase: String, CaseIterable, Sendable {
     }
 }
 
+/// Sends `pieces` one every `every` while reading the answer: it must be 408, not before
+/// `deadline` and within 5× of it, and the connection then closes.
+func expectTimedOut(_ client: RawClient, trickling pieces: [[UInt8]], every: Duration, deadline: Duration) async throws {
+    let start = ContinuousClock.now
+    let trickle = Task {
+        for piece in pieces {
+            do { try await client.send(piece) } catch { return }
+            do { try await Task.sleep(for: every) } catch { return }
+        }
+    }
+    let response = try await client.readResponse(timeout: deadline * 10)
+    let elapsed = ContinuousClock.now - start
+    trickle.cancel()
+    #expect(response.status == 408)
+    #expect(elapsed >= deadline * 0.9, "408 after \(elapsed)")
+    #expect(elapsed < deadline * 5, "408 only after \(elapsed)")
+    #expect(await client.isClosedByServer(timeout: deadline * 5))
+}
+
 /// Raises this process's open-file limit to `wanted` (within the hard limit) for the tests
 /// that open a thousand connections from both ends.
 func raiseOpenFileLimit(to wanted: rlim_t) -> rlim_t {
@@ -82,24 +101,39 @@ extension LiveServerTests {
             let limits = HTTPLimits(idleTimeout: .seconds(30), headerReadTimeout: headTimeout)
             try await withServer(kind, testRouter(), limits: limits) { server, engine in
                 let client = try await RawClient(engine, port: server.port)
-                let start = ContinuousClock.now
-                let trickle = Task {
-                    // Never completes the head: the fields go on and on.
-                    let bytes = Array("GET /json HTTP/1.1\r\nHost: h\r\nX-Slow: ".utf8) + [UInt8](repeating: 0x73, count: 1000)
-                    for byte in bytes {
-                        do { try await client.send([byte]) } catch { return }
-                        do { try await Task.sleep(for: .milliseconds(500)) } catch { return }
-                    }
-                }
-                let response = try await client.readResponse(timeout: headTimeout * 10)
-                let elapsed = ContinuousClock.now - start
-                trickle.cancel()
-                #expect(response.status == 408)
+                // Never completes the head: the fields go on and on.
+                let head = Array("GET /json HTTP/1.1\r\nHost: h\r\nX-Slow: ".utf8) + [UInt8](repeating: 0x73, count: 1000)
                 // Not before the deadline, and within 5× of it (not pushed out by every byte).
-                #expect(elapsed >= headTimeout * 0.9, "408 after \(elapsed)")
-                #expect(elapsed < headTimeout * 5, "408 only after \(elapsed)")
-                #expect(await client.isClosedByServer(timeout: headTimeout * 5))
+                try await expectTimedOut(client, trickling: head.map { [$0] }, every: .milliseconds(500), deadline: headTimeout)
                 await client.close()
+            }
+        }
+
+        @Test("a body trickling below the minimum rate gets 408 at its deadline; one at a good pace is read whole", arguments: engineKinds)
+        func tricklingBody(kind: IOEngineKind) async throws {
+            let grace = Duration.seconds(2)
+            let limits = HTTPLimits(idleTimeout: .seconds(30), headerReadTimeout: grace, minBodyRate: 1000)
+            try await withServer(kind, testRouter(), limits: limits) { server, engine in
+                let client = try await RawClient(engine, port: server.port)
+                try await client.send("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n")
+                // 20 bytes every 200 ms: 100 bytes a second, a tenth of the minimum. The allowance is
+                // the grace plus what the ~2 kB received earn at 1000 B/s.
+                try await expectTimedOut(client, trickling: Array(repeating: [UInt8](repeating: 0x74, count: 20), count: 1000),
+                                         every: .milliseconds(200), deadline: grace)
+                await client.close()
+
+                // 20 kB in 200 ms pieces of 5 kB: 25 kB a second, well above the minimum, for longer than the grace.
+                let steady = try await RawClient(engine, port: server.port)
+                let body = pattern(60_000, seed: 9)
+                try await steady.send("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: \(body.count)\r\n\r\n")
+                for offset in stride(from: 0, to: body.count, by: 5000) {
+                    try await steady.send(Array(body[offset..<min(offset + 5000, body.count)]))
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+                let echoed = try await steady.readResponse()
+                #expect(echoed.status == 200)
+                #expect(echoed.body == body)
+                await steady.close()
             }
         }
 

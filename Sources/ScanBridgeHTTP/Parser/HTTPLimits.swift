@@ -18,6 +18,10 @@ public struct HTTPLimits: Sendable, Equatable {
     /// How long a client has to deliver a whole request head, counted from its first byte
     /// however slowly the rest trickles in (slowloris).
     public var headerReadTimeout: Duration
+    /// Slowest request body accepted, in bytes a second (0: no minimum): a body may keep the
+    /// connection waiting for its bytes `headerReadTimeout` plus the time its bytes so far take
+    /// at this rate, then 408 and close. A body trickling in cannot hold a connection for long.
+    public var minBodyRate: Int
     /// How long one send may wait for a slow reader before the connection is dropped.
     public var sendTimeout: Duration
     /// Most connections open at once per server. One more first closes the connection that has
@@ -37,6 +41,7 @@ public struct HTTPLimits: Sendable, Equatable {
         maxChunkLineLength: Int = 4096,
         idleTimeout: Duration = .seconds(60),
         headerReadTimeout: Duration = .seconds(10),
+        minBodyRate: Int = 1024,
         sendTimeout: Duration = .seconds(60),
         maxConnections: Int = 1024,
         lingerTimeout: Duration = .seconds(2)
@@ -48,6 +53,7 @@ public struct HTTPLimits: Sendable, Equatable {
         self.maxChunkLineLength = maxChunkLineLength
         self.idleTimeout = idleTimeout
         self.headerReadTimeout = headerReadTimeout
+        self.minBodyRate = minBodyRate
         self.sendTimeout = sendTimeout
         self.maxConnections = maxConnections
         self.lingerTimeout = lingerTimeout

@@ -118,6 +118,8 @@ extension ConfigurationKey {
               summary: "Seconds a keep-alive connection may wait for its next request, or a request body may stall, before it is closed."),
         .init(section: scanBridgeSection, name: "HTTPHeadTimeout", kind: .integer(1...3_600), defaultValue: "10",
               summary: "Seconds a client has to send a whole request head, counted from its first byte however slowly the rest arrives (slowloris defence); then 408 and close."),
+        .init(section: scanBridgeSection, name: "HTTPMinBodyRate", kind: .integer(0...1_073_741_824), defaultValue: "1024",
+              summary: "Slowest request body accepted, in bytes a second (0: no minimum). A body may keep the service waiting HTTPHeadTimeout seconds plus the time its bytes so far take at this rate; then 408 and close."),
         .init(section: scanBridgeSection, name: "HTTPSendTimeout", kind: .integer(1...86_400), defaultValue: "60",
               summary: "Seconds one write may wait for a client that does not read before the connection is dropped."),
         .init(section: scanBridgeSection, name: "MaxConnections", kind: .integer(1...100_000), defaultValue: "1024",

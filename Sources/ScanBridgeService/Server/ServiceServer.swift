@@ -17,6 +17,7 @@ extension HTTPLimits {
         if let megabytes = value("HTTPMaxBodyMB") { maxBodySize = megabytes << 20 }
         if let seconds = value("HTTPIdleTimeout") { idleTimeout = .seconds(seconds) }
         if let seconds = value("HTTPHeadTimeout") { headerReadTimeout = .seconds(seconds) }
+        if let rate = value("HTTPMinBodyRate") { minBodyRate = rate }
         if let seconds = value("HTTPSendTimeout") { sendTimeout = .seconds(seconds) }
         if let count = value("MaxConnections") { maxConnections = count }
         if let seconds = value("HTTPLingerTimeout") { lingerTimeout = .seconds(seconds) }
