@@ -185,6 +185,9 @@ def test_every_listener_answers_on_ipv6_loopback(served):
     assert response.status_code == 200
     response = requests.get(f"http://[::1]:{served.service_port}/", timeout=10)
     assert response.status_code == 200
+    dcp_tls = served.ports[2]
+    response = requests.get(f"https://[::1]:{dcp_tls}/", timeout=10, verify=served.ca)
+    assert response.status_code == 200
     with connect(served.http_port, socket.AF_INET6, "::1") as s:
         s.sendall(f"GET /api/server/version HTTP/1.1\r\nHost: localhost:{served.http_port}\r\n\r\n".encode())
         assert read_response(s)[0] == 200
