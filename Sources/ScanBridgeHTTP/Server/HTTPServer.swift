@@ -45,6 +45,8 @@ public final class HTTPServer: Sendable {
         var nextID = 0
         var draining = false
         var finished = false
+        /// Refused connections lingering after their 503.
+        var lingeringRefusals = 0
     }
 
     public let listener: any StreamListener
@@ -176,19 +178,19 @@ public final class HTTPServer: Sendable {
         }
         switch await connection.run() {
         case .close: break
-        case .linger: await linger(stream)
+        case .linger: await linger(stream, for: configuration.limits.lingerTimeout)
         }
         await stream.close()
         _ = state.withLock { $0.connections.removeValue(forKey: id) }
     }
 
     /// Half-closes and reads what the client still sends, discarding it, until it closes or
-    /// `lingerTimeout` passes. Closing a socket with unread input makes the kernel answer with a
+    /// `duration` passes. Closing a socket with unread input makes the kernel answer with a
     /// reset, and a reset can destroy the last answer (a 413 while the client is still sending
     /// its body) before the client has read it.
-    private func linger(_ stream: any ByteStream) async {
+    private func linger(_ stream: any ByteStream, for duration: Duration) async {
         await stream.shutdownWrite()
-        let deadline = ContinuousClock.now + configuration.limits.lingerTimeout
+        let deadline = ContinuousClock.now + duration
         while true {
             let remaining = ContinuousClock.now.duration(to: deadline)
             guard remaining > .zero else { return }
@@ -200,7 +202,12 @@ public final class HTTPServer: Sendable {
         }
     }
 
-    /// Over `maxConnections` (or shutting down): a 503, then close.
+    /// Refused connections that may linger at once; more are closed at once. Refused connections
+    /// count against no limit, so a flood of them must not hold descriptors for long.
+    static let maxLingeringRefusals = 64
+
+    /// Over `maxConnections` (or shutting down): a 503, then close, lingering (up to one second,
+    /// while few others do) so that a request already sent does not turn the 503 into a reset.
     private func refuse(_ stream: any ByteStream) async {
         logger.warning("Connection limit (\(configuration.limits.maxConnections)) reached; refusing a connection")
         let response = configuration.errorRenderer.response(for: HTTPError(.serviceUnavailable, message: "Too many connections; try again later",
@@ -209,6 +216,15 @@ public final class HTTPServer: Sendable {
             let head = ResponseSerializer.head(response, framing: .contentLength(response.body.bytes?.count ?? 0),
                                                keepAlive: false, version: .http1_1)
             try? await stream.send(head + (response.body.bytes ?? []), timeout: .seconds(1))
+            let lingers = state.withLock { state in
+                guard state.lingeringRefusals < Self.maxLingeringRefusals else { return false }
+                state.lingeringRefusals += 1
+                return true
+            }
+            if lingers {
+                await linger(stream, for: min(configuration.limits.lingerTimeout, .seconds(1)))
+                state.withLock { $0.lingeringRefusals -= 1 }
+            }
         }
         await stream.close()
     }
