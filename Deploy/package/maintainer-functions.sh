@@ -65,7 +65,8 @@ sb_generate_certificate() {
     # `cert` exists in builds that have the TLS part (its --help lists it as a subcommand).
     if "$SB_HOME/bin/scanbridge" --help 2>/dev/null | grep -Eq "^ +cert( |$)"; then
         if "$SB_HOME/bin/scanbridge" cert --home "$SB_HOME"; then
-            chown "$(sb_id passwd "$SB_USER"):$(sb_id group "$SB_USER")" "$SB_HOME/cert" "$SB_HOME"/cert/*
+            # Recursive: cert/private holds the CA key, which the service reads for the next certificate.
+            chown -R "$(sb_id passwd "$SB_USER"):$(sb_id group "$SB_USER")" "$SB_HOME/cert"
             sb_log "generated the TLS certificate in $SB_HOME/cert"
         else
             sb_log "warning: could not generate the TLS certificate; the HTTPS ports stay off until cert/server.pem and cert/server_key.pem exist"

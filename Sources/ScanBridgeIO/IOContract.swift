@@ -41,6 +41,11 @@ public protocol ByteStream: Sendable {
     func receive(maxLength: Int, timeout: Duration?) async throws(IOError) -> [UInt8]
     /// Sends all of `bytes`, or throws.
     func send(_ bytes: [UInt8], timeout: Duration?) async throws(IOError)
+    /// Ends the sending side (the peer reads end of stream after what was sent) while receiving
+    /// goes on. A server that answers and then closes with unread input makes the kernel reset
+    /// the connection, which can destroy the answer before the peer reads it; half-closing and
+    /// reading on for a while first lets the answer arrive. Best effort; idempotent.
+    func shutdownWrite() async
     /// Closes the stream; pending operations end with `.closed`. Idempotent.
     func close() async
     /// The peer's numeric IP address, when the stream is a connected socket (access lists).

@@ -8,9 +8,10 @@ struct CertCommand: ParsableCommand {
         abstract: "Make the HTTPS certificate if missing; print the local CA to trust and its fingerprint.",
         discussion: """
             The HTTPS listeners use DIR/cert/server.pem and DIR/cert/server_key.pem. When both are
-            missing, ScanBridge makes a local certificate authority (DIR/cert/ca.pem) and a server
-            certificate for 127.0.0.1, ::1 and localhost signed by it. Trust ca.pem in the browser
-            (check the fingerprint). To use your own certificate, replace the two server files and
+            missing, ScanBridge makes a local certificate authority (DIR/cert/ca.pem, valid only for
+            127.0.0.1, ::1 and localhost by its name constraints; its key in DIR/cert/private) and
+            a server certificate for those names signed by it. Trust ca.pem in the browser (check
+            the fingerprint). To use your own certificate, replace the two server files and
             restart the service.
             """,
         subcommands: [TrustCommand.self])

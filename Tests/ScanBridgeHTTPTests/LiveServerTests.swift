@@ -98,6 +98,14 @@ let malformedCases: [(IOEngineKind, String, Int)] = engineKinds.flatMap { kind i
 // a random test, in about half of the fresh-clone CI runs of 2026-12-01), one at a time they do not.
 @Suite("HTTP server over real sockets, on each engine", .serialized)
 struct LiveServerTests {
+    @Test("io_uring runs on this machine, or the run accepts epoll alone (SCANBRIDGE_ALLOW_EPOLL_ONLY=1)")
+    func ioUringRunsHere() {
+        guard case .refused = IOEngine.probeIOURing() else { return }
+        if !epollOnlyAccepted {
+            Issue.record("io_uring is refused here, so the io_uring half of the live HTTP tests did not run; set SCANBRIDGE_ALLOW_EPOLL_ONLY=1 to accept a run on epoll alone")
+        }
+    }
+
     @Test("keep-alive: several requests on one connection", arguments: engineKinds)
     func keepAlive(kind: IOEngineKind) async throws {
         try await withServer(kind, testRouter()) { server, engine in
@@ -357,66 +365,17 @@ struct LiveServerTests {
 
     @Test("idle timeout closes a silent keep-alive connection", arguments: engineKinds)
     func idleTimeout(kind: IOEngineKind) async throws {
-        try await withServer(kind, testRouter(), limits: HTTPLimits(idleTimeout: .milliseconds(300))) { server, engine in
+        let idleTimeout = Duration.seconds(1)
+        try await withServer(kind, testRouter(), limits: HTTPLimits(idleTimeout: idleTimeout)) { server, engine in
             let client = try await RawClient(engine, port: server.port)
             try await client.send(get("/json"))
             #expect(try await client.readResponse().status == 200)
             let start = ContinuousClock.now
-            #expect(await client.isClosedByServer(timeout: .seconds(25)))
-            // Far sooner than the 60 s default: the configured 300 ms did it (generous bound for a loaded machine).
-            #expect(ContinuousClock.now - start < .seconds(20))
+            #expect(await client.isClosedByServer(timeout: idleTimeout * 10))
+            // The configured timeout did it: not before it, and within 5× of it.
+            #expect(ContinuousClock.now - start >= idleTimeout * 0.9)
+            #expect(ContinuousClock.now - start < idleTimeout * 5)
             await client.close()
-        }
-    }
-
-    @Test("header-read timeout (slowloris): a head that trickles in gets 408 and is closed", arguments: engineKinds)
-    func headerTimeout(kind: IOEngineKind) async throws {
-        let limits = HTTPLimits(idleTimeout: .seconds(30), headerReadTimeout: .milliseconds(500))
-        try await withServer(kind, testRouter(), limits: limits) { server, engine in
-            let client = try await RawClient(engine, port: server.port)
-            let start = ContinuousClock.now
-            // One byte every 100 ms keeps the connection from idling out, but not the head timer.
-            var failed = false
-            for byte in "GET /json HTTP/1.1\r\nHost: h\r\n".utf8 {
-                do { try await client.send([byte]) } catch { failed = true; break }
-                try await Task.sleep(for: .milliseconds(100))
-                if ContinuousClock.now - start > .seconds(2) { break }
-            }
-            // The 408 may already have been followed by a reset of the bytes sent after it.
-            if !failed, let response = try? await client.readResponse() {
-                #expect(response.status == 408)
-            }
-            #expect(await client.isClosedByServer())
-            // Well before the 30 s idle timeout: the head timer closed it (generous bound for a loaded machine).
-            #expect(ContinuousClock.now - start < .seconds(20))
-            await client.close()
-        }
-    }
-
-    @Test("max connections: one more is answered 503 and closed", arguments: engineKinds)
-    func maxConnections(kind: IOEngineKind) async throws {
-        try await withServer(kind, testRouter(), limits: HTTPLimits(maxConnections: 2)) { server, engine in
-            var clients: [RawClient] = []
-            for _ in 0..<2 {
-                let client = try await RawClient(engine, port: server.port)
-                try await client.send(get("/json"))
-                #expect(try await client.readResponse().status == 200)
-                clients.append(client)
-            }
-            let third = try await RawClient(engine, port: server.port)
-            let refused = try await third.readResponse()
-            #expect(refused.status == 503)
-            #expect(refused.text.contains(#""statusCode":503"#))
-            #expect(await third.isClosedByServer())
-            await third.close()
-            // Freeing a slot lets the next one in.
-            await clients.removeFirst().close()
-            try await Task.sleep(for: .milliseconds(200))
-            let fourth = try await RawClient(engine, port: server.port)
-            try await fourth.send(get("/json"))
-            #expect(try await fourth.readResponse().status == 200)
-            await fourth.close()
-            for client in clients { await client.close() }
         }
     }
 

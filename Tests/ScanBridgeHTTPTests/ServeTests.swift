@@ -202,11 +202,14 @@ struct LimitsConfigurationTests {
             HTTPHeadTimeout = 5
             HTTPSendTimeout = 6
             MaxConnections = 7
+            HTTPLingerTimeout = 8
+            HTTPMinBodyRate = 9
 
             """
         let limits = HTTPLimits(configuration: try LoadedConfiguration.load(text: text, path: "/x/DSConfiguration.ini"))
         #expect(limits == HTTPLimits(maxRequestLineLength: 1000, maxHeaderBytes: 2000, maxHeaderCount: 30, maxBodySize: 3 << 20,
-                                     idleTimeout: .seconds(4), headerReadTimeout: .seconds(5), sendTimeout: .seconds(6), maxConnections: 7))
+                                     idleTimeout: .seconds(4), headerReadTimeout: .seconds(5), minBodyRate: 9, sendTimeout: .seconds(6), maxConnections: 7,
+                                     lingerTimeout: .seconds(8)))
         #expect(HTTPLimits(configuration: try LoadedConfiguration.load(text: "", path: "/x/DSConfiguration.ini")) == HTTPLimits())
         #expect(throws: ConfigurationError.self) { try LoadedConfiguration.load(text: "[ScanBridge]\nMaxConnections = 0\n", path: "/x/DSConfiguration.ini") }
     }

@@ -103,7 +103,7 @@ struct DoctorCommandTests {
         defer { foreign.stop() }
         // An expired server certificate from the folder's own CA.
         let authority = PEMCredential(certificate: try String(contentsOfFile: "\(setup.home)/cert/ca.pem", encoding: .utf8),
-                                      privateKey: try String(contentsOfFile: "\(setup.home)/cert/ca_key.pem", encoding: .utf8))
+                                      privateKey: try String(contentsOfFile: "\(setup.home)/cert/private/ca_key.pem", encoding: .utf8))
         let expired = try LocalCertificateAuthority.issueServerCertificate(authority: authority, days: -1)
         try expired.certificate.write(toFile: "\(setup.home)/cert/server.pem", atomically: true, encoding: .utf8)
         try expired.privateKey.write(toFile: "\(setup.home)/cert/server_key.pem", atomically: true, encoding: .utf8)

@@ -23,6 +23,9 @@ final class ConnectionReader: RequestBodySource {
         var continueSent = false
         /// The body failed (malformed, too large, stalled): the connection must close.
         var failed = false
+        /// Of the current body: bytes received, and time spent waiting for them.
+        var bodyReceived = 0
+        var bodyWaited: Duration = .zero
     }
 
     let stream: any ByteStream
@@ -45,7 +48,8 @@ final class ConnectionReader: RequestBodySource {
     var unansweredContinue: Bool { state.withLock { $0.continuePending && !$0.continueSent } }
 
     /// Waits for the next request head: `idleTimeout` for its first byte, then
-    /// `headerReadTimeout` for the whole head.
+    /// `headerReadTimeout` from that first byte for the whole head. The deadline is fixed when
+    /// the head starts: bytes trickling in do not move it.
     func nextHead() async -> HeadResult {
         var deadline: ContinuousClock.Instant?
         while true {
@@ -54,6 +58,8 @@ final class ConnectionReader: RequestBodySource {
             case .head(let head):
                 state.withLock { state in
                     state.bodyPending = head.framing != .none
+                    state.bodyReceived = 0
+                    state.bodyWaited = .zero
                     state.continuePending = head.expectsContinue
                     state.continueSent = false
                     if head.framing == .none { _ = state.parser.next() }   // consume the `.end`
@@ -64,11 +70,11 @@ final class ConnectionReader: RequestBodySource {
             case .end, .body:
                 continue   // leftovers of a request whose body was drained
             case .needMoreData:
+                // A head already started (pipelined bytes left over) is timed from now.
+                if readingHead, deadline == nil { deadline = ContinuousClock.now + limits.headerReadTimeout }
                 let timeout: Duration
-                if readingHead {
-                    let start = deadline ?? ContinuousClock.now
-                    deadline = start + limits.headerReadTimeout
-                    timeout = start + limits.headerReadTimeout - ContinuousClock.now
+                if let deadline {
+                    timeout = ContinuousClock.now.duration(to: deadline)
                     if timeout <= .zero { return .headTimedOut }
                 } else {
                     timeout = limits.idleTimeout
@@ -77,7 +83,7 @@ final class ConnectionReader: RequestBodySource {
                 do {
                     bytes = try await stream.receive(maxLength: Self.headReadSize, timeout: timeout)
                 } catch {
-                    return error.kind == .timedOut && readingHead ? .headTimedOut : .closed
+                    return error.kind == .timedOut && deadline != nil ? .headTimedOut : .closed
                 }
                 guard !bytes.isEmpty else { return .closed }
                 if deadline == nil { deadline = ContinuousClock.now + limits.headerReadTimeout }
@@ -131,13 +137,24 @@ final class ConnectionReader: RequestBodySource {
             case .error(let error): throw HTTPError(error.status, message: error.reason)
             case .head: return nil   // unreachable while bodyPending
             case .needMoreData:
+                let allowance = bodyWaitAllowance()
+                if allowance <= .zero {
+                    state.withLock { $0.failed = true; $0.bodyPending = false }
+                    throw HTTPError(.requestTimeout, message: "The request body arrives too slowly")
+                }
                 let bytes: [UInt8]
+                let started = ContinuousClock.now
                 do {
-                    bytes = try await stream.receive(maxLength: Self.bodyReadSize, timeout: limits.idleTimeout)
+                    bytes = try await stream.receive(maxLength: Self.bodyReadSize, timeout: min(limits.idleTimeout, allowance))
                 } catch {
                     state.withLock { $0.failed = true; $0.bodyPending = false }
-                    if error.kind == .timedOut { throw HTTPError(.requestTimeout, message: "The request body stalled") }
+                    if error.kind == .timedOut { throw HTTPError(.requestTimeout, message: "The request body stalled or arrives too slowly") }
                     throw HTTPError(.badRequest, message: "Connection lost in the request body: \(error)")
+                }
+                let waited = ContinuousClock.now - started
+                state.withLock { state in
+                    state.bodyWaited += waited
+                    state.bodyReceived += bytes.count
                 }
                 guard !bytes.isEmpty else {
                     state.withLock { $0.failed = true; $0.bodyPending = false }
@@ -146,6 +163,16 @@ final class ConnectionReader: RequestBodySource {
                 state.withLock { $0.parser.append(bytes) }
             }
         }
+    }
+
+    /// How much longer this body may keep the connection waiting for its bytes: `minBodyRate`
+    /// asks that the time spent waiting for the client stay within `headerReadTimeout` plus the
+    /// time the bytes received so far would take at that rate. Only waiting counts, so a handler
+    /// that reads slowly itself never makes its client look slow. Unbounded when the rate is 0.
+    private func bodyWaitAllowance() -> Duration {
+        guard limits.minBodyRate > 0 else { return limits.idleTimeout }
+        let (received, waited) = state.withLock { ($0.bodyReceived, $0.bodyWaited) }
+        return limits.headerReadTimeout + .seconds(Double(received) / Double(limits.minBodyRate)) - waited
     }
 
     /// Reads and discards what is left of the body, up to `budget` bytes. False when the body

@@ -33,23 +33,32 @@ struct HTTPConnection {
         self.setIdle = setIdle
     }
 
-    func run() async {
+    /// How a connection ends.
+    enum Ending {
+        /// The peer closed, the stream broke, or the server is shutting down: close at once.
+        case close
+        /// The server ended it and the client may still be sending (an error answer, a body left
+        /// unread, a timeout): half-close and read on for `lingerTimeout` before closing.
+        case linger
+    }
+
+    func run() async -> Ending {
         while true {
             switch await reader.nextHead() {
             case .closed:
-                return
+                return .close
             case .headTimedOut:
                 logger.debug("Request head not received in time; closing")
                 _ = await send(errorRenderer.response(for: HTTPError(.requestTimeout, message: "The request head did not arrive in time")),
                                method: .get, version: .http1_1, keepAlive: false)
-                return
+                return .linger
             case .malformed(let error):
                 logger.debug("Malformed request: \(error)")
                 _ = await send(errorRenderer.response(for: HTTPError(error.status, message: error.reason)),
                                method: .get, version: .http1_1, keepAlive: false)
-                return
+                return .linger
             case .head(let head):
-                if setIdle(false) { return }
+                if setIdle(false) { return .close }
                 let body: RequestBody = switch head.framing {
                 case .none: .empty
                 case .length(let length): RequestBody(storage: .stream(reader), expectedLength: length)
@@ -63,15 +72,15 @@ struct HTTPConnection {
                     answered = await responder.respond(to: request)
                 }
                 // The peer went away while the handler worked: nobody is left to answer.
-                guard var response = answered else { return }
+                guard var response = answered else { return .close }
                 response = RangeRequest.apply(to: response, request: head)
 
                 var keepAlive = head.keepAlive
                 if reader.failed || reader.unansweredContinue { keepAlive = false }
                 if reader.bodyPending, case .length(let length) = head.framing, length > Self.discardBudget { keepAlive = false }
-                guard await send(response, method: head.method, version: head.version, keepAlive: keepAlive) else { return }
-                if reader.bodyPending, !(await reader.discardBody(budget: Self.discardBudget)) { return }
-                if setIdle(true) { return }
+                guard await send(response, method: head.method, version: head.version, keepAlive: keepAlive) else { return .linger }
+                if reader.bodyPending, !(await reader.discardBody(budget: Self.discardBudget)) { return .linger }
+                if setIdle(true) { return .close }
             }
         }
     }

@@ -2,9 +2,10 @@ import Logging
 import ScanBridgeIO
 import Synchronization
 
-/// An HTTP/1.1 server on one listener: accepts connections (up to `maxConnections`), serves each
-/// on its own task, and shuts down gracefully (stop accepting, close idle connections, let busy
-/// ones finish their response, then close whatever is left after a grace period).
+/// An HTTP/1.1 server on one listener: accepts connections (up to `maxConnections`; at the cap
+/// the connection idle the longest makes room), serves each on its own task, and shuts down
+/// gracefully (stop accepting, close idle connections, let busy ones finish their response,
+/// then close whatever is left after a grace period).
 ///
 /// ```swift
 /// let engine = try IOEngine.start(.auto)
@@ -33,7 +34,10 @@ public final class HTTPServer: Sendable {
 
     private struct Entry {
         var stream: any ByteStream
+        /// Between requests: waiting for, or still receiving, the next request head.
         var idle: Bool
+        /// When the connection last became idle (accepted, or its last response sent).
+        var idleSince: ContinuousClock.Instant
     }
 
     private struct State {
@@ -41,6 +45,8 @@ public final class HTTPServer: Sendable {
         var nextID = 0
         var draining = false
         var finished = false
+        /// Refused connections lingering after their 503.
+        var lingeringRefusals = 0
     }
 
     public let listener: any StreamListener
@@ -78,12 +84,10 @@ public final class HTTPServer: Sendable {
                     try? await Task.sleep(for: .milliseconds(50))
                     continue
                 }
-                let admitted: Int? = state.withLock { state in
-                    guard !state.draining, state.connections.count < configuration.limits.maxConnections else { return nil }
-                    let id = state.nextID
-                    state.nextID += 1
-                    state.connections[id] = Entry(stream: stream, idle: true)
-                    return id
+                let (admitted, evicted) = admit(stream)
+                if let evicted {
+                    logger.debug("Connection limit (\(configuration.limits.maxConnections)) reached; closing the longest idle connection")
+                    group.addTask { await evicted.close() }
                 }
                 guard let id = admitted else {
                     group.addTask { await self.refuse(stream) }
@@ -98,6 +102,27 @@ public final class HTTPServer: Sendable {
             return waiters
         }
         for waiter in waiters { waiter.resume() }
+    }
+
+    /// Registers a new connection. At `maxConnections` the connection that has been idle the
+    /// longest is dropped from the table to make room (returned, for the caller to close): an
+    /// idle keep-alive connection or a request head that is slow to arrive must not keep a new
+    /// client out. Nil id when every connection is busy with a request, or when shutting down.
+    private func admit(_ stream: any ByteStream) -> (id: Int?, evicted: (any ByteStream)?) {
+        state.withLock { state in
+            guard !state.draining else { return (nil, nil) }
+            var evicted: (any ByteStream)?
+            if state.connections.count >= configuration.limits.maxConnections {
+                let oldest = state.connections.filter(\.value.idle).min { $0.value.idleSince < $1.value.idleSince }
+                guard let oldest else { return (nil, nil) }
+                state.connections.removeValue(forKey: oldest.key)
+                evicted = oldest.value.stream
+            }
+            let id = state.nextID
+            state.nextID += 1
+            state.connections[id] = Entry(stream: stream, idle: true, idleSince: .now)
+            return (id, evicted)
+        }
     }
 
     /// Stops accepting, closes idle connections at once and the rest after `gracePeriod`, and
@@ -147,15 +172,42 @@ public final class HTTPServer: Sendable {
             guard let self else { return true }
             return self.state.withLock { state in
                 state.connections[id]?.idle = idle
+                if idle { state.connections[id]?.idleSince = .now }
                 return state.draining && idle
             }
         }
-        await connection.run()
+        switch await connection.run() {
+        case .close: break
+        case .linger: await linger(stream, for: configuration.limits.lingerTimeout)
+        }
         await stream.close()
         _ = state.withLock { $0.connections.removeValue(forKey: id) }
     }
 
-    /// Over `maxConnections` (or shutting down): a 503, then close.
+    /// Half-closes and reads what the client still sends, discarding it, until it closes or
+    /// `duration` passes. Closing a socket with unread input makes the kernel answer with a
+    /// reset, and a reset can destroy the last answer (a 413 while the client is still sending
+    /// its body) before the client has read it.
+    private func linger(_ stream: any ByteStream, for duration: Duration) async {
+        await stream.shutdownWrite()
+        let deadline = ContinuousClock.now + duration
+        while true {
+            let remaining = ContinuousClock.now.duration(to: deadline)
+            guard remaining > .zero else { return }
+            do throws(IOError) {
+                if try await stream.receive(maxLength: 64 * 1024, timeout: remaining).isEmpty { return }
+            } catch {
+                return
+            }
+        }
+    }
+
+    /// Refused connections that may linger at once; more are closed at once. Refused connections
+    /// count against no limit, so a flood of them must not hold descriptors for long.
+    static let maxLingeringRefusals = 64
+
+    /// Over `maxConnections` (or shutting down): a 503, then close, lingering (up to one second,
+    /// while few others do) so that a request already sent does not turn the 503 into a reset.
     private func refuse(_ stream: any ByteStream) async {
         logger.warning("Connection limit (\(configuration.limits.maxConnections)) reached; refusing a connection")
         let response = configuration.errorRenderer.response(for: HTTPError(.serviceUnavailable, message: "Too many connections; try again later",
@@ -164,6 +216,15 @@ public final class HTTPServer: Sendable {
             let head = ResponseSerializer.head(response, framing: .contentLength(response.body.bytes?.count ?? 0),
                                                keepAlive: false, version: .http1_1)
             try? await stream.send(head + (response.body.bytes ?? []), timeout: .seconds(1))
+            let lingers = state.withLock { state in
+                guard state.lingeringRefusals < Self.maxLingeringRefusals else { return false }
+                state.lingeringRefusals += 1
+                return true
+            }
+            if lingers {
+                await linger(stream, for: min(configuration.limits.lingerTimeout, .seconds(1)))
+                state.withLock { $0.lingeringRefusals -= 1 }
+            }
         }
         await stream.close()
     }

@@ -15,13 +15,20 @@ public struct PEMCredential: Sendable, Equatable {
 /// OpenSSL C API (ECDSA P-256, SHA-256). Users trust the CA once (its fingerprint is printed by
 /// `scanbridge cert`); the server certificate names 127.0.0.1, ::1 and localhost.
 public enum LocalCertificateAuthority {
-    /// A self-signed CA certificate valid for `days`.
+    /// The only names a certificate under the local CA may carry (X.509 name constraints):
+    /// whoever obtains the CA's key can then mint certificates for this machine's loopback
+    /// names only, never for a site the user visits.
+    public static let permittedNames = "permitted;IP:127.0.0.1/255.255.255.255,"
+        + "permitted;IP:::1/ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff,permitted;DNS:localhost"
+
+    /// A self-signed CA certificate valid for `days`, constrained to `permittedNames`.
     public static func makeAuthority(commonName: String = "ScanBridge Local CA", days: Int = 3650) throws(TLSError) -> PEMCredential {
         let key = try generateKey()
         defer { EVP_PKEY_free(key) }
         let certificate = try makeCertificate(subject: commonName, publicKey: key, days: days, issuer: nil, signingKey: key, extensions: [
             (NID_basic_constraints, "critical,CA:TRUE,pathlen:0"),
             (NID_key_usage, "critical,keyCertSign,cRLSign"),
+            (NID_name_constraints, "critical," + permittedNames),
             (NID_subject_key_identifier, "hash"),
         ])
         defer { X509_free(certificate) }

@@ -20,10 +20,14 @@ public struct TLSError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// A server-side TLS configuration (an OpenSSL `SSL_CTX`): TLS 1.2 and 1.3, a certificate
+/// A server-side TLS configuration (an OpenSSL `SSL_CTX`): TLS 1.2 (AEAD suites only) and 1.3, a certificate
 /// chain and its private key from PEM files. Immutable once made, so shared by every
 /// connection of a listener.
 public final class TLSContext: Sendable {
+    /// The TLS 1.2 suites offered: ECDHE with AES-GCM or ChaCha20-Poly1305, for ECDSA (the
+    /// generated certificate) and RSA (one an administrator supplies) keys.
+    public static let tls12Ciphers = "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL"
+
     /// The SSL_CTX. OpenSSL allows `SSL_new` on a fully configured context from any thread.
     nonisolated(unsafe) let context: OpaquePointer
 
@@ -35,6 +39,8 @@ public final class TLSContext: Sendable {
         self.context = context
         guard sb_ssl_ctx_set_min_proto_version(context, TLS1_2_VERSION) == 1 else { throw .openSSL("setting TLS 1.2 as the minimum") }
         SSL_CTX_set_options(context, sb_ssl_op_no_renegotiation() | sb_ssl_op_cipher_server_preference())
+        // TLS 1.2: forward-secret AEAD suites only (no CBC, no SHA-1 MACs). TLS 1.3's suites are all AEAD.
+        guard SSL_CTX_set_cipher_list(context, Self.tls12Ciphers) == 1 else { throw .openSSL("setting the TLS 1.2 cipher suites") }
         // No session tickets: nothing to send after the handshake, and no ticket keys to manage.
         SSL_CTX_set_num_tickets(context, 0)
         guard SSL_CTX_use_certificate_chain_file(context, certificateChainFile) == 1 else {

@@ -16,6 +16,8 @@ public final class TLSStream: ByteStream {
         let readBIO: OpaquePointer
         let writeBIO: OpaquePointer
         var closed = false
+        /// close_notify was sent (`shutdownWrite` or `close`).
+        var notified = false
         /// Ciphertext taken from the write BIO and not yet sent.
         var outbound: [UInt8] = []
         /// Someone is sending `outbound` right now; others leave their bytes to them.
@@ -129,14 +131,25 @@ public final class TLSStream: ByteStream {
         try await flush(timeout: timeout)
     }
 
+    /// Sends close_notify (best effort) and half-closes the inner stream; receiving goes on
+    /// until the peer's close_notify or end of stream.
+    public func shutdownWrite() async {
+        let open = state.withLock { connection -> Bool in
+            guard !connection.closed else { return false }
+            Self.notify(&connection)
+            return true
+        }
+        guard open else { return }
+        try? await flush(timeout: .milliseconds(200))
+        await inner.shutdownWrite()
+    }
+
     /// Sends close_notify (best effort), closes the inner stream. Idempotent.
     public func close() async {
         let first = state.withLock { connection -> Bool in
             guard !connection.closed else { return false }
             connection.closed = true
-            ERR_clear_error()
-            if SSL_is_init_finished(connection.ssl) == 1 { SSL_shutdown(connection.ssl) }
-            Self.collectOutput(&connection)
+            Self.notify(&connection)
             return true
         }
         guard first else { return }
@@ -175,6 +188,15 @@ public final class TLSStream: ByteStream {
             }
             state.withLock { $0.flushing = false }
         }
+    }
+
+    /// Queues close_notify once, after a finished handshake (before it there is no session to end).
+    private static func notify(_ connection: inout Connection) {
+        guard !connection.notified else { return }
+        connection.notified = true
+        ERR_clear_error()
+        if SSL_is_init_finished(connection.ssl) == 1 { SSL_shutdown(connection.ssl) }
+        collectOutput(&connection)
     }
 
     private static func collectOutput(_ connection: inout Connection) {

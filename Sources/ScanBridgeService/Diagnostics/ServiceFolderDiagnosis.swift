@@ -54,7 +54,7 @@ public enum ServiceFolderDiagnosis {
             if rootWritable == nil { doubts.append("missing subfolders (\(list)), which the service creates when it starts") }
             else { failures.append("missing subfolders \(list) and the folder cannot be written to create them") }
         }
-        for key in ["server_key.pem", "ca_key.pem"] {
+        for key in ["server_key.pem", "ca_key.pem", "private/ca_key.pem"] {
             let path = (folder.cert as NSString).appendingPathComponent(key)
             if let entry = status(path), entry.mode & 0o004 != 0 {
                 failures.append("the private key \(path) is readable by every user (mode \(String(entry.mode & 0o777, radix: 8)))")

@@ -2,8 +2,10 @@ import Foundation
 import ScanBridgeHTTP
 
 /// The HTTPS certificate of the service folder: `cert/server.pem` and `cert/server_key.pem`.
-/// When both are missing, a local CA (`cert/ca.pem`, `cert/ca_key.pem`, kept for the next
-/// server certificate) and a server certificate for 127.0.0.1, ::1 and localhost are made.
+/// When both are missing, a local CA (`cert/ca.pem`) and a server certificate for 127.0.0.1, ::1
+/// and localhost are made. The CA is name-constrained to those names; its key is kept for the
+/// next server certificate in `cert/private/ca_key.pem`, a folder only the service's user can
+/// enter (0700, the key 0600), while `cert/ca.pem` stays readable for `scanbridge cert trust`.
 /// Replacing the two server files and restarting uses the new certificate.
 public struct ServerCertificates: Sendable {
     public var certificate: String
@@ -15,8 +17,16 @@ public struct ServerCertificates: Sendable {
         certificate = (folder.cert as NSString).appendingPathComponent("server.pem")
         privateKey = (folder.cert as NSString).appendingPathComponent("server_key.pem")
         authorityCertificate = (folder.cert as NSString).appendingPathComponent("ca.pem")
-        authorityKey = (folder.cert as NSString).appendingPathComponent("ca_key.pem")
+        privateFolder = (folder.cert as NSString).appendingPathComponent("private")
+        authorityKey = (privateFolder as NSString).appendingPathComponent("ca_key.pem")
+        formerAuthorityKey = (folder.cert as NSString).appendingPathComponent("ca_key.pem")
     }
+
+    /// `cert/private`: mode 0700.
+    public var privateFolder: String
+    /// Where the CA key lay before it moved into `private/`; moved there when a server
+    /// certificate is made.
+    var formerAuthorityKey: String
 
     public struct Problem: Error, Sendable, CustomStringConvertible {
         public var description: String
@@ -42,6 +52,7 @@ public struct ServerCertificates: Sendable {
                           + "supply both files, or remove both to have ScanBridge generate a local certificate")
         }
         do {
+            try preparePrivateFolder()
             var newAuthority = false
             let authority: PEMCredential
             if files.fileExists(atPath: authorityCertificate), files.fileExists(atPath: authorityKey) {
@@ -61,6 +72,23 @@ public struct ServerCertificates: Sendable {
             throw error
         } catch {
             throw Problem(description: "cannot create the HTTPS certificate in \((certificate as NSString).deletingLastPathComponent): \(error)")
+        }
+    }
+
+    /// Makes `cert/private` (0700, also when it exists) and moves a CA key left in `cert/` into it.
+    private func preparePrivateFolder() throws {
+        let files = FileManager.default
+        if !files.fileExists(atPath: privateFolder) {
+            try files.createDirectory(atPath: privateFolder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        guard chmod(privateFolder, 0o700) == 0 else {
+            throw Problem(description: "cannot make \(privateFolder) private: \(String(cString: strerror(errno)))")
+        }
+        if files.fileExists(atPath: formerAuthorityKey), !files.fileExists(atPath: authorityKey) {
+            guard rename(formerAuthorityKey, authorityKey) == 0 else {
+                throw Problem(description: "cannot move \(formerAuthorityKey) to \(authorityKey): \(String(cString: strerror(errno)))")
+            }
+            _ = chmod(authorityKey, 0o600)
         }
     }
 

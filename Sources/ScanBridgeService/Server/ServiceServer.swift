@@ -17,8 +17,10 @@ extension HTTPLimits {
         if let megabytes = value("HTTPMaxBodyMB") { maxBodySize = megabytes << 20 }
         if let seconds = value("HTTPIdleTimeout") { idleTimeout = .seconds(seconds) }
         if let seconds = value("HTTPHeadTimeout") { headerReadTimeout = .seconds(seconds) }
+        if let rate = value("HTTPMinBodyRate") { minBodyRate = rate }
         if let seconds = value("HTTPSendTimeout") { sendTimeout = .seconds(seconds) }
         if let count = value("MaxConnections") { maxConnections = count }
+        if let seconds = value("HTTPLingerTimeout") { lingerTimeout = .seconds(seconds) }
     }
 }
 
@@ -31,7 +33,14 @@ public final class ServiceServer: Sendable {
         public var port: Int
         let server: HTTPServer
         let task: Task<Void, Never>
+        /// The same listener on ::1 (`ListenIPv6Loopback`), when it could bind.
+        let ipv6Loopback: (server: HTTPServer, task: Task<Void, Never>)?
+
+        /// Every address this listener answers on.
+        public var addresses: [String] { ipv6Loopback == nil ? [ServiceServer.ipv4Loopback] : [ServiceServer.ipv4Loopback, "::1"] }
     }
+
+    static let ipv4Loopback = "127.0.0.1"
 
     public struct StartError: Error, Sendable, CustomStringConvertible {
         public var description: String
@@ -115,17 +124,33 @@ public final class ServiceServer: Sendable {
         page.use(policy.middleware(publicPaths: WebAssets.publicPaths))
         page.errorRenderer = DWTErrorRenderer()
         let routers: [ListenerRole: Router] = [.dwt: core, .dcp: page]
-        var started: [(ServiceSettings.Listener, HTTPServer)] = []
+        var started: [(ServiceSettings.Listener, HTTPServer, HTTPServer?)] = []
+        func makeServer(_ socket: any StreamListener, _ listener: ServiceSettings.Listener) -> HTTPServer {
+            HTTPServer(listener: socket, responder: routers[listener.role]!,
+                       configuration: .init(limits: limits, tls: listener.secure ? tls : nil, errorRenderer: DWTErrorRenderer()),
+                       logger: Logger(label: "scanbridge.http"))
+        }
+        let alsoIPv6Loopback = settings.bindAddress == ipv4Loopback && Self.listensOnIPv6Loopback(configuration)
         for listener in settings.listeners {
             do {
-                let socket = try engine.listen(address: settings.bindAddress, port: listener.port)
-                let server = HTTPServer(listener: socket, responder: routers[listener.role]!,
-                                        configuration: .init(limits: limits, tls: listener.secure ? tls : nil,
-                                                             errorRenderer: DWTErrorRenderer()),
-                                        logger: Logger(label: "scanbridge.http"))
-                started.append((listener, server))
+                let server = makeServer(try engine.listen(address: settings.bindAddress, port: listener.port), listener)
+                // Where localhost resolves to ::1 first, https://localhost must find the service
+                // there too. A machine without IPv6 loopback, or a port taken on ::1 only, costs
+                // that address, not the service.
+                var companion: HTTPServer?
+                if alsoIPv6Loopback {
+                    do {
+                        companion = makeServer(try engine.listen(address: "::1", port: server.port), listener)
+                    } catch {
+                        logger.warning("Not listening on [::1]:\(server.port) (\(listener)): \(error.systemMessage.isEmpty ? "\(error)" : error.systemMessage)")
+                    }
+                }
+                started.append((listener, server, companion))
             } catch {
-                for (_, server) in started { await server.listener.close() }
+                for (_, server, companion) in started {
+                    await server.listener.close()
+                    await companion?.listener.close()
+                }
                 service.jobs.events.finishAll()
                 await service.close()
                 throw StartError(description: "cannot listen on \(settings.bindAddress) port \(listener.port) (\(listener)): \(error.systemMessage.isEmpty ? "\(error)" : error.systemMessage)")
@@ -136,14 +161,18 @@ public final class ServiceServer: Sendable {
             do {
                 escl = try ESCLServer.start(settings: esclSettings, engine: engine, tls: tls, limits: limits)
             } catch {
-                for (_, server) in started { await server.listener.close() }
+                for (_, server, companion) in started {
+                    await server.listener.close()
+                    await companion?.listener.close()
+                }
                 service.jobs.events.finishAll()
                 await service.close()
                 throw StartError(description: "\(error)")
             }
         }
-        let running = started.map { listener, server in
-            Running(listener: listener, port: server.port, server: server, task: Task { await server.run() })
+        let running = started.map { listener, server, companion in
+            Running(listener: listener, port: server.port, server: server, task: Task { await server.run() },
+                    ipv6Loopback: companion.map { companion in (companion, Task { await companion.run() }) })
         }
         policy.setServicePorts(Set(running.map(\.port)))
         endpoints.set(running.map { ServiceEndpoints.Endpoint(role: $0.listener.role, secure: $0.listener.secure, port: $0.port) })
@@ -151,9 +180,15 @@ public final class ServiceServer: Sendable {
             let scheme = item.listener.secure ? "https" : "http"
             let host = settings.bindAddress.contains(":") ? "[\(settings.bindAddress)]" : settings.bindAddress
             logger.info("Listening on \(scheme)://\(host):\(item.port)/ (\(item.listener.role.rawValue))")
+            if item.ipv6Loopback != nil { logger.info("Listening on \(scheme)://[::1]:\(item.port)/ (\(item.listener.role.rawValue))") }
         }
         return ServiceServer(engine: engine, status: status, service: service, running: running, policy: policy, escl: escl,
                              logger: logger)
+    }
+
+    /// `ListenIPv6Loopback`: whether listeners bound to 127.0.0.1 also listen on ::1.
+    static func listensOnIPv6Loopback(_ configuration: LoadedConfiguration) -> Bool {
+        configuration.values.first { $0.key.name == "ListenIPv6Loopback" }?.value != "false"
     }
 
     /// Closes the listeners, lets responses in progress finish (up to `gracePeriod`), and
@@ -162,10 +197,16 @@ public final class ServiceServer: Sendable {
         // Event streams never end by themselves: finish them so connections can close.
         service.jobs.events.finishAll()
         await withTaskGroup(of: Void.self) { group in
-            for item in running { group.addTask { await item.server.shutdown(gracePeriod: gracePeriod) } }
+            for item in running {
+                group.addTask { await item.server.shutdown(gracePeriod: gracePeriod) }
+                if let companion = item.ipv6Loopback { group.addTask { await companion.server.shutdown(gracePeriod: gracePeriod) } }
+            }
             if let escl { group.addTask { await escl.stop(gracePeriod: gracePeriod) } }
         }
-        for item in running { await item.task.value }
+        for item in running {
+            await item.task.value
+            await item.ipv6Loopback?.task.value
+        }
         await service.close()
     }
 }
