@@ -10,8 +10,9 @@ APT_PACKAGES=(
   libcurl4-openssl-dev libssl-dev libv4l-dev
   # sd-bus, through which the eSCL server talks to Avahi on the system bus (CSystemdBus)
   libsystemd-dev
-  # Imaging: zlib for the PDF writer's Flate streams; vips and img2pdf as benchmark references
-  zlib1g-dev libvips-tools img2pdf
+  # Imaging: zlib for the PDF writer's Flate streams; libvips (its C API, in-process) and img2pdf
+  # (its Python API) as imaging-bench's references
+  zlib1g-dev libvips-dev img2pdf
   # Barcode reading (POST /api/process/read-barcode)
   libzbar-dev
   # The SANE test backend and its command-line tools
