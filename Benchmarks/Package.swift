@@ -67,6 +67,7 @@ let package = Package(
         .executableTarget(name: "batch-ceiling", dependencies: [
             "BenchmarkSupport", .product(name: "ScanBridgeImaging", package: "ScanBridge"),
             .product(name: "ScanBridgeDevices", package: "ScanBridge"),
+            .product(name: "ScanBridgeStorage", package: "ScanBridge"),
         ], swiftSettings: strict),
     ]
 )

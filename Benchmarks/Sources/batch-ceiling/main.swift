@@ -7,17 +7,21 @@
 //       encode of the 1-bit page (libtiff) — never an expanded 8-bit page. The best single-thread
 //       time and the rate with every core encoding at once.
 //
-//   batch-ceiling --acquire colour|gray|bw [--pages N]
+//   batch-ceiling --acquire colour|gray|bw [--pages N] [--service-memory-policy]
 //       The per-page CPU floor of a scan job: N pages (a multiple of 10: ADF batches) acquired
 //       from SANE's test backend (SANE_CONFIG_DIR as the service gets it; A4 at 300 dpi) with
 //       ScanBridgeDevices, as the service acquires them, and each encoded once (TurboJPEG q85;
 //       for BW G4, and in a separate pass PNG level 3, the stored form). CPU seconds a page
 //       (this process's utime + stime, every thread) for acquisition alone and with each encode.
+//       --service-memory-policy applies the allocator tuning `scanbridge serve` runs under
+//       (MemoryPolicy: every block of 1 MiB or more its own mmap, returned when freed), so that
+//       what fresh memory for each page costs can be told apart.
 import BenchmarkSupport
 import Dispatch
 import Foundation
 @_spi(Benchmarks) import ScanBridgeImaging
 import ScanBridgeDevices
+import ScanBridgeStorage
 
 struct Failure: Error, CustomStringConvertible { var description: String }
 
@@ -144,6 +148,7 @@ while let argument = arguments.popFirst() {
     case "--runs": runs = arguments.popFirst().flatMap(Int.init) ?? runs
     case "--pages": pages = arguments.popFirst().flatMap(Int.init) ?? pages
     case "--acquire": acquire = arguments.popFirst()
+    case "--service-memory-policy": MemoryPolicy.returnLargeAllocationsToSystem()
     default: paths.append(argument)
     }
 }
