@@ -101,6 +101,21 @@ bench-report:
 bench-check:
 	python3 Benchmarks/bench_results.py check
 
+# In-process micro-benchmarks under ordo-one/benchmark (Benchmarks/Benchmarks/ImagingMicro):
+# bench-micro runs them; bench-micro-baseline stores this machine's figures as static thresholds
+# (Benchmarks/Thresholds/, run it on a quiet machine); bench-micro-check runs them and fails on a
+# regression beyond the tolerances in the benchmark's code (exit 2; 4 means improvements only).
+.PHONY: bench-micro bench-micro-baseline bench-micro-check
+## bench-micro: the imaging micro-benchmarks (swift package benchmark)
+bench-micro:
+	cd Benchmarks && swift package benchmark --target ImagingMicro
+## bench-micro-baseline: store their static thresholds in Benchmarks/Thresholds/ (on a quiet machine)
+bench-micro-baseline:
+	cd Benchmarks && swift package --allow-writing-to-package-directory benchmark thresholds update --target ImagingMicro
+## bench-micro-check: run them and fail when one regresses beyond its tolerance against Benchmarks/Thresholds/
+bench-micro-check:
+	cd Benchmarks && swift package benchmark thresholds check --target ImagingMicro || [ $$? -eq 4 ]
+
 # Per-page CPU of a scan job against acquisition + one encode, in the same run (Benchmarks/job_bench.py).
 # JOB_ARGS is passed to the harness, e.g. make job-bench JOB_ARGS="--rounds 7 --modes colour".
 JOB_ARGS ?=

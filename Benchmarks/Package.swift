@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         // Reference servers measured in the same run.
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        // Baselines and thresholds for the in-process micro-benchmarks (Benchmarks/ImagingMicro).
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
         // Timing, statistics, machine description and table output shared by every benchmark.
@@ -69,5 +71,12 @@ let package = Package(
             .product(name: "ScanBridgeDevices", package: "ScanBridge"),
             .product(name: "ScanBridgeStorage", package: "ScanBridge"),
         ], swiftSettings: strict),
+        // Micro-benchmarks of a scan job's imaging steps beside the bare library calls, with
+        // baselines and thresholds: `swift package benchmark` (make bench-micro).
+        .executableTarget(name: "ImagingMicro", dependencies: [
+            .product(name: "Benchmark", package: "benchmark"),
+            .product(name: "ScanBridgeImaging", package: "ScanBridge"),
+        ], path: "Benchmarks/ImagingMicro", swiftSettings: strict,
+        plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
     ]
 )
