@@ -39,15 +39,16 @@ public struct Samples: Codable, Sendable {
     }
 }
 
-/// Runs contenders in turns, round after round (ours, reference, ours, reference, …), so that
-/// a burst of load from elsewhere on the machine hits every contender alike; the first round only
-/// warms up. Each body returns the figure of its turn (seconds, or a rate it measured itself).
+/// Runs contenders in turns, round after round, so that a burst of load from elsewhere on the
+/// machine hits every contender alike; every other round runs them in reverse order, so that
+/// going first or last (a warm cache, a cold one) favours none. The first round only warms up.
+/// Each body returns the figure of its turn (seconds, or a rate it measured itself).
 public enum Interleaved {
     public static func run(rounds: Int, warmUp: Bool = true,
                            _ contenders: [(name: String, body: () throws -> Double)]) throws -> [String: Samples] {
         var values: [String: [Double]] = [:]
         for round in (warmUp ? 0 : 1)...max(rounds, 1) {
-            for contender in contenders {
+            for contender in round % 2 == 0 ? contenders : contenders.reversed() {
                 let value = try contender.body()
                 if round > 0 { values[contender.name, default: []].append(value) }
             }
@@ -59,7 +60,7 @@ public enum Interleaved {
                            _ contenders: [(name: String, body: () async throws -> Double)]) async throws -> [String: Samples] {
         var values: [String: [Double]] = [:]
         for round in (warmUp ? 0 : 1)...max(rounds, 1) {
-            for contender in contenders {
+            for contender in round % 2 == 0 ? contenders : contenders.reversed() {
                 let value = try await contender.body()
                 if round > 0 { values[contender.name, default: []].append(value) }
             }
