@@ -87,10 +87,42 @@ BENCHMARKS += upload-benchmark
 # Socket engines: loopback echo, io_uring vs epoll vs SwiftNIO (IO_BENCH_SECONDS, IO_BENCH_RUNS).
 BENCHMARKS += io-bench
 
-## bench: build and run every benchmark in Benchmarks/ (release), printing Markdown tables
+## bench: build and run every benchmark in Benchmarks/ (release); each prints its tables and writes JSON to Benchmarks/results/
 bench: install
 	cd Benchmarks && swift build -c release
 	@set -e; for exe in $(BENCHMARKS); do echo "== $$exe"; Benchmarks/.build/release/$$exe; done
+
+.PHONY: bench-report bench-check job-bench
+## bench-report: render docs/PERFORMANCE.md's benchmark tables from the newest JSON of each benchmark in Benchmarks/results/
+bench-report:
+	python3 Benchmarks/bench_results.py report
+
+## bench-check: fail when a ratio (ours ÷ reference) in the newest results is below its target in Benchmarks/targets.json
+bench-check:
+	python3 Benchmarks/bench_results.py check
+
+# In-process micro-benchmarks under ordo-one/benchmark (Benchmarks/Benchmarks/ImagingMicro):
+# bench-micro runs them; bench-micro-baseline stores this machine's figures as static thresholds
+# (Benchmarks/Thresholds/, run it on a quiet machine); bench-micro-check runs them and fails on a
+# regression beyond the tolerances in the benchmark's code (exit 2; 4 means improvements only).
+.PHONY: bench-micro bench-micro-baseline bench-micro-check
+## bench-micro: the imaging micro-benchmarks (swift package benchmark)
+bench-micro:
+	cd Benchmarks && swift package benchmark --target ImagingMicro
+## bench-micro-baseline: store their static thresholds in Benchmarks/Thresholds/ (on a quiet machine)
+bench-micro-baseline:
+	cd Benchmarks && swift package --allow-writing-to-package-directory benchmark thresholds update --target ImagingMicro
+## bench-micro-check: run them and fail when one regresses beyond its tolerance against Benchmarks/Thresholds/
+bench-micro-check:
+	cd Benchmarks && swift package benchmark thresholds check --target ImagingMicro || [ $$? -eq 4 ]
+
+# Per-page CPU of a scan job against acquisition + one encode, in the same run (Benchmarks/job_bench.py).
+# JOB_ARGS is passed to the harness, e.g. make job-bench JOB_ARGS="--rounds 7 --modes colour".
+JOB_ARGS ?=
+## job-bench: the service's CPU s/page in scan jobs vs acquisition + one TurboJPEG/G4 encode (writes JSON)
+job-bench: install release
+	cd Benchmarks && swift build -c release --product batch-ceiling
+	.venv/bin/python Benchmarks/job_bench.py $(JOB_ARGS)
 
 # The HTTP parser under libFuzzer (Fuzz/ package). FUZZ_SECONDS bounds the run (0 = forever).
 FUZZ_SECONDS ?= 30

@@ -1,7 +1,8 @@
 // swift-tools-version:6.2
 // ScanBridge's benchmarks: a separate package so that the main build stays fast. Run with
 // `make bench` from the repository root. Each benchmark executable measures one subsystem
-// against a reference in the same run and prints a Markdown table for the README.
+// against a reference in the same run, prints Markdown tables and writes its results as JSON
+// under results/ (`make bench-report`, `make bench-check`).
 import PackageDescription
 
 let strict: [SwiftSetting] = [.treatAllWarnings(as: .error)]
@@ -16,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         // Reference servers measured in the same run.
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        // Baselines and thresholds for the in-process micro-benchmarks (Benchmarks/ImagingMicro).
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
         // Timing, statistics, machine description and table output shared by every benchmark.
@@ -26,10 +29,12 @@ let package = Package(
             .product(name: "ScanBridgeDevices", package: "ScanBridge"),
             .product(name: "ScanBridgeImaging", package: "ScanBridge"),
         ], swiftSettings: strict),
-        // Imaging: codecs vs the raw library calls, resize/thumbnail vs vips, pipeline pages/s,
-        // 100-page PDF vs img2pdf.
+        // libvips' C API (libvips-dev), imaging-bench's in-process reference for resize and thumbnails.
+        .systemLibrary(name: "CVips", pkgConfig: "vips", providers: [.apt(["libvips-dev"])]),
+        // Imaging: codecs vs the raw library calls, resize/thumbnail vs libvips in-process,
+        // pipeline pages/s, 100-page PDF vs img2pdf's Python API in a warm interpreter.
         .executableTarget(name: "imaging-bench", dependencies: [
-            "BenchmarkSupport", .product(name: "ScanBridgeImaging", package: "ScanBridge"),
+            "BenchmarkSupport", "CVips", .product(name: "ScanBridgeImaging", package: "ScanBridge"),
             .product(name: "ScanBridgeStorage", package: "ScanBridge"),
         ], swiftSettings: strict),
         // The image buffer's memory bound: peak RSS while A4 300 dpi colour pages stream through a
@@ -59,10 +64,19 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ], swiftSettings: strict),
-        // The ceiling of `make batch-bench` (Benchmarks/batch_bench.py): raw TurboJPEG encodes of
-        // the batch's own pages × cores.
+        // The ceilings of `make batch-bench` (Benchmarks/batch_bench.py): acquisition from the
+        // same SANE test scanner plus one raw encode a page (TurboJPEG; G4 and PNG for BW).
         .executableTarget(name: "batch-ceiling", dependencies: [
             "BenchmarkSupport", .product(name: "ScanBridgeImaging", package: "ScanBridge"),
+            .product(name: "ScanBridgeDevices", package: "ScanBridge"),
+            .product(name: "ScanBridgeStorage", package: "ScanBridge"),
         ], swiftSettings: strict),
+        // Micro-benchmarks of a scan job's imaging steps beside the bare library calls, with
+        // baselines and thresholds: `swift package benchmark` (make bench-micro).
+        .executableTarget(name: "ImagingMicro", dependencies: [
+            .product(name: "Benchmark", package: "benchmark"),
+            .product(name: "ScanBridgeImaging", package: "ScanBridge"),
+        ], path: "Benchmarks/ImagingMicro", swiftSettings: strict,
+        plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
     ]
 )

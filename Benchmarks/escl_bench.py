@@ -14,7 +14,8 @@ JPEG, over each API, alternating which goes first:
   then next-page?type=image/jpeg (the stored form) until 204, then DELETE.
 Pages/s is 10 pages over the wall time from the job's POST to its last page; CPU seconds a
 page is the service's utime+stime (/proc/PID/stat) over the same span / 10. Prints a Markdown
-table with the median of the rounds; exits non-zero if a job delivers other than 10 A4 JPEGs."""
+table with the median of the rounds and writes the run as JSON under Benchmarks/results/
+(escl-bench-*.json); exits non-zero if a job delivers other than 10 A4 JPEGs."""
 import argparse
 import io
 import os
@@ -32,6 +33,8 @@ from datetime import datetime, timezone
 
 import requests
 from PIL import Image
+
+from bench_results import Record, load_average
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 DEVICE = "sane:test:0"
@@ -117,6 +120,7 @@ def main():
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "scanbridge"))
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
+    load_before = load_average()
     work = tempfile.mkdtemp(prefix="scanbridge-escl-bench-")
     sane = os.path.join(work, "sane.d")
     subprocess.run([os.path.join(ROOT, "scripts", "sane-test-config.sh"), sane], check=True)
@@ -162,6 +166,15 @@ def main():
             process.kill()
         shutil.rmtree(work, ignore_errors=True)
 
+    record = Record("escl-bench", args.rounds, "Benchmarks/escl_bench.py" + "".join(f" {a}" for a in sys.argv[1:]))
+    record.data["load_before"] = load_before
+    record.data["quiet"] = load_before[0] < 0.5 * os.cpu_count()
+    rate = record.table("pages-per-second", "10-page ADF job, A4 300 dpi colour, JPEG: eSCL against the DWT REST API of the same service",
+                        ["eSCL", "DWT REST"], "eSCL")
+    Record.add(rate, "job", "pages from the job's POST to its last page", "pages/s", {name: [r for r, _ in rows] for name, rows in results.items()})
+    cpu = record.table("cpu-per-page", "the service's CPU seconds a page over the same span", ["eSCL", "DWT REST"], "eSCL", higher_is_better=False)
+    Record.add(cpu, "job", "service CPU", "CPU s/page", {name: [c for _, c in rows] for name, rows in results.items()})
+    record.finish()
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, commit {commit}, {platform.node()} "

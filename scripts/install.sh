@@ -12,8 +12,9 @@ APT_PACKAGES=(
   libsystemd-dev
   # PDF import: poppler-glib renders the pages that are not a single image (CPoppler)
   libpoppler-glib-dev
-  # Imaging: zlib for the PDF writer's Flate streams; vips and img2pdf as benchmark references
-  zlib1g-dev libvips-tools img2pdf
+  # Imaging: zlib for the PDF writer's Flate streams; libvips (its C API, in-process) and img2pdf
+  # (its Python API) as imaging-bench's references
+  zlib1g-dev libvips-dev img2pdf
   # Barcode reading (POST /api/process/read-barcode)
   libzbar-dev
   # The SANE test backend and its command-line tools

@@ -36,38 +36,22 @@ public struct Measurement: Sendable {
     }
 }
 
-/// A Markdown table, printed for pasting into the README's performance section.
-public struct ResultTable {
-    public var title: String
-    public var columns: [String]
-    public var rows: [[String]] = []
-
-    public init(title: String, columns: [String]) {
-        self.title = title
-        self.columns = columns
-    }
-
-    public mutating func add(_ row: [String]) { rows.append(row) }
-
-    public func render() -> String {
-        var lines = ["### \(title)", "", "| " + columns.joined(separator: " | ") + " |",
-                     "|" + columns.map { _ in "---" }.joined(separator: "|") + "|"]
-        lines += rows.map { "| " + $0.joined(separator: " | ") + " |" }
-        return lines.joined(separator: "\n") + "\n"
-    }
-}
-
-/// The machine a figure was measured on, for the README.
+/// The machine a figure was measured on.
 public enum MachineDescription {
     public static func current() -> String {
-        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+        "\(cpuModel()), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory / (1 << 30)) GiB, Linux \(kernel())"
+    }
+
+    public static func cpuModel() -> String {
+        (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
             .split(separator: "\n").first { $0.hasPrefix("model name") }?
             .split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
-        let memory = ProcessInfo.processInfo.physicalMemory / (1 << 30)
+    }
+
+    public static func kernel() -> String {
         var system = utsname()
         uname(&system)
-        let kernel = withUnsafeBytes(of: &system.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        return "\(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(memory) GiB, Linux \(kernel)"
+        return withUnsafeBytes(of: &system.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
     }
 }
 

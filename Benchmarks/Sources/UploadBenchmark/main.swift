@@ -103,29 +103,31 @@ let uploader = Uploader(stagingFolder: folder + "/upload", maxConcurrentUploads:
 let url = "http://127.0.0.1:\(sink.port)/sink"
 let options = UploadOptions(maxAttempts: 1)
 
-var table = ResultTable(title: "Uploads over loopback HTTP PUT (\(MachineDescription.current()))",
-                        columns: ["case", "ScanBridgeUpload", "curl CLI (reference)", "ratio"])
+let rounds = Int(ProcessInfo.processInfo.environment["UPLOAD_BENCH_ROUNDS"] ?? "") ?? 5
+var record = BenchmarkRecord(benchmark: "upload-benchmark", rounds: rounds)
+var table = BenchmarkRecord.Table(id: "uploads", title: "Uploads over loopback HTTP PUT against the curl command line (same libcurl, same sink)",
+                                  contenders: ["ScanBridgeUpload", "curl CLI"], ours: "ScanBridgeUpload")
 
 // 1. One large document.
 let large = Data((0..<(64 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 2654435761 >> 7) })
 let largeFile = folder + "/large.bin"
 try large.write(to: URL(fileURLWithPath: largeFile))
-let oursLarge = try await Measurement.run(runs: 5) {
-    _ = try await uploader.upload(UploadDocument(data: large, fileName: "large.bin"), to: .httpPut(HTTPPutTarget(url: url)), options: options)
-}
-let curlLarge = try Measurement.run(runs: 5) { try runCurl(["-o", "/dev/null", "-T", largeFile, url]) }
 let mib = Double(large.count) / Double(1 << 20)
-table.add(["64 MiB, one upload (ours includes staging to disk)",
-           "\(format(mib / oursLarge.median, digits: 0)) MiB/s", "\(format(mib / curlLarge.median, digits: 0)) MiB/s",
-           format(curlLarge.median / oursLarge.median, digits: 2)])
-
+let largeSamples = try await Interleaved.run(rounds: rounds, [
+    (name: "ScanBridgeUpload", body: {
+        try await Interleaved.seconds {
+            _ = try await uploader.upload(UploadDocument(data: large, fileName: "large.bin"), to: .httpPut(HTTPPutTarget(url: url)), options: options)
+        }
+    }),
+    (name: "curl CLI", body: { try Interleaved.seconds { try runCurl(["-o", "/dev/null", "-T", largeFile, url]) } }),
+])
+table.add(id: "large", label: "64 MiB, one upload (ours includes staging it to disk)", unit: "MiB/s", largeSamples.mapValues { $0.rate(mib) })
 // What staging alone costs in case 1: writing the document to the staging folder and removing it.
-let stagingOnly = try Measurement.run(runs: 5) {
+let stagingOnly = try Measurement.run(runs: rounds) {
     try large.write(to: URL(fileURLWithPath: folder + "/staged.bin"), options: .atomic)
     try FileManager.default.removeItem(atPath: folder + "/staged.bin")
 }
-table.add(["64 MiB, staging write + remove alone (part of the row above)",
-           "\(format(stagingOnly.median * 1000, digits: 0)) ms", "–", "–"])
+record.notes.append("64 MiB: staging write + remove alone takes \(format(stagingOnly.median * 1000, digits: 0)) ms (median), part of ours")
 
 // 2. Many small documents, four at a time.
 let count = 100
@@ -136,21 +138,24 @@ for index in 0..<count {
     try small.write(to: URL(fileURLWithPath: path))
     curlArguments += ["-o", "/dev/null", "-T", path, url + "/\(index)"]
 }
-let oursSmall = try await Measurement.run(runs: 5) {
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        for index in 0..<count {
-            group.addTask {
-                _ = try await uploader.upload(UploadDocument(data: small, fileName: "s\(index).bin"),
-                                              to: .httpPut(HTTPPutTarget(url: url + "/\(index)")), options: options)
+let smallSamples = try await Interleaved.run(rounds: rounds, [
+    (name: "ScanBridgeUpload", body: {
+        try await Interleaved.seconds {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<count {
+                    group.addTask {
+                        _ = try await uploader.upload(UploadDocument(data: small, fileName: "s\(index).bin"),
+                                                      to: .httpPut(HTTPPutTarget(url: url + "/\(index)")), options: options)
+                    }
+                }
+                try await group.waitForAll()
             }
         }
-        try await group.waitForAll()
-    }
-}
-let curlSmall = try Measurement.run(runs: 5) { try runCurl(curlArguments) }
-table.add(["\(count) × 256 KiB, 4 concurrent (curl: one `-Z --parallel-max 4` run)",
-           "\(format(Double(count) / oursSmall.median, digits: 0)) uploads/s", "\(format(Double(count) / curlSmall.median, digits: 0)) uploads/s",
-           format(curlSmall.median / oursSmall.median, digits: 2)])
+    }),
+    (name: "curl CLI", body: { try Interleaved.seconds { try runCurl(curlArguments) } }),
+])
+table.add(id: "small", label: "\(count) × 256 KiB, 4 concurrent (curl: one `-Z --parallel-max 4` run)", unit: "uploads/s",
+          smallSamples.mapValues { $0.rate(Double(count)) })
 await uploader.shutdown()
-print(table.render())
-print("Median of 5 runs after a warm-up; ratio = curl time / ScanBridgeUpload time (above 1: ours is faster).")
+record.tables.append(table)
+try record.finish()

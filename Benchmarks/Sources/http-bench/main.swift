@@ -1,9 +1,9 @@
 // http-bench: the same two handlers (a small JSON body, an 8 MiB body) served by ScanBridge's
-// HTTP server on each I/O engine and by Hummingbird 2, each driven by wrk in the same run.
-// Prints a Markdown table. HTTP_BENCH_SECONDS sets the length of each wrk run (default 5);
-// HTTP_BENCH_ROUNDS (default 3) how often each cell is measured: the servers take turns within
-// a round and the best round counts, so that a burst of load from elsewhere on the machine
-// hits all of them alike instead of one.
+// HTTP server on each I/O engine and by Hummingbird 2, each driven by wrk in the same run, and
+// ScanBridge's HTTPS on each engine. HTTP_BENCH_SECONDS sets the length of each wrk run (default
+// 5); HTTP_BENCH_ROUNDS (default 5) how often each cell is measured: the servers take turns
+// within a round, after a warm-up round, so that a burst of load from elsewhere on the machine
+// hits all of them alike. Medians and spread are printed and written as JSON (BenchmarkRecord).
 import BenchmarkSupport
 import Foundation
 import Hummingbird
@@ -12,21 +12,21 @@ import ScanBridgeHTTP
 import ScanBridgeIO
 
 let seconds = Int(ProcessInfo.processInfo.environment["HTTP_BENCH_SECONDS"] ?? "") ?? 5
-let rounds = Int(ProcessInfo.processInfo.environment["HTTP_BENCH_ROUNDS"] ?? "") ?? 3
+let rounds = Int(ProcessInfo.processInfo.environment["HTTP_BENCH_ROUNDS"] ?? "") ?? 5
 let json = Array(#"{"logLevel":1,"ioEngine":"io_uring","version":"0.1.0","uptime":42}"#.utf8)
 let big = [UInt8](repeating: 0x5A, count: 8 << 20)
 
 // MARK: - Servers
 
-/// ScanBridge on `kind`; returns the port.
-func startScanBridge(_ kind: IOEngineKind) async throws -> Int {
+/// ScanBridge on `kind` (HTTPS when `tls` is given); returns the port.
+func startScanBridge(_ kind: IOEngineKind, tls: TLSContext? = nil) async throws -> Int {
     var router = ScanBridgeHTTP.Router()
     router.get("/json") { _ in .json(raw: json) }
     router.get("/big") { _ in ScanBridgeHTTP.Response(status: .ok, headerFields: [.contentType: "application/octet-stream"], body: .bytes(big)) }
     let engine = try IOEngine.start(kind == .epoll ? .epoll : .ioUring)
     guard engine.kind == kind else { throw BenchError("\(kind.rawValue) unavailable: \(engine.reason)") }
     let server = HTTPServer(listener: try engine.listen(address: "127.0.0.1", port: 0), responder: router,
-                            configuration: .init(limits: HTTPLimits(maxConnections: 4096)))
+                            configuration: .init(limits: HTTPLimits(maxConnections: 4096), tls: tls))
     Task { await server.run() }
     return server.port
 }
@@ -64,11 +64,11 @@ struct WrkResult {
     var errors: String?
 }
 
-func wrk(port: Int, path: String, connections: Int, duration: Int) throws -> WrkResult {
+func wrk(port: Int, path: String, connections: Int, duration: Int, scheme: String = "http") throws -> WrkResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/wrk")
     process.arguments = ["-t", "\(min(connections, 2))", "-c", "\(connections)", "-d", "\(duration)s", "--timeout", "10s",
-                         "http://127.0.0.1:\(port)\(path)"]
+                         "\(scheme)://127.0.0.1:\(port)\(path)"]
     let output = Pipe()
     process.standardOutput = output
     process.standardError = output
@@ -100,40 +100,54 @@ if let only = ProcessInfo.processInfo.environment["HTTP_BENCH_SERVE"] {
     try await Task.sleep(for: .seconds(3600))
 }
 
-var servers: [(String, Int)] = []
+/// A server certificate from a throwaway local CA, as the service makes its own.
+func makeTLSContext() throws -> TLSContext {
+    let authority = try LocalCertificateAuthority.makeAuthority()
+    let server = try LocalCertificateAuthority.issueServerCertificate(authority: authority)
+    let folder = NSTemporaryDirectory() + "http-bench-\(getpid())"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    try server.certificate.write(toFile: folder + "/cert.pem", atomically: true, encoding: .utf8)
+    try server.privateKey.write(toFile: folder + "/key.pem", atomically: true, encoding: .utf8)
+    return try TLSContext(certificateChainFile: folder + "/cert.pem", privateKeyFile: folder + "/key.pem")
+}
+
+var record = BenchmarkRecord(benchmark: "http-bench", rounds: rounds)
+let tls = try makeTLSContext()
+var servers: [(name: String, port: Int, tlsPort: Int?)] = []
 for kind in [IOEngineKind.ioUring, .epoll] {
     do {
-        servers.append(("ScanBridge (\(kind.rawValue))", try await startScanBridge(kind)))
+        servers.append(("ScanBridge (\(kind.rawValue))", try await startScanBridge(kind), try await startScanBridge(kind, tls: tls)))
     } catch {
-        print("Skipping ScanBridge on \(kind.rawValue): \(error)")
+        record.notes.append("ScanBridge on \(kind.rawValue) skipped: \(error)")
     }
 }
-servers.append(("Hummingbird 2", try await startHummingbird()))
+servers.append(("Hummingbird 2", try await startHummingbird(), nil))
 
-let rows: [(label: String, path: String, connections: Int, bytes: Bool)] = [
-    ("small JSON, 1 connection (req/s)", "/json", 1, false),
-    ("small JSON, 16 connections (req/s)", "/json", 16, false),
-    ("small JSON, 64 connections (req/s)", "/json", 64, false),
-    ("8 MiB body, 4 connections (MB/s)", "/big", 4, true),
+let rows: [(id: String, label: String, path: String, connections: Int, bytes: Bool, tls: Bool)] = [
+    ("json-1", "small JSON, 1 connection", "/json", 1, false, false),
+    ("json-16", "small JSON, 16 connections", "/json", 16, false, false),
+    ("json-64", "small JSON, 64 connections", "/json", 64, false, false),
+    ("json-256", "small JSON, 256 connections", "/json", 256, false, false),
+    ("big-1", "8 MiB body, 1 connection", "/big", 1, true, false),
+    ("big-4", "8 MiB body, 4 connections", "/big", 4, true, false),
+    ("tls-json-16", "HTTPS small JSON, 16 connections", "/json", 16, false, true),
 ]
 
-print("http-bench: \(MachineDescription.current()); wrk -t min(c,2) -c C -d \(seconds)s, best of \(rounds) interleaved rounds; the cores are shared by wrk and the servers")
-var table = ResultTable(title: "HTTP/1.1 keep-alive, wrk \(seconds) s per run, best of \(rounds)", columns: ["load"] + servers.map(\.0))
-var notes: [String] = []
+var table = BenchmarkRecord.Table(id: "http", title: "HTTP/1.1 keep-alive on 127.0.0.1, wrk -t min(c,2) -c C -d \(seconds)s (wrk shares the cores with the servers)",
+                                  contenders: servers.map(\.name), ours: servers[0].name)
 for row in rows {
-    var best = [Double](repeating: 0, count: servers.count)
-    for (_, port) in servers {
-        _ = try wrk(port: port, path: row.path, connections: row.connections, duration: 2)   // warm-up
+    let contenders = servers.compactMap { server -> (name: String, body: () throws -> Double)? in
+        guard let port = row.tls ? server.tlsPort : server.port else { return nil }
+        return (name: server.name, body: {
+            let result = try wrk(port: port, path: row.path, connections: row.connections, duration: seconds, scheme: row.tls ? "https" : "http")
+            if let errors = result.errors { record.notes.append("\(server.name), \(row.label): \(errors.trimmingCharacters(in: .whitespaces))") }
+            return row.bytes ? result.megabytesPerSecond : result.requestsPerSecond
+        })
     }
-    for _ in 0..<rounds {
-        for (index, (name, port)) in servers.enumerated() {
-            let result = try wrk(port: port, path: row.path, connections: row.connections, duration: seconds)
-            best[index] = max(best[index], row.bytes ? result.megabytesPerSecond : result.requestsPerSecond)
-            if let errors = result.errors { notes.append("\(name), \(row.label): \(errors.trimmingCharacters(in: .whitespaces))") }
-        }
-    }
-    table.add([row.label] + best.map { format($0, digits: 0) })
+    table.add(id: row.id, label: row.label, unit: row.bytes ? "MB/s" : "req/s", try Interleaved.run(rounds: rounds, contenders))
 }
-print(table.render())
-for note in notes { print("note: \(note)") }
+record.tables.append(table)
+record.notes.append("HTTPS: ScanBridge's engines only; Hummingbird 2 over TLS (HummingbirdTLS, which builds BoringSSL) is not part of this package")
+try record.finish()
 exit(0)

@@ -1,6 +1,9 @@
 // io-bench: echo round trips and bulk echo throughput over loopback, for ScanBridgeIO's
 // io_uring and epoll engines and, as the reference in the same run, a SwiftNIO echo server
-// (NIOPosix, one event loop). The client side is the same blocking-socket load generator.
+// (NIOPosix) with an event loop per core, as parallel as ours (one I/O thread handing work to the
+// cooperative pool, a thread a core). The client side is the same blocking-socket load
+// generator. The servers take turns within each of IO_BENCH_RUNS rounds (default 5) after a
+// warm-up; medians and spread are printed and written as JSON (BenchmarkRecord).
 import BenchmarkSupport
 import Foundation
 import NIOCore
@@ -65,7 +68,7 @@ final class NIOEcho: EchoServer {
     let channel: any Channel
 
     init() throws {
-        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         channel = try ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -83,30 +86,29 @@ final class NIOEcho: EchoServer {
 }
 
 let seconds = Double(ProcessInfo.processInfo.environment["IO_BENCH_SECONDS"] ?? "") ?? 1.0
-let runs = Int(ProcessInfo.processInfo.environment["IO_BENCH_RUNS"] ?? "") ?? 3
+let runs = Int(ProcessInfo.processInfo.environment["IO_BENCH_RUNS"] ?? "") ?? 5
+var record = BenchmarkRecord(benchmark: "io-bench", rounds: runs)
 
 var servers: [any EchoServer] = []
 if case .available = IOEngine.probeIOURing() {
     servers.append(try ScanBridgeEcho(engine: try IOEngine.start(.ioUring)))
 } else {
-    print("io_uring refused on this machine: measuring epoll and the reference only")
+    record.notes.append("io_uring refused on this machine: epoll and the reference only")
 }
 servers.append(try ScanBridgeEcho(engine: try IOEngine.start(.epoll)))
 servers.append(try NIOEcho())
 
-var table = ResultTable(
-    title: "Loopback echo (\(MachineDescription.current()); median of \(runs) runs of \(seconds) s)",
-    columns: ["server", "64 B round trips/s, 1 conn", "64 B round trips/s, 16 conns", "bulk echo MB/s, 1 conn (64 MiB)"])
-
-func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-
-for server in servers {
-    // Warm-up, then measured runs, rows interleaved per server so drift hits all alike.
-    _ = LoadGenerator.roundTrips(port: server.port, connections: 1, message: 64, duration: 0.2)
-    let one = median((0..<runs).map { _ in LoadGenerator.roundTrips(port: server.port, connections: 1, message: 64, duration: seconds) })
-    let sixteen = median((0..<runs).map { _ in LoadGenerator.roundTrips(port: server.port, connections: 16, message: 64, duration: seconds) })
-    let bulk = median((0..<runs).map { _ in LoadGenerator.bulk(port: server.port, total: 64 << 20) })
-    table.add([server.name, format(one, digits: 0), format(sixteen, digits: 0), format(bulk, digits: 0)])
+var table = BenchmarkRecord.Table(id: "echo", title: "Loopback echo, \(seconds) s a run; SwiftNIO with \(System.coreCount) event loops",
+                                  contenders: servers.map(\.name), ours: servers[0].name)
+let rows: [(id: String, label: String, unit: String, measure: (Int) -> Double)] = [
+    ("rt-1", "64 B round trips, 1 connection", "round trips/s", { LoadGenerator.roundTrips(port: $0, connections: 1, message: 64, duration: seconds) }),
+    ("rt-16", "64 B round trips, 16 connections", "round trips/s", { LoadGenerator.roundTrips(port: $0, connections: 16, message: 64, duration: seconds) }),
+    ("bulk-1", "bulk echo of 64 MiB, 1 connection", "MB/s", { LoadGenerator.bulk(port: $0, total: 64 << 20) }),
+]
+for row in rows {
+    let samples = try Interleaved.run(rounds: runs, servers.map { server in (name: server.name, body: { row.measure(server.port) }) })
+    table.add(id: row.id, label: row.label, unit: row.unit, samples)
 }
 for server in servers { await server.stop() }
-print(table.render())
+record.tables.append(table)
+try record.finish()
