@@ -14,6 +14,8 @@ enum DWTStatus {
         // Product key; document password; another origin's job.
         case -2800, -1043, -2801: .forbidden
         case -1004: HTTPResponse.Status(code: 423, reasonPhrase: "Locked")
+        // Too many wrong passwords for a document in a row (the back-off).
+        case -1044: .tooManyRequests
         // Job, document, device, page or image unknown.
         case -1034, -1040, -1003, -2847, -2399: .notFound
         case -1011: .conflict
