@@ -17,9 +17,17 @@ public final class ScanningService: Sendable {
     let metrics: ServiceMetrics
     /// Empty: any product key (or none) may create jobs.
     let productKeys: Set<String>
+    /// What imports may hold: request bodies in memory at once, pixels per imported file.
+    let imports: ImportLimits
+
+    struct ImportLimits: Sendable {
+        var bodies: BodyBudget
+        var maxPixels: Int
+    }
 
     init(buffer: ImageBuffer, documents: DocumentStore, jobs: JobRegistry, sane: SANEContext, uploader: Uploader,
-         metrics: ServiceMetrics, productKeys: Set<String>) {
+         metrics: ServiceMetrics, productKeys: Set<String>, imports: ImportLimits) {
+        self.imports = imports
         self.uploader = uploader
         self.metrics = metrics
         self.buffer = buffer
@@ -52,7 +60,9 @@ public final class ScanningService: Sendable {
             logger.info("Uploads kept from an earlier run can be retried", metadata: ["count": "\(recovered.count)"])
         }
         return ScanningService(buffer: buffer, documents: documents, jobs: JobRegistry(buffer: buffer, metrics: metrics),
-                               sane: .shared, uploader: uploader, metrics: metrics, productKeys: Set(keys))
+                               sane: .shared, uploader: uploader, metrics: metrics, productKeys: Set(keys),
+                               imports: ImportLimits(bodies: BodyBudget(limitBytes: configuration.settings.maxBodyBytesInFlight),
+                                                     maxPixels: configuration.settings.importMaxPixels))
     }
 
     /// Cancels the jobs, removes the buffer's cache files and closes the documents.

@@ -21,8 +21,8 @@ enum DWTStatus {
         case -1011: .conflict
         // The buffer is full (page-count limit).
         case -1002: HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage")
-        // The scanner stopped answering.
-        case -1023: .serviceUnavailable
+        // The scanner stopped answering; request bodies in memory at their limit.
+        case -1023, DWTErrors.bodiesInFlightCode: .serviceUnavailable
         // Uploads: unknown upload; the target refused or failed; the target timed out.
         case UploadErrorCode.unknownUpload: .notFound
         case UploadErrorCode.transferFailed, UploadErrorCode.rejected: .badGateway

@@ -85,16 +85,10 @@ struct StorageRoutes: Sendable {
         // or TIFF, every page of a multi-page TIFF); pages are inserted at `insertPos` (default: end).
         router.post("/api/storage/documents/{uid}/import") { request in
             let uid = try request.parameters.require("uid")
-            let bytes = try await request.body.collect(upTo: 512 << 20)
-            guard !bytes.isEmpty else { throw DWTErrors.invalidParameter("The body must be an image file (JPEG, PNG, TIFF or BMP)") }
-            let images: [Image]
-            do {
-                images = try await PageRendering.pool.run { try ImageDecoder.decodePages(bytes) }
-            } catch {
-                throw DWTErrors.invalidParameter("The body is not a JPEG, PNG, TIFF or BMP file this service can read: \(error)")
+            let pages = try await service.imports.bodies.withCollected(request.body, upTo: 512 << 20) { bytes in
+                guard !bytes.isEmpty else { throw DWTErrors.invalidParameter("The body must be an image file (JPEG, PNG, TIFF or BMP)") }
+                return try await ImageImport(bytes: bytes, maxPixels: service.imports.maxPixels).storedPages()
             }
-            var pages: [Page] = []
-            for image in images { pages.append(try await PageRendering.storedForm(Page(image: image))) }
             let insertPos = try request.query["insertPos"].map { text throws(ScanBridgeError) -> Int in
                 guard let value = Int(text) else { throw DWTErrors.invalidParameter("insertPos must be a number") }
                 return value
