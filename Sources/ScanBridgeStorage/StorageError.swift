@@ -9,6 +9,10 @@ public enum StorageErrorCode {
     public static let wrongPassword = -1043
     /// -2849, 400: a document password longer than 32 characters.
     public static let passwordTooLong = -2849
+    /// -2113, 400: a new document password that an HTTP header cannot carry back.
+    public static let passwordNotSendable = -2113
+    /// -1044, 429: too many wrong passwords for the document in a row; try again later.
+    public static let tooManyPasswordAttempts = -1044
     /// -2847, 404: a page uid is malformed or names no page of the document.
     public static let pageNotFound = -2847
     /// -2399, 404: no buffer page has this image id or uid.

@@ -1,5 +1,6 @@
 // The staging folder (`upload/` in the service folder): every document is written there before
-// it is sent, removed after success, kept after a final failure so it can be sent again.
+// it is sent (except memory-only ones), removed after success or discard, kept after a final
+// failure so it can be sent again. Files are created 0600 in a 0700 folder.
 // All file I/O runs on the area's own threads, never on the cooperative pool.
 import Foundation
 import ScanBridgeCore
@@ -35,17 +36,21 @@ final class StagingArea: Sendable {
         let recordPath = recordPath(record.id)
         let folder = self.folder
         return try await run {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
             switch content {
             case .data(let data):
-                try data.write(to: URL(fileURLWithPath: dataPath), options: .atomic)
+                try Self.write(data, to: dataPath)
             case .file(let path):
                 try FileManager.default.moveItem(atPath: path, toPath: dataPath)
+            case .memoryOnly(let data):
+                return Int64(data.count)
             }
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: dataPath)
             var record = record
             let attributes = try FileManager.default.attributesOfItem(atPath: dataPath)
             record.byteCount = (attributes[.size] as? NSNumber)?.int64Value ?? 0
-            try Self.encode(record).write(to: URL(fileURLWithPath: recordPath), options: .atomic)
+            try Self.write(Self.encode(record), to: recordPath)
             return record.byteCount
         }
     }
@@ -53,7 +58,7 @@ final class StagingArea: Sendable {
     /// Rewrites the record (after a failure, with its message).
     func update(_ record: StagedRecord) async throws(ScanBridgeError) {
         let recordPath = recordPath(record.id)
-        try await run { try Self.encode(record).write(to: URL(fileURLWithPath: recordPath), options: .atomic) }
+        try await run { try Self.write(Self.encode(record), to: recordPath) }
     }
 
     /// Removes the staged document and its record (after success, or on request).
@@ -89,6 +94,12 @@ final class StagingArea: Sendable {
                 return record
             }
         }) ?? []
+    }
+
+    /// Replaces the file at `path` with `data`, readable by the service's user only.
+    private static func write(_ data: Data, to path: String) throws {
+        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
     }
 
     private static func encode(_ record: StagedRecord) throws -> Data {

@@ -50,7 +50,7 @@ struct UploadJob: Sendable {
         case .s3(let t):
             if total <= t.multipartThreshold {
                 let spec = TransferBuilders.s3(t, options, method: .put,
-                                               body: .file(path: document.path, offset: 0, length: total),
+                                               body: document.body(offset: 0, length: total),
                                                headers: TransferBuilders.withContentType(t.headers, document.contentType))
                 return response(try await request(spec, deadline: deadline, base: 0, total: total))
             }
@@ -77,7 +77,7 @@ struct UploadJob: Sendable {
                 let length = min(t.partSize, total - offset)
                 let part = TransferBuilders.s3(t, options, method: .put,
                                                query: "partNumber=\(etags.count + 1)&" + uploadQuery,
-                                               body: .file(path: document.path, offset: offset, length: length))
+                                               body: document.body(offset: offset, length: length))
                 let answer = try await request(part, deadline: deadline, base: offset, total: total)
                 guard let etag = answer.headers.last(where: { $0.name.lowercased() == "etag" })?.value else {
                     throw failure(UploadErrorCode.rejected, "S3 UploadPart answer has no ETag", response: response(answer))

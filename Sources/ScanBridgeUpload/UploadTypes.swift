@@ -28,6 +28,10 @@ public struct UploadDocument: Sendable {
         /// A file already written: staging takes it over by renaming it into `upload/` (no
         /// copy when it is on the same file system, as the service's `upload/` files are).
         case file(path: String)
+        /// Bytes that must never reach the disk in clear (a password-protected document): held
+        /// in the uploader's memory only, sent from there, dropped when the upload is discarded
+        /// or the process ends, so such an upload cannot be recovered after a restart.
+        case memoryOnly(Data)
     }
 
     public var content: Content

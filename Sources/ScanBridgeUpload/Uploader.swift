@@ -17,6 +17,8 @@ public actor Uploader {
         var target: UploadTarget?
         var options: UploadOptions
         var contentType: String
+        /// The document's bytes when they are kept in memory only (never staged on disk).
+        var memory: Data?
         let monitor: UploadMonitor
         var task: Task<Void, Never>?
         var waiters: [CheckedContinuation<UploadStatus, Never>] = []
@@ -57,6 +59,7 @@ public actor Uploader {
         try Self.validate(document)
         let id = UploadID.make()
         let now = Date()
+        let memory: Data? = if case .memoryOnly(let data) = document.content { data } else { nil }
         var staged = StagedRecord(id: id, fileName: document.fileName, contentType: document.contentType,
                                   byteCount: 0, target: target.redactedDescription, created: now)
         staged.byteCount = try await staging.stage(document.content, record: staged)
@@ -64,8 +67,9 @@ public actor Uploader {
         monitor.reset(total: staged.byteCount)
         let status = UploadStatus(id: id, state: .queued, target: staged.target, fileName: document.fileName,
                                   byteCount: staged.byteCount, attempt: 0, progress: UploadProgress(sent: 0, total: staged.byteCount),
-                                  stagedFile: staging.dataPath(id), created: now)
-        records[id] = Record(status: status, target: target, options: options, contentType: document.contentType, monitor: monitor)
+                                  stagedFile: memory == nil ? staging.dataPath(id) : nil, created: now)
+        records[id] = Record(status: status, target: target, options: options, contentType: document.contentType,
+                             memory: memory, monitor: monitor)
         logger.info("upload staged", metadata: ["upload": "\(id)", "target": "\(staged.target)", "bytes": "\(staged.byteCount)"])
         launch(id)
         return id
@@ -96,7 +100,8 @@ public actor Uploader {
         guard let chosen = record.target else {
             throw ScanBridgeError(code: UploadErrorCode.invalidParameter, message: "upload \(id) was staged by an earlier run: give its target again")
         }
-        guard let size = await staging.size(id) else {
+        let stagedSize: Int64? = if let memory = record.memory { Int64(memory.count) } else { await staging.size(id) }
+        guard let size = stagedSize else {
             throw ScanBridgeError(code: UploadErrorCode.stagingFailed, message: "the staged copy of upload \(id) is gone")
         }
         guard var current = records[id], current.task == nil, [.failed, .canceled].contains(current.status.state) else {
@@ -173,6 +178,21 @@ public actor Uploader {
         records[id] = nil
     }
 
+    /// Cancels the upload if it is queued or running, waits for it to end, then removes it like
+    /// `discard`: its staged copy (file or memory) and its record. Returns its final status.
+    /// Throws -2400 for an unknown id.
+    public func remove(_ id: UploadID) async throws(ScanBridgeError) -> UploadStatus {
+        guard records[id] != nil else { throw Self.unknown(id) }
+        cancel(id)
+        var final = try await wait(id)
+        // Another caller may have removed it while this one waited.
+        guard records[id] != nil else { throw Self.unknown(id) }
+        try await staging.remove(id)
+        records[id] = nil
+        final.stagedFile = nil
+        return final
+    }
+
     /// Registers documents left in `upload/` by an earlier run as failed uploads, so that they
     /// can be listed and sent again with `retry(id, target:)`. Returns them.
     public func recoverStaged() async -> [UploadStatus] {
@@ -207,7 +227,8 @@ public actor Uploader {
         guard let record = records[id], let target = record.target else { return }
         let job = UploadJob(id: id, target: target, options: record.options,
                             document: StagedDocument(path: staging.dataPath(id), byteCount: record.status.byteCount,
-                                                     fileName: record.status.fileName, contentType: record.contentType),
+                                                     fileName: record.status.fileName, contentType: record.contentType,
+                                                     memory: record.memory),
                             engine: engine, limiter: limiter, monitor: record.monitor, logger: logger)
         records[id]?.task = Task.detached { [weak self] in
             let result = await job.run()
@@ -237,12 +258,12 @@ public actor Uploader {
             let staged = StagedRecord(id: id, fileName: record.status.fileName, contentType: record.contentType,
                                       byteCount: record.status.byteCount, target: record.status.target,
                                       created: record.status.created, lastError: failure.error.description)
-            try? await staging.update(staged)
+            if record.memory == nil { try? await staging.update(staged) }
             if failure.canceled {
-                logger.info("upload canceled", metadata: ["upload": "\(id)", "staged": "\(staging.dataPath(id))"])
+                logger.info("upload canceled", metadata: ["upload": "\(id)", "staged": "\(record.status.stagedFile ?? "memory")"])
                 finalEvent = .canceled
             } else {
-                logger.warning("upload failed", metadata: ["upload": "\(id)", "error": "\(failure.error)", "staged": "\(staging.dataPath(id))"])
+                logger.warning("upload failed", metadata: ["upload": "\(id)", "error": "\(failure.error)", "staged": "\(record.status.stagedFile ?? "memory")"])
                 finalEvent = .failed(failure.error)
             }
         }

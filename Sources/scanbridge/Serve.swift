@@ -18,6 +18,9 @@ struct Serve: ParsableCommand {
         ShutdownSignal.block()
         // Process-wide: page buffers are allocated on one thread and freed on another.
         MemoryPolicy.returnLargeAllocationsToSystem()
+        // Everything the service writes under its folder (documents, the buffer's cache, staged
+        // uploads, logs, keys) is for the service's user alone, whatever mode a writer asks for.
+        umask(0o077)
 
         let folder = try options.preparedFolder()
         ServiceProcess.prepare(folder: folder) // deploy: crash reports into dump/, monitor lifeline

@@ -1,10 +1,12 @@
 """A real `scanbridge serve` for the conformance suite: its own service folder, free ports on
 127.0.0.1, the SANE test backend (SANE_CONFIG_DIR from `make test`)."""
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -13,6 +15,7 @@ import pytest
 import requests
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+SERVERS = os.path.join(ROOT, "Tests", "Servers")
 BINARY = os.environ.get("SCANBRIDGE_BINARY", os.path.join(ROOT, ".build", "debug", "scanbridge"))
 
 
@@ -106,3 +109,15 @@ def controller(service, host):
     verify = service.ca if host.startswith("https") else True
     with ScannerController(verify=verify) as c:
         yield c
+
+
+@pytest.fixture()
+def receiver():
+    """Tests/Servers/http_receiver.py on a free port: (process, port); each upload it receives is
+    one JSON line on the process's stdout."""
+    process = subprocess.Popen([sys.executable, "-u", os.path.join(SERVERS, "http_receiver.py")],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    port = json.loads(process.stdout.readline())["port"]
+    yield process, port
+    process.stdin.close()
+    process.wait(timeout=10)

@@ -8,7 +8,7 @@ import time
 
 import requests
 
-from test_uploads import document_with_a_page, receiver  # noqa: F401 (receiver is a fixture)
+from test_uploads import document_with_a_page
 
 DEVICE = "sane:test:0"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"

@@ -2,26 +2,11 @@
 and sent by the service to a real HTTP receiver on 127.0.0.1; status, events, errors."""
 import io
 import json
-import os
-import subprocess
-import sys
-import time
 
 import pytest
 import requests
 from PIL import Image
 
-SERVERS = os.path.join(os.path.dirname(__file__), "..", "Servers")
-
-
-@pytest.fixture()
-def receiver():
-    process = subprocess.Popen([sys.executable, "-u", os.path.join(SERVERS, "http_receiver.py")],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    port = json.loads(process.stdout.readline())["port"]
-    yield process, port
-    process.stdin.close()
-    process.wait(timeout=10)
 
 
 def document_with_a_page(api):

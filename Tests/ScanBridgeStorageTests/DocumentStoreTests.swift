@@ -71,7 +71,8 @@ struct DocumentStoreTests {
         let folder = try Support.temporaryFolder()
         defer { Support.remove(folder) }
         let storage = folder + "/storage"
-        let store = try await DocumentStore.open(folder: storage)
+        // More wrong passwords in a row than the back-off lets through: this test is about -1043.
+        let store = try await DocumentStore.open(folder: storage, passwordAttempts: PasswordAttempts(freeFailures: 100))
         let marker = Array("TOP-SECRET-PLAINTEXT-MARKER".utf8)
         let page = Page(encoded: marker + Support.bytes(seq: 5, count: 2000) + marker, mediaType: "image/png",
                         info: PageInfo(width: 640, height: 480, format: .rgb24, xDPI: 96, yDPI: 96))

@@ -9,6 +9,7 @@ final class CallWatch: @unchecked Sendable {
     private var startedAt: ContinuousClock.Instant?
     private var fired = false
     private var disarmed: BlockingResult<Void>?
+    private var startPass: ReaderStartGate.Pass?
 
     /// Starts a watcher thread that calls `onTimeout` once if a single call runs longer than
     /// `timeout` s. It checks a few times per `timeout` (between 20 ms and 250 ms apart), on a
@@ -25,8 +26,13 @@ final class CallWatch: @unchecked Sendable {
                 lock.lock()
                 let overdue = !fired && startedAt.map { ContinuousClock.now - $0 > limit } == true
                 if overdue { fired = true }
+                let pass = overdue ? startPass.take() : nil
                 lock.unlock()
-                if overdue { onTimeout() }
+                if overdue {
+                    // The stuck device no longer keeps the other devices of its backend waiting.
+                    pass?.release()
+                    onTimeout()
+                }
             }
         }
     }
@@ -41,6 +47,24 @@ final class CallWatch: @unchecked Sendable {
         lock.lock()
         startedAt = nil
         lock.unlock()
+    }
+
+    /// Keeps the reader-start pass of the frame being started until `releaseStartPass` (or the
+    /// time-out) gives it back.
+    func hold(_ pass: ReaderStartGate.Pass) {
+        lock.lock()
+        let previous = startPass
+        startPass = pass
+        lock.unlock()
+        previous?.release()
+    }
+
+    /// Gives back the reader-start pass, if one is held. Cheap when none is.
+    func releaseStartPass() {
+        lock.lock()
+        let pass = startPass.take()
+        lock.unlock()
+        pass?.release()
     }
 
     var hasFired: Bool {
@@ -76,6 +100,9 @@ struct SANEAcquisition {
     /// Test hook: option assignments (name, value text) to make before page N (1-based).
     let beforePage: (@Sendable (Int) -> [(String, String)])?
 
+    /// Serialises frame starts among the devices of this scanner's backend.
+    var startGate: ReaderStartGate { ReaderStartGate.of(device: handle.name) }
+
     /// Bytes asked of each `sane_read`.
     static let chunkSize = 256 << 10
 
@@ -83,8 +110,12 @@ struct SANEAcquisition {
     @discardableResult
     func run() -> Int {
         var delivered = 0
-        // SANE: every batch ends with sane_cancel.
-        defer { handle.cancel() }
+        // SANE: every batch ends with sane_cancel, which also ends (joins) a reader thread still
+        // running, so a pass not given back yet can go after it.
+        defer {
+            handle.cancel()
+            watch.releaseStartPass()
+        }
         while true {
             if let maxPages, delivered >= maxPages { return finish(nil, delivered) }
             guard buffer.waitForRoom() else { return finish(CancellationError(), delivered) }
@@ -138,7 +169,13 @@ struct SANEAcquisition {
         var frames: [Frame] = []
         while true {
             if buffer.isCancelRequested || watch.hasFired { return .failed(CancellationError()) }
+            guard let pass = startGate.enter(giveUp: { buffer.isCancelRequested || watch.hasFired }) else {
+                return .failed(CancellationError())
+            }
+            watch.hold(pass)
             let status = call { handle.start() }
+            // A start that failed started no reader.
+            if status != .good { watch.releaseStartPass() }
             if watch.hasFired { return .failed(CancellationError()) }
             if status == .noDocuments && frames.isEmpty { return .feederEmpty }
             guard status == .good else {
@@ -169,6 +206,12 @@ struct SANEAcquisition {
         ScannedPage.Origin.of(page: page, sourceKind: sourceKind, usesFeeder: usesFeeder)
     }
 
+    /// Data (or an end) from `sane_read` came from this device's own reader, which has read its
+    /// device by then: the backend's other devices may start frames again.
+    private func readerHasStarted(_ status: SANEStatus, _ length: Int) {
+        if length > 0 || status != .good { watch.releaseStartPass() }
+    }
+
     /// Reads one frame until EOF. Handles short reads, zero-length reads (slow devices) and
     /// unknown heights (lines == -1: the buffer grows until EOF).
     private func readFrame(_ parameters: FrameParameters, page: Int) -> Result<[UInt8], Error> {
@@ -185,6 +228,7 @@ struct SANEAcquisition {
                     break
                 }
                 let (status, length) = call { handle.read(into: UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: storage[filled..<expected]))) }
+                readerHasStarted(status, length)
                 filled += length
                 if status == .eof {
                     ended = true
@@ -204,6 +248,7 @@ struct SANEAcquisition {
         while true {
             if buffer.isCancelRequested || watch.hasFired { return .failure(CancellationError()) }
             let (status, length) = chunk.withUnsafeMutableBytes { bytes in call { handle.read(into: bytes) } }
+            readerHasStarted(status, length)
             if length > 0 { data.append(contentsOf: chunk[0..<length]) }
             if status == .eof { return .success(data) }
             guard status == .good else {

@@ -206,6 +206,32 @@ public enum TIFFCodec {
         }
     }
 
+    /// Width and height of every page, from the directories alone (no pixel is decoded).
+    public static func pageSizes(_ bytes: [UInt8]) throws -> [(width: Int, height: Int)] {
+        try withReader(bytes) { tif, messages in
+            var sizes: [(width: Int, height: Int)] = []
+            repeat {
+                var width: UInt32 = 0, height: UInt32 = 0
+                guard sb_tiff_get_uint32(tif, UInt32(TIFFTAG_IMAGEWIDTH), &width) == 1,
+                      sb_tiff_get_uint32(tif, UInt32(TIFFTAG_IMAGELENGTH), &height) == 1, width > 0, height > 0 else {
+                    throw messages.error("TIFF page without a size")
+                }
+                sizes.append((Int(width), Int(height)))
+            } while TIFFReadDirectory(tif) == 1
+            return sizes
+        }
+    }
+
+    /// Page `index` (0-based) only, so that a caller can hold one decoded page at a time.
+    public static func decodePage(_ bytes: [UInt8], at index: Int) throws -> Image {
+        try withReader(bytes) { tif, messages in
+            guard index >= 0, index <= Int(UInt32.max), TIFFSetDirectory(tif, tdir_t(index)) == 1 else {
+                throw messages.error("TIFF page \(index)")
+            }
+            return try readPage(tif, messages)
+        }
+    }
+
     /// The first page only.
     public static func decodeFirstPage(_ bytes: [UInt8]) throws -> Image {
         try withReader(bytes) { tif, messages in try readPage(tif, messages) }

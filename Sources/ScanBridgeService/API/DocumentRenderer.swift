@@ -46,6 +46,19 @@ struct DocumentRenderer: Sendable {
         }
     }
 
+    /// The whole document in memory (for what must never be written to disk in clear).
+    func data() async throws -> Data {
+        let (references, defaults) = try await pageReferences()
+        guard request.format == .pdf else { return Data(try await bytes(of: references)) }
+        let compression = try pdfCompression()
+        let (writer, header) = try await AsyncPDFWriter.pieces(options: pdfOptions(defaults))
+        var data = Data(header.joined())
+        try await writePDF(references, compression: compression, into: writer) { pieces in
+            for piece in pieces { data.append(contentsOf: piece) }
+        }
+        return data
+    }
+
     /// Writes the document to a new file at `path` (removed again when rendering fails).
     func write(toFile path: String) async throws {
         let (references, defaults) = try await pageReferences()

@@ -6,7 +6,9 @@ import ScanBridgeUpload
 /// The one way a stored document is uploaded, for `POST /api/uploads` and
 /// `POST /api/storage/documents/{uid}/upload` alike: the document is rendered into a file in
 /// `upload/`, the uploader stages that file by renaming it, and the upload's progress is
-/// published as `upload` events to the origin that asked.
+/// published as `upload` events to the origin that asked. A password-protected document is
+/// rendered into memory instead and handed to the uploader as memory-only content: its clear
+/// text never reaches the disk, where the document itself is encrypted.
 struct DocumentUpload: Sendable {
     var document: String
     var password: String?
@@ -19,16 +21,22 @@ struct DocumentUpload: Sendable {
     /// Renders, stages and starts the upload; returns its id once the document is staged.
     func start(service: ScanningService, stagingFolder: String, origin: String?) async throws -> UploadID {
         let renderer = DocumentRenderer(documents: service.documents, uid: document, password: password, request: request)
-        let path = (stagingFolder as NSString).appendingPathComponent("content-\(UUID().uuidString).tmp")
-        try await renderer.write(toFile: path)
-        let upload = UploadDocument(file: path, fileName: fileName ?? "\(document).\(request.format.fileExtension)",
-                                    contentType: request.format.mimeType)
+        let name = fileName ?? "\(document).\(request.format.fileExtension)"
         let id: UploadID
-        do {
+        if try await service.documents.info(uid: document, password: password).isEncrypted {
+            let upload = UploadDocument(content: .memoryOnly(try await renderer.data()), fileName: name,
+                                        contentType: request.format.mimeType)
             id = try await service.uploader.start(upload, to: target, options: options)
-        } catch {
-            unlink(path)
-            throw error
+        } else {
+            let path = (stagingFolder as NSString).appendingPathComponent("content-\(UUID().uuidString).tmp")
+            try await renderer.write(toFile: path)
+            let upload = UploadDocument(file: path, fileName: name, contentType: request.format.mimeType)
+            do {
+                id = try await service.uploader.start(upload, to: target, options: options)
+            } catch {
+                unlink(path)
+                throw error
+            }
         }
         await publishEvents(of: id, uploader: service.uploader, events: service.jobs.events, metrics: service.metrics, origin: origin)
         return id

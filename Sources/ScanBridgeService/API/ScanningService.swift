@@ -19,9 +19,18 @@ public final class ScanningService: Sendable {
     let productKeys: Set<String>
     /// Where cameras are looked for (`CameraDeviceFolder`).
     let cameraFolder: String
+    /// What imports may hold: request bodies in memory at once, pixels per imported file.
+    let imports: ImportLimits
+
+    struct ImportLimits: Sendable {
+        var bodies: BodyBudget
+        var maxPixels: Int
+    }
 
     init(buffer: ImageBuffer, documents: DocumentStore, jobs: JobRegistry, sane: SANEContext, uploader: Uploader,
-         metrics: ServiceMetrics, productKeys: Set<String>, cameraFolder: String = CameraDiscovery.defaultDirectory) {
+         metrics: ServiceMetrics, productKeys: Set<String>, imports: ImportLimits,
+         cameraFolder: String = CameraDiscovery.defaultDirectory) {
+        self.imports = imports
         self.cameraFolder = cameraFolder
         self.uploader = uploader
         self.metrics = metrics
@@ -56,6 +65,8 @@ public final class ScanningService: Sendable {
         }
         return ScanningService(buffer: buffer, documents: documents, jobs: JobRegistry(buffer: buffer, metrics: metrics),
                                sane: .shared, uploader: uploader, metrics: metrics, productKeys: Set(keys),
+                               imports: ImportLimits(bodies: BodyBudget(limitBytes: configuration.settings.maxBodyBytesInFlight),
+                                                     maxPixels: configuration.settings.importMaxPixels),
                                cameraFolder: value("CameraDeviceFolder") ?? CameraDiscovery.defaultDirectory)
     }
 

@@ -98,6 +98,10 @@ extension ConfigurationKey {
               summary: "Memory for buffered page content, in MB; past it the least recently used pages spill, encrypted, to cache/ and come back on demand (0 = spill every page)."),
         .init(section: scanBridgeSection, name: "BufferMaxPages", kind: .integer(1...1_000_000), defaultValue: "10000",
               summary: "Pages the image buffer holds at most (in memory and in cache/ together); a scan past it fails with a clear error and keeps the pages it has."),
+        .init(section: scanBridgeSection, name: "MaxBodyBytesInFlightMB", kind: .integer(1...65_536), defaultValue: "256",
+              summary: "Request bodies (image imports) all requests together may hold in memory at once, in MiB; a body that would go past it is refused with 503 (-2116) and may be sent again shortly."),
+        .init(section: scanBridgeSection, name: "ImportMaxMegapixels", kind: .integer(1...100_000), defaultValue: "1000",
+              summary: "Pixels of all pages of one imported image file together, in millions; a file with more is refused with 400 before a page is decoded. Pages are decoded one at a time."),
         .init(section: scanBridgeSection, name: "ProductKeys", kind: .list, defaultValue: "",
               summary: "Product keys (DWT-PRODUCT-KEY / X-DICS-LICENSE-KEY headers) allowed to create scan jobs, comma-separated; empty accepts any key. An administrator's way to say which applications may scan."),
         // Browser security (Security/SecurityPolicy.swift).

@@ -194,7 +194,9 @@ private struct Resolver {
             logMaxFiles: integer("LogMaxFiles"),
             bufferMemoryLimitBytes: integer("BufferMemoryLimit") << 20,
             bufferMaxPages: integer("BufferMaxPages"),
-            listeners: listeners)
+            listeners: listeners,
+            maxBodyBytesInFlight: integer("MaxBodyBytesInFlightMB") << 20,
+            importMaxPixels: integer("ImportMaxMegapixels") * 1_000_000)
         return (settings, shown)
     }
 }

@@ -19,6 +19,10 @@ public struct ServiceSettings: Sendable, Equatable {
     /// `BufferMaxPages`.
     public var bufferMaxPages: Int
     public var listeners: [Listener]
+    /// `MaxBodyBytesInFlightMB` in bytes.
+    public var maxBodyBytesInFlight = 256 << 20
+    /// `ImportMaxMegapixels` in pixels.
+    public var importMaxPixels = 1_000_000_000
 }
 
 /// The `IOEngine` key.

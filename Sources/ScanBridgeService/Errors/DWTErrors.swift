@@ -34,6 +34,9 @@ enum DWTErrors {
     static func noScanner(_ message: String) -> ScanBridgeError { ScanBridgeError(code: -1003, message: message) }
 
     static func unknownUpload(_ id: String) -> ScanBridgeError { ScanBridgeError(code: -2400, message: "No upload \(id) exists") }
+
+    /// ScanBridge's own: request bodies held at once reached `MaxBodyBytesInFlightMB` (503).
+    static let bodiesInFlightCode = -2116
 }
 
 /// A resource that existed and was deleted: its error, answered 410 (Gone) rather than the

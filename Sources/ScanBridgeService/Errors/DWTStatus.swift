@@ -14,13 +14,15 @@ enum DWTStatus {
         // Product key; document password; another origin's job.
         case -2800, -1043, -2801: .forbidden
         case -1004: HTTPResponse.Status(code: 423, reasonPhrase: "Locked")
+        // Too many wrong passwords for a document in a row (the back-off).
+        case -1044: .tooManyRequests
         // Job, document, device, page or image unknown.
         case -1034, -1040, -1003, -2847, -2399: .notFound
         case -1011: .conflict
         // The buffer is full (page-count limit).
         case -1002: HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage")
-        // The scanner stopped answering.
-        case -1023: .serviceUnavailable
+        // The scanner stopped answering; request bodies in memory at their limit.
+        case -1023, DWTErrors.bodiesInFlightCode: .serviceUnavailable
         // Uploads: unknown upload; the target refused or failed; the target timed out.
         case UploadErrorCode.unknownUpload: .notFound
         case UploadErrorCode.transferFailed, UploadErrorCode.rejected: .badGateway

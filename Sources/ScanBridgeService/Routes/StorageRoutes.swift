@@ -90,19 +90,10 @@ struct StorageRoutes: Sendable {
         // inserted at `insertPos` (default: end), all of them or none.
         router.post("/api/storage/documents/{uid}/import") { request in
             let uid = try request.parameters.require("uid")
-            let bytes = try await request.body.collect(upTo: 512 << 20)
-            guard !bytes.isEmpty else { throw DWTErrors.invalidParameter("The body must be an image file (JPEG, PNG, TIFF or BMP) or a PDF") }
-            var pages: [Page] = []
-            if ImageFileFormat(detecting: bytes) == .pdf {
-                pages = try await PDFImportPages.pages(of: bytes, query: request.query)
-            } else {
-                let images: [Image]
-                do {
-                    images = try await PageRendering.pool.run { try ImageDecoder.decodePages(bytes) }
-                } catch {
-                    throw DWTErrors.invalidParameter("The body is not a JPEG, PNG, TIFF, BMP or PDF file this service can read: \(error)")
-                }
-                for image in images { pages.append(try await PageRendering.storedForm(Page(image: image))) }
+            let pages = try await service.imports.bodies.withCollected(request.body, upTo: 512 << 20) { bytes in
+                guard !bytes.isEmpty else { throw DWTErrors.invalidParameter("The body must be an image file (JPEG, PNG, TIFF or BMP) or a PDF") }
+                if ImageFileFormat(detecting: bytes) == .pdf { return try await PDFImportPages.pages(of: bytes, query: request.query) }
+                return try await ImageImport(bytes: bytes, maxPixels: service.imports.maxPixels).storedPages()
             }
             let insertPos = try request.query["insertPos"].map { text throws(ScanBridgeError) -> Int in
                 guard let value = Int(text) else { throw DWTErrors.invalidParameter("insertPos must be a number") }

@@ -9,7 +9,7 @@ import ScanBridgeUpload
 /// pages) in a chosen format to an HTTP(S), FTP(S) or S3-compatible target through
 /// `DocumentUpload`, like `POST /api/storage/documents/{uid}/upload` (StorageRoutes), and answers
 /// the upload's status; `GET /api/uploads/{id}` (and `/events`) follow an upload, `DELETE`
-/// cancels it. Target and option JSON: see Sources/ScanBridgeUpload/Targets/TargetCoding.swift.
+/// cancels it and removes its staged copy and its record. Target and option JSON: see Sources/ScanBridgeUpload/Targets/TargetCoding.swift.
 struct UploadRoutes: Sendable {
     let service: ScanningService
     let folder: ServiceFolder
@@ -61,8 +61,7 @@ struct UploadRoutes: Sendable {
 
         router.delete("/api/uploads/{id}") { request in
             let current = try await Self.status(request, service)
-            _ = await service.uploader.cancel(current.id)
-            return try .json(try await Self.status(request, service))
+            return try .json(try await service.uploader.remove(current.id))
         }
 
         router.get("/api/uploads/{id}/events") { request in

@@ -63,6 +63,17 @@ struct Manifest: Codable, Equatable {
     var sealedMetadata: String?
 }
 
+/// A key to derive before a document can be unlocked (`DocumentFiles.keyToDerive`).
+struct KeyDerivationRequest: Sendable {
+    var uid: String
+    var password: String
+    var salt: [UInt8]
+    var check: [UInt8]
+    var n: UInt64
+    var r: UInt64
+    var p: UInt64
+}
+
 /// A document whose password (if any) was checked: its key and page details.
 struct UnlockedDocument {
     var manifest: Manifest
@@ -71,8 +82,9 @@ struct UnlockedDocument {
     var metadata = DocumentMetadata()
 }
 
-/// The store's state and file operations; only ever used on the store's serial queue, and its
-/// state is behind a `Mutex` so that this holds by construction.
+/// The store's state and file operations. File operations run only on the store's serial
+/// queue; `keyToDerive` and `accept` touch memory only and run on the store's actor. The state
+/// is behind a `Mutex`, so both hold by construction.
 final class DocumentFiles: Sendable {
     static let manifestName = "manifest"
     static let checkText = Array("ScanBridge document key check v1".utf8)
@@ -152,16 +164,22 @@ final class DocumentFiles: Sendable {
 
     // MARK: Documents
 
-    func create(password: String?) throws(ScanBridgeError) -> UnlockedDocument {
-        let password = try Self.normalise(password)
+    /// A new salt and the key `password` derives with it (`KeyDerivation`), for `create`.
+    struct NewKey: Sendable {
+        var password: String
+        var salt: [UInt8]
+        var key: [UInt8]
+    }
+
+    /// Creates a document, encrypted under `newKey` when one is given.
+    func create(newKey: NewKey?) throws(ScanBridgeError) -> UnlockedDocument {
         var uid = Identifier.random()
         while state.withLock({ $0.manifests[uid] != nil }) { uid = Identifier.random() }
         var manifest = Manifest(format: 1, uid: uid, created: Date().timeIntervalSince1970, encryption: nil, pages: [],
                                 details: [], sealedDetails: nil)
         var key: [UInt8]?
-        if let password {
-            let salt = try Self.random(16)
-            let derived = try Self.deriveKey(password: password, salt: salt, n: Self.scryptN, r: Self.scryptR, p: Self.scryptP)
+        if let newKey {
+            let password = newKey.password, salt = newKey.salt, derived = newKey.key
             let check = try Self.seal(Self.checkText, key: derived, aad: Array("check:\(uid)".utf8))
             manifest.encryption = EncryptionParameters(kdf: "scrypt", n: Self.scryptN, r: Self.scryptR, p: Self.scryptP,
                                                        salt: Data(salt).base64EncodedString(), check: Data(check).base64EncodedString())
@@ -191,6 +209,28 @@ final class DocumentFiles: Sendable {
         }
         state.withLock { $0.manifests[uid] = manifest }
         return UnlockedDocument(manifest: manifest, key: key, details: [])
+    }
+
+    /// What deriving the key of document `uid` from `password` takes: nil when nothing needs
+    /// deriving (no such document, not encrypted, no password given, or this password's key is
+    /// already known), so that `unlock` finds the key without deriving it. Touches memory only.
+    func keyToDerive(_ uid: String, password: String?) throws(ScanBridgeError) -> KeyDerivationRequest? {
+        guard Identifier.isValid(uid), let manifest = state.withLock({ $0.manifests[uid] }),
+              let encryption = manifest.encryption, let password = try Self.normalise(password),
+              let salt = Data(base64Encoded: encryption.salt).map(Array.init),
+              let check = Data(base64Encoded: encryption.check).map(Array.init),
+              encryption.kdf == "scrypt", encryption.n <= 1 << 20, encryption.r <= 32, encryption.p <= 16 else { return nil }
+        if let known = state.withLock({ $0.keys[uid] }), known.check == Crypto.sha256(salt + Array(password.utf8)) { return nil }
+        return KeyDerivationRequest(uid: uid, password: password, salt: salt, check: check,
+                                    n: encryption.n, r: encryption.r, p: encryption.p)
+    }
+
+    /// Keeps `key` for `request`'s document when it opens the document's check value; false for
+    /// a wrong password.
+    func accept(_ key: [UInt8], for request: KeyDerivationRequest) -> Bool {
+        guard Crypto.open(request.check, key: key, aad: Array("check:\(request.uid)".utf8)) == Self.checkText else { return false }
+        remember(uid: request.uid, password: request.password, salt: request.salt, key: key)
+        return true
     }
 
     /// The document with `uid`, its password checked.

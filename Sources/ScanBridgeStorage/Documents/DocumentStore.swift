@@ -55,8 +55,11 @@ public enum PageReference: Sendable, Equatable {
 /// Document and page uids from clients are validated before they become part of a path, so no
 /// name leaves `storage/`.
 ///
-/// All file work and key derivation run on the store's own I/O thread (`BlockingQueue`), one operation at a
-/// time (which also serialises concurrent changes to the same document).
+/// All file work runs on the store's own I/O thread (`BlockingQueue`), one operation at a time
+/// (which also serialises concurrent changes to the same document). Key derivation runs before,
+/// on the process's derivation thread (`KeyDerivation`), so that password checks never hold up
+/// other document calls; wrong passwords in a row back off per document (`PasswordAttempts`,
+/// -1044). A new password must be one a client can send back (`PasswordRules`, -2113).
 public actor DocumentStore {
     private enum State {
         case open
@@ -67,6 +70,7 @@ public actor DocumentStore {
     private let files: DocumentFiles
     private let queue = BlockingQueue(label: "sb-documents")
     private let logger: Logger
+    private var attempts: PasswordAttempts
 
     /// What `open` found and cleaned.
     public struct Recovery: Sendable, Equatable {
@@ -81,15 +85,18 @@ public actor DocumentStore {
 
     public nonisolated let recovery: Recovery
 
-    private init(files: DocumentFiles, recovery: Recovery, logger: Logger) {
+    private init(files: DocumentFiles, recovery: Recovery, attempts: PasswordAttempts, logger: Logger) {
         self.files = files
+        self.attempts = attempts
         self.recovery = recovery
         self.logger = logger
     }
 
     /// Opens the store in `folder` (the service's `storage/`), creating it if needed and removing
     /// what a crash left half-done.
-    public static func open(folder: String, logger: Logger = Logger(label: "scanbridge.documents")) async throws(ScanBridgeError) -> DocumentStore {
+    /// `passwordAttempts`: the wrong-password back-off (its defaults unless a test needs others).
+    public static func open(folder: String, passwordAttempts: PasswordAttempts = PasswordAttempts(),
+                            logger: Logger = Logger(label: "scanbridge.documents")) async throws(ScanBridgeError) -> DocumentStore {
         let files = DocumentFiles(root: folder)
         let queue = BlockingQueue(label: "sb-doc-recovery")
         let report = try await Self.run(queue) { () throws(ScanBridgeError) in try files.recover() }
@@ -102,7 +109,7 @@ public actor DocumentStore {
         if !report.unreadableDocuments.isEmpty {
             logger.error("Storage folders with an unreadable manifest were left untouched", metadata: ["folders": "\(report.unreadableDocuments)"])
         }
-        return DocumentStore(files: files, recovery: recovery, logger: logger)
+        return DocumentStore(files: files, recovery: recovery, attempts: passwordAttempts, logger: logger)
     }
 
     /// Uids of every document.
@@ -113,42 +120,55 @@ public actor DocumentStore {
 
     /// Creates an empty document; with a password (≤ 32 characters; empty means none) its
     /// content is encrypted at rest.
+    /// Throws -2113 for a password that an HTTP header could not carry back (leading or
+    /// trailing spaces or tabs, control characters).
     public func create(password: String? = nil) async throws(ScanBridgeError) -> DocumentInfo {
-        try await perform { (files) throws(ScanBridgeError) in Self.describe(try files.create(password: password)) }
+        try checkOpen()
+        var newKey: DocumentFiles.NewKey?
+        if let password = try DocumentFiles.normalise(password) {
+            try PasswordRules.checkSendable(password)
+            let salt = try DocumentFiles.random(16)
+            let key = try await KeyDerivation.derive(password: password, salt: salt, n: DocumentFiles.scryptN,
+                                                     r: DocumentFiles.scryptR, p: DocumentFiles.scryptP)
+            newKey = DocumentFiles.NewKey(password: password, salt: salt, key: key)
+        }
+        let prepared = newKey
+        return try await perform { (files) throws(ScanBridgeError) in Self.describe(try files.create(newKey: prepared)) }
     }
 
     public func info(uid: String, password: String? = nil) async throws(ScanBridgeError) -> DocumentInfo {
-        try await perform { (files) throws(ScanBridgeError) in Self.describe(try files.unlock(uid, password: password)) }
+        try await perform(uid, password) { (files) throws(ScanBridgeError) in Self.describe(try files.unlock(uid, password: password)) }
     }
 
     public func delete(uid: String, password: String? = nil) async throws(ScanBridgeError) {
-        try await perform { (files) throws(ScanBridgeError) in try files.delete(uid, password: password) }
+        try await perform(uid, password) { (files) throws(ScanBridgeError) in try files.delete(uid, password: password) }
+        attempts.forget(uid)
     }
 
     /// Stores `pages` at `position` (0…count; nil: at the end), all or none.
     public func insertPages(_ pages: [Page], into uid: String, at position: Int? = nil,
                             password: String? = nil) async throws(ScanBridgeError) -> DocumentInfo {
-        try await perform { (files) throws(ScanBridgeError) in Self.describe(try files.insert(pages, into: uid, at: position, password: password)) }
+        try await perform(uid, password) { (files) throws(ScanBridgeError) in Self.describe(try files.insert(pages, into: uid, at: position, password: password)) }
     }
 
     public func deletePage(_ page: PageReference, from uid: String, password: String? = nil) async throws(ScanBridgeError) -> DocumentInfo {
-        try await perform { (files) throws(ScanBridgeError) in Self.describe(try files.deletePage(page.files, from: uid, password: password)) }
+        try await perform(uid, password) { (files) throws(ScanBridgeError) in Self.describe(try files.deletePage(page.files, from: uid, password: password)) }
     }
 
     /// Changes the document's metadata: each field `change` sets replaces the stored one, an
     /// empty string removes it. Encrypted documents keep it sealed with their key.
     public func updateMetadata(_ uid: String, with change: DocumentMetadata, password: String? = nil) async throws(ScanBridgeError) -> DocumentInfo {
-        try await perform { (files) throws(ScanBridgeError) in Self.describe(try files.updateMetadata(uid, with: change, password: password)) }
+        try await perform(uid, password) { (files) throws(ScanBridgeError) in Self.describe(try files.updateMetadata(uid, with: change, password: password)) }
     }
 
     /// Puts the pages in the order given by their uids (each exactly once).
     public func reorder(_ uid: String, pageUIDs: [String], password: String? = nil) async throws(ScanBridgeError) -> DocumentInfo {
-        try await perform { (files) throws(ScanBridgeError) in Self.describe(try files.reorder(uid, pageUIDs: pageUIDs, password: password)) }
+        try await perform(uid, password) { (files) throws(ScanBridgeError) in Self.describe(try files.reorder(uid, pageUIDs: pageUIDs, password: password)) }
     }
 
     /// Moves the page at `from` to index `to`.
     public func movePage(_ uid: String, from: Int, to: Int, password: String? = nil) async throws(ScanBridgeError) -> DocumentInfo {
-        try await perform { (files) throws(ScanBridgeError) in
+        try await perform(uid, password) { (files) throws(ScanBridgeError) in
             let document = try files.unlock(uid, password: password)
             var order = document.manifest.pages.map(\.uid)
             guard order.indices.contains(from), order.indices.contains(to) else {
@@ -161,7 +181,7 @@ public actor DocumentStore {
 
     /// A page's content, byte-exact as stored.
     public func readPage(_ page: PageReference, of uid: String, password: String? = nil) async throws(ScanBridgeError) -> Page {
-        try await perform { (files) throws(ScanBridgeError) in try files.readPage(page.files, of: uid, password: password) }
+        try await perform(uid, password) { (files) throws(ScanBridgeError) in try files.readPage(page.files, of: uid, password: password) }
     }
 
     /// Refuses further calls. Nothing needs flushing: every acknowledged change is already durable.
@@ -173,6 +193,25 @@ public actor DocumentStore {
 
     private func checkOpen() throws(ScanBridgeError) {
         guard case .open = state else { throw .storage(StorageErrorCode.closed, "The document store is closed.") }
+    }
+
+    /// `perform` on document `uid`, its key derived first when `password` needs one (off the
+    /// store's thread), under the document's wrong-password back-off.
+    private func perform<T: Sendable>(_ uid: String, _ password: String?,
+                                      _ body: @escaping @Sendable (DocumentFiles) throws(ScanBridgeError) -> T) async throws(ScanBridgeError) -> T {
+        try checkOpen()
+        if let request = try files.keyToDerive(uid, password: password) {
+            try attempts.admit(uid)
+            let key = try await KeyDerivation.derive(password: request.password, salt: request.salt,
+                                                     n: request.n, r: request.r, p: request.p)
+            guard files.accept(key, for: request) else {
+                attempts.failed(uid)
+                logger.notice("Wrong document password", metadata: ["document": "\(uid)"])
+                throw .storage(StorageErrorCode.wrongPassword, "The document password is not valid.")
+            }
+            attempts.succeeded(uid)
+        }
+        return try await perform(body)
     }
 
     private func perform<T: Sendable>(_ body: @escaping @Sendable (DocumentFiles) throws(ScanBridgeError) -> T) async throws(ScanBridgeError) -> T {

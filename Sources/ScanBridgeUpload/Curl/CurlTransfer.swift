@@ -22,6 +22,8 @@ final class CurlTransfer: @unchecked Sendable {
     private var mime: OpaquePointer?
     private var errorBufferPointer: UnsafeMutablePointer<CChar>?
     private var fileDescriptor: Int32 = -1
+    /// The body when it is held in memory instead of a file.
+    private var memoryBody: Data?
     private var fileOffset: Int64 = 0
     private var fileLength: Int64 = 0
     private var filePosition: Int64 = 0
@@ -115,9 +117,17 @@ final class CurlTransfer: @unchecked Sendable {
             data.withUnsafeBytes { raw in
                 failures.append(sb_curl_easy_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress)))
             }
-        case .file(let path, let offset, let length):
-            fileDescriptor = open(path, O_RDONLY | O_CLOEXEC)
-            if fileDescriptor < 0 { return "cannot open the staged file: \(String(cString: strerror(errno)))" }
+        case .file, .memory:
+            switch spec.body {
+            case .file(let path, _, _):
+                fileDescriptor = open(path, O_RDONLY | O_CLOEXEC)
+                if fileDescriptor < 0 { return "cannot open the staged file: \(String(cString: strerror(errno)))" }
+            case .memory(let data, _, _):
+                memoryBody = data
+            default:
+                break
+            }
+            let (offset, length) = spec.body.range
             fileOffset = offset
             fileLength = length
             set(CURLOPT_UPLOAD, 1)
@@ -142,6 +152,13 @@ final class CurlTransfer: @unchecked Sendable {
                 case .file(let name, let fileName, let contentType, let path):
                     failures.append(curl_mime_name(mimePart, name))
                     failures.append(curl_mime_filedata(mimePart, path))
+                    failures.append(curl_mime_filename(mimePart, fileName))
+                    failures.append(curl_mime_type(mimePart, contentType))
+                case .memory(let name, let fileName, let contentType, let data):
+                    failures.append(curl_mime_name(mimePart, name))
+                    failures.append(data.withUnsafeBytes { raw in
+                        curl_mime_data(mimePart, raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count)
+                    })
                     failures.append(curl_mime_filename(mimePart, fileName))
                     failures.append(curl_mime_type(mimePart, contentType))
                 }
@@ -196,6 +213,7 @@ final class CurlTransfer: @unchecked Sendable {
         headerList = nil
         if fileDescriptor >= 0 { close(fileDescriptor) }
         fileDescriptor = -1
+        memoryBody = nil
         errorBufferPointer?.deallocate()
         errorBufferPointer = nil
     }
@@ -206,6 +224,14 @@ final class CurlTransfer: @unchecked Sendable {
         if isCanceled { return Int(CURL_READFUNC_ABORT) }
         let wanted = min(Int64(count), fileLength - filePosition)
         if wanted <= 0 { return 0 }
+        if let memoryBody {
+            let start = Int(fileOffset + filePosition)
+            memoryBody.withUnsafeBytes { raw in
+                UnsafeMutableRawPointer(buffer).copyMemory(from: raw.baseAddress! + start, byteCount: Int(wanted))
+            }
+            filePosition += wanted
+            return Int(wanted)
+        }
         var done = 0
         while done < Int(wanted) {
             let n = pread(fileDescriptor, buffer + done, Int(wanted) - done, off_t(fileOffset + filePosition + Int64(done)))

@@ -9,6 +9,8 @@ struct TransferSpec: Sendable {
         case none
         /// `length` bytes of the file at `path`, from `offset` (an upload or one S3 part).
         case file(path: String, offset: Int64, length: Int64)
+        /// `length` bytes of `data` from `offset`, sent like a file (a document kept only in memory).
+        case memory(Data, offset: Int64, length: Int64)
         /// A small in-memory body (S3's CompleteMultipartUpload XML).
         case bytes(Data)
         /// multipart/form-data.
@@ -19,6 +21,8 @@ struct TransferSpec: Sendable {
         case field(name: String, value: String)
         /// The part's bytes come from the file at `path` (read by libcurl on the upload thread).
         case file(name: String, fileName: String, contentType: String, path: String)
+        /// A file part whose bytes are in memory (a document kept only in memory).
+        case memory(name: String, fileName: String, contentType: String, data: Data)
     }
 
     struct FTPSettings: Sendable {
@@ -43,6 +47,16 @@ struct TransferSpec: Sendable {
     var timeoutMilliseconds: Int = 0
     var connectTimeoutMilliseconds: Int = 15_000
     var maxResponseBody: Int = 1 << 20
+}
+
+extension TransferSpec.Body {
+    /// The byte range a file or memory body sends; (0, 0) for the others.
+    var range: (offset: Int64, length: Int64) {
+        switch self {
+        case .file(_, let offset, let length), .memory(_, let offset, let length): (offset, length)
+        case .none, .bytes, .multipart: (0, 0)
+        }
+    }
 }
 
 struct TransferOutcome: Sendable {

@@ -7,13 +7,26 @@ struct StagedDocument: Sendable {
     var byteCount: Int64
     var fileName: String
     var contentType: String
+    /// The bytes, when the document is held only in memory (never written to `path`).
+    var memory: Data?
+
+    /// A request body of `length` bytes from `offset`.
+    func body(offset: Int64, length: Int64) -> TransferSpec.Body {
+        if let memory { return .memory(memory, offset: offset, length: length) }
+        return .file(path: path, offset: offset, length: length)
+    }
+
+    /// The whole document as a form part named `name`.
+    func part(name: String, fileName: String) -> TransferSpec.MimePart {
+        if let memory { return .memory(name: name, fileName: fileName, contentType: contentType, data: memory) }
+        return .file(name: name, fileName: fileName, contentType: contentType, path: path)
+    }
 }
 
 enum TransferBuilders {
     static func httpPost(_ target: HTTPPostTarget, _ document: StagedDocument, _ options: UploadOptions) -> TransferSpec {
         var parts = target.formFields.map { TransferSpec.MimePart.field(name: $0.name, value: $0.value) }
-        parts.append(.file(name: target.fieldName, fileName: target.fileName ?? document.fileName,
-                           contentType: document.contentType, path: document.path))
+        parts.append(document.part(name: target.fieldName, fileName: target.fileName ?? document.fileName))
         var spec = base(url: target.url, options)
         spec.method = .post
         spec.body = .multipart(parts)
@@ -27,7 +40,7 @@ enum TransferBuilders {
     static func httpPut(_ target: HTTPPutTarget, _ document: StagedDocument, _ options: UploadOptions) -> TransferSpec {
         var spec = base(url: target.url, options)
         spec.method = .put
-        spec.body = .file(path: document.path, offset: 0, length: document.byteCount)
+        spec.body = document.body(offset: 0, length: document.byteCount)
         spec.headers = withContentType(target.headers, document.contentType)
         spec.cookie = cookieHeader(target.cookies)
         spec.username = target.credentials?.username
@@ -42,7 +55,7 @@ enum TransferBuilders {
             .joined(separator: "/")
         var spec = base(url: "\(scheme)://\(target.host):\(target.port)/\(path)", options)
         spec.method = .put
-        spec.body = .file(path: document.path, offset: 0, length: document.byteCount)
+        spec.body = document.body(offset: 0, length: document.byteCount)
         spec.username = target.username
         spec.password = target.password
         spec.ftp = .init(passive: target.passive, requireTLS: target.security != .none,
