@@ -96,6 +96,10 @@ extension ConfigurationKey {
               summary: "Memory for buffered page content, in MB; past it the least recently used pages spill, encrypted, to cache/ and come back on demand (0 = spill every page)."),
         .init(section: scanBridgeSection, name: "BufferMaxPages", kind: .integer(1...1_000_000), defaultValue: "10000",
               summary: "Pages the image buffer holds at most (in memory and in cache/ together); a scan past it fails with a clear error and keeps the pages it has."),
+        .init(section: scanBridgeSection, name: "PageJournal", kind: .choice(["true", "false"]), defaultValue: "true",
+              summary: "Journal every scanned page (encrypted, fsync'd) in journal/ before it is announced, so that a crash, kill or power cut loses no announced page and the job comes back interrupted and resumable (docs/DURABILITY.md). false: jobs live in memory only."),
+        .init(section: scanBridgeSection, name: "InterruptedJobTTLMinutes", kind: .integer(1...525_600), defaultValue: "1440",
+              summary: "Minutes a job restored from the journal (interrupted, or ended before the restart) is kept untouched before it and its pages are deleted; counted from the start-up that restored it or the last request naming it, whichever is later."),
         .init(section: scanBridgeSection, name: "ProductKeys", kind: .list, defaultValue: "",
               summary: "Product keys (DWT-PRODUCT-KEY / X-DICS-LICENSE-KEY headers) allowed to create scan jobs, comma-separated; empty accepts any key. An administrator's way to say which applications may scan."),
         // Browser security (Security/SecurityPolicy.swift).

@@ -15,6 +15,43 @@ enum Posix {
         try Syscall.checked("open", path: path) { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600) }
     }
 
+    /// Opens an existing file for appending: every write lands at the end.
+    static func openForAppending(_ path: String) throws(SystemCallError) -> Int32 {
+        try Syscall.checked("open", path: path) { open(path, O_WRONLY | O_APPEND | O_CLOEXEC) }
+    }
+
+    /// Reads exactly `buffer.count` bytes at `offset`; false when the file ends first.
+    static func readExactly(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, at offset: Int, _ path: String) throws(SystemCallError) -> Bool {
+        var done = 0
+        while done < buffer.count {
+            let got = try Syscall.checked("pread", path: path) { pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done)) }
+            if got == 0 { return false }
+            done += got
+        }
+        return true
+    }
+
+    /// Fills `bytes` from the file at `offset`; false when the file ends first.
+    static func readExactly(_ fd: Int32, into bytes: inout [UInt8], at offset: Int, _ path: String) throws(SystemCallError) -> Bool {
+        var outcome: Result<Bool, SystemCallError> = .success(false)
+        bytes.withUnsafeMutableBytes { buffer in
+            do throws(SystemCallError) { outcome = .success(try readExactly(fd, buffer, at: offset, path)) } catch { outcome = .failure(error) }
+        }
+        return try outcome.get()
+    }
+
+    /// Cuts the file at `length` bytes.
+    static func truncate(_ fd: Int32, length: Int, _ path: String) throws(SystemCallError) {
+        _ = try Syscall.checked("ftruncate", path: path) { ftruncate(fd, off_t(length)) }
+    }
+
+    /// Seconds since the epoch of the file's last modification, or nil when it cannot be read.
+    static func modificationTime(_ path: String) -> Double? {
+        var info = stat()
+        guard (try? Syscall.checked("stat", path: path, { stat(path, &info) })) != nil else { return nil }
+        return Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
+    }
+
     static func openForReading(_ path: String) throws(SystemCallError) -> Int32 {
         try Syscall.checked("open", path: path) { open(path, O_RDONLY | O_CLOEXEC) }
     }
