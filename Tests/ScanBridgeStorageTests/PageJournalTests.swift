@@ -146,4 +146,26 @@ struct PageJournalTests {
         #expect(jobs.map(\.uid) == ["b"])
         #expect(!FileManager.default.fileExists(atPath: Self.journalFile(folder, job: "c")))
     }
+
+    @Test("EIO on fsync: the append is reported failed with its cause, cut off again and not retried into a success")
+    func fsyncFailure() async throws {
+        let folder = try Support.temporaryFolder()
+        defer { Support.remove(folder) }
+        try await Self.writeJob(folder, count: 2)
+        let path = Self.journalFile(folder)
+        let length = Array(FileManager.default.contents(atPath: path)!).count
+        let (journal, _) = try await PageJournal.open(folder: folder)
+        let file = journal.reopen(job: "job-1")
+        PosixFaults.failNextFsync(pathSuffix: "/job-1.journal", errno: EIO)
+        let error = await #expect(throws: ScanBridgeError.self) {
+            try await file.append(page: Self.encodedPage(seq: 7), id: 30, uid: "lost", pageNumber: 3)
+        }
+        #expect(error?.code == StorageErrorCode.writeFailed && error?.cause?.code == Int(EIO))
+        #expect(Array(FileManager.default.contents(atPath: path)!).count == length)
+        try await file.append(page: Self.encodedPage(seq: 8), id: 31, uid: "kept", pageNumber: 3)
+        let (_, jobs) = try await PageJournal.open(folder: folder)
+        let pages = try #require(jobs.first?.pages)
+        #expect(pages.map(\.meta.uid) == ["p0", "p1", "kept"])
+        #expect(try pages[2].read() == Self.encodedPage(seq: 8))
+    }
 }

@@ -139,13 +139,14 @@ actor JobRegistry {
     }
 
     /// The job `uid` for a request from `origin`: unknown, deleted (`DeletedResourceError`), or
-    /// another origin's are errors.
-    func job(_ uid: String, origin: String?) throws -> ScanJob {
+    /// another origin's are errors. A request naming a restored job restarts its clean-up clock
+    /// (`touching`).
+    func job(_ uid: String, origin: String?, touching: Bool = true) throws -> ScanJob {
         guard let job = jobs[uid] else {
             throw deleted.contains(uid) ? DWTErrors.jobDeleted(uid) : DWTErrors.jobNotFound(uid)
         }
         guard job.origin == origin else { throw DWTErrors.foreignOrigin("Job \(uid)") }
-        if idleSince[uid] != nil { idleSince[uid] = .now }
+        if touching, idleSince[uid] != nil { idleSince[uid] = .now }
         return job
     }
 

@@ -2,12 +2,34 @@
 // EINTR is retried and a failure is a `SystemCallError` naming the call and the path. Everything
 // here blocks: call it on a `BlockingQueue`, never on the cooperative pool.
 import ScanBridgeCore
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+
+/// The storage tests' seam for failures a real disk gives rarely and on no schedule: an armed
+/// fault makes the next fsync of a matching path fail with its errno (EIO after a write-back
+/// error), so callers are seen to report it rather than retry it into a success. Unarmed it
+/// costs one uncontended lock per fsync.
+enum PosixFaults {
+    private static let armedFsync = Mutex<(pathSuffix: String, errno: Int32)?>(nil)
+
+    /// Arms one fsync failure for the next fsync of a path ending in `pathSuffix`.
+    static func failNextFsync(pathSuffix: String, errno: Int32) {
+        armedFsync.withLock { $0 = (pathSuffix, errno) }
+    }
+
+    static func takeFsyncFault(path: String) -> Int32? {
+        armedFsync.withLock { armed in
+            guard let fault = armed, path.hasSuffix(fault.pathSuffix) else { return nil }
+            armed = nil
+            return fault.errno
+        }
+    }
+}
 
 enum Posix {
     /// Creates `path` for writing; fails if it exists. Mode 0600: only the service reads its files.
@@ -59,6 +81,9 @@ enum Posix {
     static func close(_ fd: Int32) { Syscall.close(fd) }
 
     static func fsync(_ fd: Int32, _ path: String) throws(SystemCallError) {
+        if let injected = PosixFaults.takeFsyncFault(path: path) {
+            throw SystemCallError(call: "fsync", path: path, errno: injected)
+        }
         _ = try Syscall.checked("fsync", path: path) { Glibc.fsync(fd) }
     }
 
