@@ -155,12 +155,8 @@ public actor ImageBuffer {
         result.pageCount = order.count
         result.residentBytes = residentBytes
         result.spillingBytes = spillingBytes
-        let onDisk = entries.values.filter {
-            switch $0.residence {
-            case .disk, .journal: true
-            case .memory, .spilling: false
-            }
-        }
+        // Spilled to cache/ only: journaled pages are counted by their journal, not the buffer.
+        let onDisk = entries.values.filter { if case .disk = $0.residence { true } else { false } }
         result.pagesOnDisk = onDisk.count
         result.bytesOnDisk = onDisk.reduce(0) { $0 + $1.byteCount }
         return result
