@@ -151,12 +151,13 @@ struct PageJournalTests {
     func fsyncFailure() async throws {
         let folder = try Support.temporaryFolder()
         defer { Support.remove(folder) }
-        try await Self.writeJob(folder, count: 2)
-        let path = Self.journalFile(folder)
+        try await Self.writeJob(folder, job: "job-eio", count: 2)
+        let path = Self.journalFile(folder, job: "job-eio")
         let length = Array(FileManager.default.contents(atPath: path)!).count
         let (journal, _) = try await PageJournal.open(folder: folder)
-        let file = journal.reopen(job: "job-1")
-        PosixFaults.failNextFsync(pathSuffix: "/job-1.journal", errno: EIO)
+        let file = journal.reopen(job: "job-eio")
+        // The seam is process-wide and suites run in parallel: a job name no other test uses.
+        PosixFaults.failNextFsync(pathSuffix: "/job-eio.journal", errno: EIO)
         let error = await #expect(throws: ScanBridgeError.self) {
             try await file.append(page: Self.encodedPage(seq: 7), id: 30, uid: "lost", pageNumber: 3)
         }
