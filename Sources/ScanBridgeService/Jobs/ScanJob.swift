@@ -334,7 +334,6 @@ actor ScanJob {
         status = final
         self.code = code
         self.message = message
-        if !suspending { await recordEnd() }
         metrics.jobFinished(final, after: .now - created)
         publishState()
         logger.info("Scan job \(final.rawValue)", metadata: ["job": "\(uid)", "pages": "\(pages.count)", "code": "\(code)", "message": "\(message)"])
@@ -343,6 +342,8 @@ actor ScanJob {
             await session.close()
             await onRelease(uid)
         }
+        // After the scanner is free: a client that saw the job end may start the next one at once.
+        if !suspending { await recordEnd() }
         wakeAll()
         restartTimeout()
     }
