@@ -24,7 +24,11 @@ For each mode (colour, gray, black and white; A4 at 300 dpi from SANE's `test` b
    the ceiling: the raw encode rate of the same page × cores (TurboJPEG q85 for colour and gray,
    CCITT G4 of the 1-bit page for BW: what each flow must do at least; Benchmarks' batch-ceiling,
    built on ScanBridgeImaging's RawLibraryCalls);
-5. decodes every output page (pdfinfo page count, pdfimages extraction, every image decoded with
+5. runs the same browser flow once more against a second service with the page journal off
+   (`PageJournal=false`), right before or after the first in each mode (alternating), so that the journal's cost in
+   pages/min and CPU s/page is measured in the same run on the same machine state
+   (`--no-journal-compare` skips it);
+6. decodes every output page (pdfinfo page count, pdfimages extraction, every image decoded with
    Pillow and its size checked) of every PDF and exits non-zero if a page is lost or corrupted.
 
 Prints a Markdown table (and writes JSON with --json)."""
@@ -154,7 +158,7 @@ def die_with_parent():
 
 
 class Service:
-    def __init__(self, binary, home, sane_dir, buffer_mb):
+    def __init__(self, binary, home, sane_dir, buffer_mb, extra=()):
         self.home = home
         dcp, dwt, dcp_tls, dwt_tls = free_ports(4)
         args = [binary, "serve", "--home", home,
@@ -162,6 +166,7 @@ class Service:
                 "--set", f"SSLPort_mp_0={dcp_tls}", "--set", f"SSLPort_mp_1={dwt_tls}"]
         if buffer_mb is not None:
             args += ["--set", f"BufferMemoryLimit={buffer_mb}"]
+        args += list(extra)
         env = dict(os.environ, SANE_CONFIG_DIR=sane_dir)
         self.process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                         preexec_fn=die_with_parent)
@@ -692,6 +697,21 @@ def render(report):
         checks.append(f"peak RSS within bound: {'met' if ours['peak_rss'] <= limit + report['idle_rss'] else 'missed'}")
         lines.append(f"- {mode}: " + "; ".join(checks))
     lines.append("")
+    if report.get("journal"):
+        lines.append("Page journal cost (the same flow against a second service with `PageJournal=false`, run "
+                     "right before or after the first in each mode, alternating; target: at most 5 % slower and 5 % "
+                     "more CPU a page):")
+        lines.append("")
+        lines.append("| mode | pages/min journal on | off | slower by | CPU s/page on | off | more CPU by | target |")
+        lines.append("|---|---|---|---|---|---|---|---|")
+        for mode, pair in report["journal"].items():
+            on, off = pair["on"], pair["off"]
+            slower = (off["ppm"] - on["ppm"]) / off["ppm"] * 100
+            more_cpu = (on["cpu_per_page"] - off["cpu_per_page"]) / off["cpu_per_page"] * 100
+            met = "met" if slower <= 5 and more_cpu <= 5 else "missed"
+            lines.append(f"| {mode} | {on['ppm']:.1f} | {off['ppm']:.1f} | {slower:+.1f} % | {on['cpu_per_page']:.3f} | "
+                         f"{off['cpu_per_page']:.3f} | {more_cpu:+.1f} % | {met} |")
+        lines.append("")
     lines.append("Per-call latency (ms, p50 / p99):")
     lines.append("")
     calls = sorted({name for row in report["modes"].values() for name in row["scanbridge"]["per_call"]})
@@ -721,6 +741,8 @@ def main():
     parser.add_argument("--scanner-timeout", type=int, default=None, metavar="S",
                         help="the jobs' scannerFailureTimeout in s (default: the service's, 15)")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (PDFs, service log)")
+    parser.add_argument("--no-journal-compare", action="store_true",
+                        help="skip the second service with PageJournal=false (the journal's cost)")
     parser.add_argument("--drop-page", type=int, default=None, metavar="N",
                         help="harness self-check: do not append page N (1-based) of each mode; the run must then fail")
     args = parser.parse_args()
@@ -778,11 +800,29 @@ def main():
 def measure(args, modes, convert, folder, sane_dir, magick_dir, report, problems):
     service = Service(args.binary, os.path.join(folder, "home"), sane_dir, args.buffer_mb)
     report["idle_rss"] = service.status_kb("VmRSS") * 1024
+    unjournaled = None
+    if not args.no_journal_compare:
+        os.makedirs(os.path.join(folder, "no-journal"))
+        unjournaled = Service(args.binary, os.path.join(folder, "home-no-journal"), sane_dir, args.buffer_mb,
+                              extra=["--set", "PageJournal=false"])
+    report["journal"] = {}
     try:
         version = "_".join(p.strip() for p in service.http.get(f"{service.base}/fa/VersionInfo").json()["result"][0].split(","))
         for mode in modes:
+            def journal_off():
+                log(f"{mode}: ScanBridge with PageJournal=false, {args.pages} pages")
+                return service_run(unjournaled, mode, args.pages, os.path.join(folder, "no-journal"), version, args.drop_page,
+                                   args.scanner_timeout)
+
+            # Which of the two services goes first alternates by mode, so that neither gains from
+            # going first (or second) in every mode on a machine whose load drifts.
+            off = journal_off() if unjournaled is not None and modes.index(mode) % 2 == 1 else None
             log(f"{mode}: ScanBridge, {args.pages} pages")
             ours = service_run(service, mode, args.pages, folder, version, args.drop_page, args.scanner_timeout)
+            if unjournaled is not None:
+                off = off or journal_off()
+                report["journal"][mode] = {"on": ours, "off": off}
+                problems += [f"PageJournal=false: {p}" for p in verify_pdf(off["pdf"], args.pages, mode, off["page_size"])]
             log(f"{mode}: {ours['ppm']:.1f} pages/min; baselines")
             base = baseline_runs(mode, args.pages, folder, sane_dir, magick_dir, convert, args.convert_pages)
             log(f"{mode}: ceiling")
@@ -796,6 +836,8 @@ def measure(args, modes, convert, folder, sane_dir, magick_dir, report, problems
                     problems += [f"baseline {name}: {p}" for p in verify_pdf(b["pdf"], b["pages"])]
     finally:
         service.stop()
+        if unjournaled is not None:
+            unjournaled.stop()
     report["load_end"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
     # The run itself keeps about one core busy, so only the load before it says something else ran.
     report["under_load"] = float(report["load_start"].split()[0]) > 0.5 * os.cpu_count()

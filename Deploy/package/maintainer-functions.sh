@@ -8,7 +8,7 @@ SB_ROOT="${DPKG_ROOT:-}"
 SB_HOME="$SB_ROOT/opt/scanbridge"
 SB_USER=scanbridge
 SB_UNIT=scanbridge.service
-SB_DATA_FOLDERS="cache cert dump log upload storage"
+SB_DATA_FOLDERS="cache cert dump log upload storage journal"
 
 sb_log() { echo "scanbridge: $*"; }
 
@@ -114,7 +114,7 @@ sb_after_removal() {
 # Purge: everything the service wrote, except stored documents, which are the users' data.
 sb_purge() {
     if [ -z "$SB_ROOT" ]; then sb_forget; fi
-    for folder in cache cert dump log upload; do rm -rf "${SB_HOME:?}/$folder"; done
+    for folder in cache cert dump log upload journal; do rm -rf "${SB_HOME:?}/$folder"; done
     rm -f "$SB_HOME/DSConfiguration.ini" "$SB_HOME/service.ini" "$SB_HOME/user_config.ini" "$SB_HOME/.removed"
     if [ -d "$SB_HOME/storage" ] && [ -n "$(ls -A "$SB_HOME/storage" 2>/dev/null)" ]; then
         sb_log "kept $SB_HOME/storage (stored documents); delete it by hand when no longer needed"

@@ -283,7 +283,7 @@ enum OpenAPIDocument {
     nonisolated(unsafe) static let number: JSON = ["type": "number"]
     nonisolated(unsafe) static let boolean: JSON = ["type": "boolean"]
     nonisolated(unsafe) static let binary: JSON = ["schema": ["type": "string", "format": "binary"]]
-    nonisolated(unsafe) static let jobStatus: JSON = ["type": "string", "enum": ["pending", "running", "completed", "faulted", "canceled"]]
+    nonisolated(unsafe) static let jobStatus: JSON = ["type": "string", "enum": ["pending", "running", "completed", "faulted", "canceled", "interrupted"]]
 
     static func ref(_ name: String) -> JSON { ["$ref": "#/components/schemas/\(name)"] }
     static func json(_ schema: String) -> JSON { ["application/json": ["schema": ref(schema)]] }

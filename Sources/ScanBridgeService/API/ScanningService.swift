@@ -63,16 +63,28 @@ public final class ScanningService: Sendable {
         if !recovered.isEmpty {
             logger.info("Uploads kept from an earlier run can be retried", metadata: ["count": "\(recovered.count)"])
         }
-        return ScanningService(buffer: buffer, documents: documents, jobs: JobRegistry(buffer: buffer, metrics: metrics),
+        var journal: PageJournal?
+        var journaledJobs: [RecoveredJob] = []
+        if value("PageJournal") != "false" {
+            (journal, journaledJobs) = try await PageJournal.open(folder: folder.journal)
+        }
+        let ttlMinutes = Int(value("InterruptedJobTTLMinutes") ?? "") ?? 1440
+        let jobs = JobRegistry(buffer: buffer, metrics: metrics, journal: journal, interruptedJobTTL: .seconds(ttlMinutes * 60))
+        let restored = await jobs.restore(journaledJobs)
+        if restored.jobs > 0 {
+            logger.info("Scan jobs restored from the page journal", metadata: ["jobs": "\(restored.jobs)", "pages": "\(restored.pages)"])
+        }
+        return ScanningService(buffer: buffer, documents: documents, jobs: jobs,
                                sane: .shared, uploader: uploader, metrics: metrics, productKeys: Set(keys),
                                imports: ImportLimits(bodies: BodyBudget(limitBytes: configuration.settings.maxBodyBytesInFlight),
                                                      maxPixels: configuration.settings.importMaxPixels),
                                cameraFolder: value("CameraDeviceFolder") ?? CameraDiscovery.defaultDirectory)
     }
 
-    /// Cancels the jobs, removes the buffer's cache files and closes the documents.
+    /// Stops the jobs (journaled ones keep their journals), removes the buffer's cache files and
+    /// closes the documents.
     public func close() async {
-        await jobs.deleteAll()
+        await jobs.stopAll()
         await uploader.shutdown()
         await buffer.close()
         await documents.close()

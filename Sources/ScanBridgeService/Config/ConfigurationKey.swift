@@ -102,6 +102,10 @@ extension ConfigurationKey {
               summary: "Request bodies (image imports) all requests together may hold in memory at once, in MiB; a body that would go past it is refused with 503 (-2116) and may be sent again shortly."),
         .init(section: scanBridgeSection, name: "ImportMaxMegapixels", kind: .integer(1...100_000), defaultValue: "1000",
               summary: "Pixels of all pages of one imported image file together, in millions; a file with more is refused with 400 before a page is decoded. Pages are decoded one at a time."),
+        .init(section: scanBridgeSection, name: "PageJournal", kind: .choice(["true", "false"]), defaultValue: "true",
+              summary: "Journal every scanned page (encrypted, fsync'd) in journal/ before it is announced, so that a crash, kill or power cut loses no announced page and the job comes back interrupted and resumable (docs/DURABILITY.md). false: jobs live in memory only."),
+        .init(section: scanBridgeSection, name: "InterruptedJobTTLMinutes", kind: .integer(1...525_600), defaultValue: "1440",
+              summary: "Minutes a job restored from the journal (interrupted, or ended before the restart) is kept untouched before it and its pages are deleted; counted from the start-up that restored it or the last request naming it, whichever is later."),
         .init(section: scanBridgeSection, name: "ProductKeys", kind: .list, defaultValue: "",
               summary: "Product keys (DWT-PRODUCT-KEY / X-DICS-LICENSE-KEY headers) allowed to create scan jobs, comma-separated; empty accepts any key. An administrator's way to say which applications may scan."),
         // Browser security (Security/SecurityPolicy.swift).

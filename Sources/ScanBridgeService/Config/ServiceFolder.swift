@@ -4,7 +4,7 @@ import ScanBridgeCore
 /// The service folder (installed: `/opt/scanbridge`; development: `.dev/home` in the repo) and
 /// the layout the Dynamsoft Service uses inside it.
 public struct ServiceFolder: Sendable {
-    public static let subfolders = ["cache", "cert", "dump", "log", "upload", "storage"]
+    public static let subfolders = ["cache", "cert", "dump", "log", "upload", "storage", "journal"]
 
     public var root: String
 
@@ -20,6 +20,8 @@ public struct ServiceFolder: Sendable {
     public var log: String { path("log") }
     public var upload: String { path("upload") }
     public var storage: String { path("storage") }
+    /// The page journal of scan jobs (`PageJournal`).
+    public var journal: String { path("journal") }
     public var configurationFile: String { path(LoadedConfiguration.fileName) }
 
     public struct PreparationError: Error, Sendable, CustomStringConvertible {

@@ -1,4 +1,5 @@
 import HTTPTypes
+import ScanBridgeCore
 import ScanBridgeUpload
 
 /// The one table from DWT error codes to the HTTP statuses that answer them
@@ -20,7 +21,7 @@ enum DWTStatus {
         case -1034, -1040, -1003, -2847, -2399: .notFound
         case -1011: .conflict
         // The buffer is full (page-count limit).
-        case -1002: HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage")
+        case -1002: insufficientStorage
         // The scanner stopped answering; request bodies in memory at their limit.
         case -1023, DWTErrors.bodiesInFlightCode: .serviceUnavailable
         // Uploads: unknown upload; the target refused or failed; the target timed out.
@@ -30,6 +31,17 @@ enum DWTStatus {
         default: .internalServerError
         }
     }
+
+    /// The status of `error`: its code's, except that a write that failed for want of space
+    /// (-1022 caused by ENOSPC, EDQUOT or EFBIG: disk full, quota, file size limit) is 507.
+    static func status(for error: ScanBridgeError) -> HTTPResponse.Status {
+        if error.code == -1022, let cause = error.cause, noSpaceErrnos.contains(cause.code) { return insufficientStorage }
+        return status(forCode: error.code)
+    }
+
+    static let insufficientStorage = HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage")
+    /// ENOSPC, EFBIG and EDQUOT on Linux.
+    private static let noSpaceErrnos: Set<Int> = [28, 27, 122]
 
     /// The DWT code of an answer the HTTP layer made without one: a wrong method is DWT's
     /// -2112; everything else keeps the generic code.

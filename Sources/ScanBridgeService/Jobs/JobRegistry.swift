@@ -6,6 +6,10 @@ import ScanBridgeStorage
 
 /// Every scan job of the running service, by uid, and the rules around them: the scanner each
 /// job holds, the origin it is bound to, and the memory of deleted jobs (410, not 404).
+///
+/// With a page journal, jobs found in it at start-up are restored (`restore`); those nobody
+/// touches are deleted `interruptedJobTTL` after the start-up that found them or the last
+/// request that named them, whichever is later, never sooner.
 actor JobRegistry {
     private var jobs: [String: ScanJob] = [:]
     private var deleted: Set<String> = []
@@ -17,12 +21,77 @@ actor JobRegistry {
     private let metrics: ServiceMetrics
     /// Job state and page events (`GET /api/events`).
     let events: EventHub
+    /// nil when `PageJournal` is off.
+    private let journal: PageJournal?
+    private let interruptedJobTTL: Duration
+    /// Restored jobs that are not running, by the moment of their last use.
+    private var idleSince: [String: ContinuousClock.Instant] = [:]
+    private var sweeper: Task<Void, Never>?
 
-    init(buffer: ImageBuffer, sane: SANEContext = .shared, events: EventHub = EventHub(), metrics: ServiceMetrics = ServiceMetrics()) {
+    init(buffer: ImageBuffer, sane: SANEContext = .shared, events: EventHub = EventHub(), metrics: ServiceMetrics = ServiceMetrics(),
+         journal: PageJournal? = nil, interruptedJobTTL: Duration = .seconds(1440 * 60)) {
         self.buffer = buffer
         self.metrics = metrics
         self.sane = sane
         self.events = events
+        self.journal = journal
+        self.interruptedJobTTL = interruptedJobTTL
+    }
+
+    /// Puts the jobs found in the journal back: their pages into the buffer under the ids they
+    /// were announced with, the jobs themselves `interrupted` (or as they ended). Returns how
+    /// many jobs and pages came back.
+    @discardableResult
+    func restore(_ recovered: [RecoveredJob]) async -> (jobs: Int, pages: Int) {
+        guard let journal else { return (0, 0) }
+        var pageCount = 0
+        for found in recovered {
+            guard let details = JournaledJobDetails.decode(found.details) else {
+                logger.error("A journaled job's record could not be read; its journal is left in place", metadata: ["job": "\(found.uid)"])
+                continue
+            }
+            let added: [BufferPage]
+            do { added = try await buffer.restore(found.pages, tags: ["job:\(found.uid)"]) } catch {
+                logger.error("Journaled pages could not be restored: \(error)", metadata: ["job": "\(found.uid)"])
+                continue
+            }
+            let numbers = Dictionary(found.pages.map { ($0.meta.id, $0.meta.pageNumber) }, uniquingKeysWith: { first, _ in first })
+            let pages = added.map { ScanJob.JobPage(bufferID: $0.id, uid: $0.uid, info: $0.info, pageNumber: numbers[$0.id] ?? 0) }
+            let job = ScanJob(recovered: found, details: details, pages: pages, journal: journal, buffer: buffer, logger: logger,
+                              events: events, metrics: metrics, sane: sane, onRelease: { [weak self] uid in await self?.released(uid) })
+            jobs[found.uid] = job
+            idleSince[found.uid] = .now
+            pageCount += pages.count
+            let status = await job.status.rawValue
+            logger.info("Scan job restored from the journal", metadata: ["job": "\(found.uid)", "status": "\(status)", "pages": "\(pages.count)"])
+        }
+        if !idleSince.isEmpty { startSweeper() }
+        return (idleSince.count, pageCount)
+    }
+
+    /// Deletes restored jobs left untouched for `interruptedJobTTL` (checked at least every minute).
+    private func startSweeper() {
+        guard sweeper == nil else { return }
+        let period = min(interruptedJobTTL, .seconds(60))
+        sweeper = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: period)
+                guard let self, !Task.isCancelled else { return }
+                await self.sweep()
+            }
+        }
+    }
+
+    private func sweep() async {
+        for (uid, since) in idleSince where ContinuousClock.now - since >= interruptedJobTTL {
+            guard let job = jobs[uid] else { idleSince.removeValue(forKey: uid); continue }
+            // A resumed job is in use; it is looked at again once it stops.
+            guard await job.status.isIdle else { idleSince[uid] = .now; continue }
+            guard let current = idleSince[uid], ContinuousClock.now - current >= interruptedJobTTL else { continue }
+            idleSince.removeValue(forKey: uid)
+            logger.info("Restored scan job removed: untouched for InterruptedJobTTLMinutes", metadata: ["job": "\(uid)"])
+            try? await delete(uid, origin: job.origin)
+        }
     }
 
     /// Creates a job: opens the scanner (423 when another job or program holds it), applies
@@ -44,9 +113,14 @@ actor JobRegistry {
             }
             let plan = try await session.configure(configuration)
             let uid = UUID().uuidString.lowercased()
+            let journaling = journal.map {
+                ScanJob.Journaling(journal: $0, details: JournaledJobDetails(
+                    origin: origin, scanner: session.scanner, adjustments: plan.adjustments.map(\.description) + notes,
+                    configuration: configuration, settings: options.settings, scannerFailureTimeout: timeout, maxPages: plan.maxPages))
+            }
             let job = ScanJob(uid: uid, origin: origin, session: session, plan: plan, buffer: buffer,
                               jobTimeout: options.jobTimeout ?? 0, logger: logger, events: events, metrics: metrics,
-                              onRelease: { [weak self] uid in await self?.released(uid) })
+                              journaling: journaling, sane: sane, onRelease: { [weak self] uid in await self?.released(uid) })
             jobs[uid] = job
             lastDevice = session.scanner.id
             logger.info("Scan job created", metadata: ["job": "\(uid)", "scanner": "\(session.scanner.id)",
@@ -80,12 +154,14 @@ actor JobRegistry {
     }
 
     /// The job `uid` for a request from `origin`: unknown, deleted (`DeletedResourceError`), or
-    /// another origin's are errors.
-    func job(_ uid: String, origin: String?) throws -> ScanJob {
+    /// another origin's are errors. A request naming a restored job restarts its clean-up clock
+    /// (`touching`).
+    func job(_ uid: String, origin: String?, touching: Bool = true) throws -> ScanJob {
         guard let job = jobs[uid] else {
             throw deleted.contains(uid) ? DWTErrors.jobDeleted(uid) : DWTErrors.jobNotFound(uid)
         }
         guard job.origin == origin else { throw DWTErrors.foreignOrigin("Job \(uid)") }
+        if touching, idleSince[uid] != nil { idleSince[uid] = .now }
         return job
     }
 
@@ -93,6 +169,7 @@ actor JobRegistry {
     func delete(_ uid: String, origin: String?) async throws {
         let job = try job(uid, origin: origin)
         jobs.removeValue(forKey: uid)
+        idleSince.removeValue(forKey: uid)
         deleted.insert(uid)
         let removed = await job.pageIDs
         await job.delete()
@@ -102,11 +179,13 @@ actor JobRegistry {
         logger.info("Scan job deleted", metadata: ["job": "\(uid)"])
     }
 
-    /// Every job, for shutdown.
-    func deleteAll() async {
+    /// Every job, for shutdown: with a journal, jobs stop and keep their journals (a running
+    /// job comes back `interrupted`); without, they are deleted.
+    func stopAll() async {
+        sweeper?.cancel()
         for (uid, job) in jobs {
             deleted.insert(uid)
-            await job.delete()
+            if journal != nil { await job.suspend() } else { await job.delete() }
         }
         jobs.removeAll()
     }

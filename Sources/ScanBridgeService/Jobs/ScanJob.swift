@@ -12,11 +12,23 @@ import ScanBridgeStorage
 ///
 /// Transitions: pending → running → completed | faulted | canceled (and pending → canceled).
 /// Pages scanned before a fault or a cancel stay available until the job is deleted.
+///
+/// With a page journal, each page is journaled (durable) before it is announced, and a job the
+/// service stopped while it ran comes back after the restart as `interrupted`: its journaled
+/// pages are served, and `start()` resumes it on the same scanner (interrupted → running).
 actor ScanJob {
     enum Status: String, Sendable {
-        case pending, running, completed, faulted, canceled
+        case pending, running, completed, faulted, canceled, interrupted
 
         var isFinished: Bool { self == .completed || self == .faulted || self == .canceled }
+        /// No page comes until the job is started (or resumed) again.
+        var isIdle: Bool { isFinished || self == .interrupted }
+    }
+
+    /// Where a journaled job writes, and what its first record says about it.
+    struct Journaling: Sendable {
+        var journal: PageJournal
+        var details: JournaledJobDetails
     }
 
     /// A page of this job, in the buffer.
@@ -43,8 +55,18 @@ actor ScanJob {
     private(set) var message = "Successful"
     private var source: (any JobPageSource)?
     private let buffer: ImageBuffer
-    private let maxPages: Int?
+    private var maxPages: Int?
     private let jobTimeout: Duration?
+    private let journaling: Journaling?
+    /// The job's journal file, once the job has started (nil without journaling).
+    private var journal: JobJournal?
+    /// Page numbers of a resumed job continue after the pages journaled before.
+    private var pageNumberBase = 0
+    /// Set while the service shuts down: the job stops without an end record, so that it comes
+    /// back `interrupted`.
+    private var suspending = false
+    private var resuming = false
+    private let sane: SANEContext
     private let logger: Logger
     private var pages: [JobPage] = []
     private var cursors: [Cursor: Int] = [.info: 0, .page: 0]
@@ -64,15 +86,19 @@ actor ScanJob {
     private let created = ContinuousClock.now
 
     init(uid: String, origin: String?, session: ScannerSession, plan: ScanPlan, buffer: ImageBuffer,
-         jobTimeout: Int, logger: Logger, events: EventHub = EventHub(), metrics: ServiceMetrics = ServiceMetrics(), onRelease: @escaping @Sendable (String) async -> Void) {
+         jobTimeout: Int, logger: Logger, events: EventHub = EventHub(), metrics: ServiceMetrics = ServiceMetrics(),
+         journaling: Journaling? = nil, sane: SANEContext = .shared, onRelease: @escaping @Sendable (String) async -> Void) {
         self.init(uid: uid, origin: origin, source: session, scanner: session.scanner, adjustments: plan.adjustments.map(\.description),
                   maxPages: plan.maxPages, buffer: buffer, jobTimeout: jobTimeout, logger: logger, events: events, metrics: metrics,
-                  onRelease: onRelease)
+                  journaling: journaling, sane: sane, onRelease: onRelease)
     }
 
+    /// A job on any page source; camera jobs are not journaled (`journaling` nil).
     init(uid: String, origin: String?, source: any JobPageSource, scanner: ScannerInfo?, adjustments: [String], maxPages: Int?,
          buffer: ImageBuffer, jobTimeout: Int, logger: Logger, events: EventHub, metrics: ServiceMetrics,
-         onRelease: @escaping @Sendable (String) async -> Void) {
+         journaling: Journaling? = nil, sane: SANEContext = .shared, onRelease: @escaping @Sendable (String) async -> Void) {
+        self.journaling = journaling
+        self.sane = sane
         self.uid = uid
         self.origin = origin
         self.scanner = scanner
@@ -87,6 +113,38 @@ actor ScanJob {
         self.events = events
         self.metrics = metrics
         self.status = .pending
+    }
+
+    /// A job found in the page journal at start-up, with its pages (already back in the buffer):
+    /// `interrupted` when it had not ended, else the status it ended with.
+    init(recovered: RecoveredJob, details: JournaledJobDetails, pages: [JobPage], journal: PageJournal, buffer: ImageBuffer,
+         logger: Logger, events: EventHub, metrics: ServiceMetrics, sane: SANEContext = .shared,
+         onRelease: @escaping @Sendable (String) async -> Void) {
+        uid = recovered.uid
+        origin = details.origin
+        scanner = details.scanner
+        deviceID = details.scanner.id
+        adjustments = details.adjustments
+        journaling = Journaling(journal: journal, details: details)
+        self.journal = journal.reopen(job: recovered.uid)
+        self.sane = sane
+        self.buffer = buffer
+        maxPages = details.maxPages
+        jobTimeout = nil
+        self.logger = logger
+        self.events = events
+        self.metrics = metrics
+        self.onRelease = onRelease
+        self.pages = pages
+        if let end = recovered.end, let final = Status(rawValue: end.status), final.isFinished {
+            status = final
+            code = end.code
+            message = end.message
+        } else {
+            status = .interrupted
+            message = "Interrupted: the service stopped while the job ran; its \(pages.count) journaled page(s) are kept. "
+                + "PATCH {\"status\": \"running\"} resumes it on the same scanner."
+        }
     }
 
     /// Publishes the job's state as a `job` event.
@@ -115,22 +173,75 @@ actor ScanJob {
         restartTimeout()
     }
 
-    /// pending → running.
-    func start() throws(ScanBridgeError) {
-        guard status == .pending, let source else {
-            throw ScanBridgeError(code: -1011, message: "Job \(uid) is \(status.rawValue); only a pending job can start")
+    /// pending → running, or interrupted → running (resumed on the same scanner).
+    func start() async throws {
+        if status == .interrupted { return try await resume() }
+        guard status == .pending, source != nil else {
+            throw ScanBridgeError(code: -1011, message: "Job \(uid) is \(status.rawValue); only a pending or interrupted job can start")
         }
+        if let journaling, journal == nil {
+            let opened = try await journaling.journal.begin(job: uid, details: journaling.details.encoded())
+            journal = opened
+            // Canceled or deleted while the journal was created.
+            guard status == .pending, !deleted, let source else {
+                if deleted { await journaling.journal.remove(job: uid) } else { await recordEnd() }
+                throw ScanBridgeError(code: -1011, message: "Job \(uid) is \(status.rawValue); only a pending or interrupted job can start")
+            }
+            run(source)
+        } else if let source {
+            run(source)
+        }
+    }
+
+    private func run(_ source: any JobPageSource) {
         status = .running
         timeoutTask?.cancel()
         logger.info("Scan job running", metadata: ["job": "\(uid)", "device": "\(deviceID)"])
         publishState()
-        scanTask = Task { await self.run(source) }
+        scanTask = Task { await self.scan(source) }
+    }
+
+    /// interrupted → running: opens the scanner again with the job's settings and scans the
+    /// pages it had not transferred yet, numbering them after the journaled ones.
+    private func resume() async throws {
+        guard let journaling, !resuming else {
+            throw ScanBridgeError(code: -1011, message: "Job \(uid) is being resumed")
+        }
+        resuming = true
+        defer { resuming = false }
+        let details = journaling.details
+        let session = try await ScannerSession.open(details.scanner.id, context: sane, scannerFailureTimeout: details.scannerFailureTimeout)
+        do {
+            if let settings = details.settings, !settings.isEmpty { try await ScannerSettingsBlob.apply(settings, to: session) }
+            _ = try await session.configure(details.configuration)
+        } catch {
+            await session.close()
+            throw error
+        }
+        guard status == .interrupted, !deleted else {
+            await session.close()
+            throw ScanBridgeError(code: -1011, message: "Job \(uid) is \(status.rawValue); only a pending or interrupted job can start")
+        }
+        pageNumberBase = pages.map(\.pageNumber).max() ?? 0
+        if let total = details.maxPages {
+            maxPages = total - pages.count
+        }
+        self.source = session
+        code = 0
+        message = "Successful"
+        logger.info("Scan job resumed", metadata: ["job": "\(uid)", "pages": "\(pages.count)"])
+        if let remaining = maxPages, remaining <= 0 {
+            status = .running
+            await finish(.completed, code: 0, message: "Successful")
+            return
+        }
+        run(session)
     }
 
     /// pending|running → canceled. Pages scanned so far stay.
     func cancel(reason: String = "Canceled by the client") async throws(ScanBridgeError) {
         switch status {
-        case .pending:
+        case .pending, .interrupted:
             await finish(.canceled, code: 0, message: reason)
         case .running:
             cancelReason = reason
@@ -142,17 +253,27 @@ actor ScanJob {
         }
     }
 
-    /// Cancels what runs, frees the job's pages in the buffer and the scanner.
+    /// Cancels what runs, frees the job's pages in the buffer, its journal and the scanner.
     func delete() async {
         deleted = true
         if status == .pending || status == .running { try? await cancel(reason: "Job deleted") }
         timeoutTask?.cancel()
         try? await buffer.remove(ids: pages.map(\.bufferID))
         pages.removeAll()
+        if let journaling { await journaling.journal.remove(job: uid) }
         wakeAll()
     }
 
-    private func run(_ source: any JobPageSource) async {
+    /// Stops the job for a service shutdown and keeps its journal: a running job comes back
+    /// `interrupted` after the restart, a finished one as it ended.
+    func suspend() async {
+        suspending = true
+        timeoutTask?.cancel()
+        if status == .pending || status == .running { try? await cancel(reason: "The service stopped") }
+        wakeAll()
+    }
+
+    private func scan(_ source: any JobPageSource) async {
         do {
             // As soon as a page arrives it is encoded to its stored form and reduced for
             // thumbnails on the compute pool while the scanner reads the next ones. Clients that
@@ -163,6 +284,7 @@ actor ScanJob {
             }
             for try await (scanned, products) in pages {
                 try await accept(scanned, products: products)
+                if suspending { break }
             }
             if let cancelReason {
                 await finish(.canceled, code: 0, message: cancelReason)
@@ -193,18 +315,31 @@ actor ScanJob {
                         info: PageInfo(width: width, height: height, format: .rgb24, xDPI: scanned.xDPI, yDPI: scanned.yDPI))
         }
         let entry = try await buffer.append(page, derived: derived, tags: ["job:\(uid)"])
+        let pageNumber = pageNumberBase + scanned.pageNumber
+        // The page is durable before anyone hears of it: its stored form (what documents and
+        // the JPEG of a colour page are made of), or the page itself when it has none.
+        if let journal, !deleted {
+            do {
+                try await journal.append(page: derived.storedForm ?? page, id: entry.id, uid: entry.uid, pageNumber: pageNumber)
+            } catch {
+                try? await buffer.remove(id: entry.id)
+                logger.error("Page \(pageNumber) could not be journaled; the job stops with every earlier page kept: \(error)",
+                             metadata: ["job": "\(uid)"])
+                throw error
+            }
+        }
         // The job may have been deleted while the buffer stored the page.
         guard !deleted else {
             try? await buffer.remove(id: entry.id)
             return
         }
-        pages.append(JobPage(bufferID: entry.id, uid: entry.uid, info: entry.info, pageNumber: scanned.pageNumber))
+        pages.append(JobPage(bufferID: entry.id, uid: entry.uid, info: entry.info, pageNumber: pageNumber))
         metrics.pageScanned(entry.info.format)
         events.publish("page", origin: origin, EventPayload.PageReady(
-            job: uid, id: entry.id, uid: entry.uid, pageNumber: scanned.pageNumber, width: entry.info.width, height: entry.info.height,
+            job: uid, id: entry.id, uid: entry.uid, pageNumber: pageNumber, width: entry.info.width, height: entry.info.height,
             thumbnail: PageLocator.bufferThumbnail(id: entry.id).path, url: PageLocator.jobPage(job: uid, page: entry.uid).path))
         events.publish("buffer", origin: origin, EventPayload.Buffer(change: "added", ids: [entry.id], count: nil))
-        logger.debug("Page scanned", metadata: ["job": "\(uid)", "page": "\(scanned.pageNumber)", "buffer": "\(entry.id)"])
+        logger.debug("Page scanned", metadata: ["job": "\(uid)", "page": "\(pageNumber)", "buffer": "\(entry.id)"])
         wakeAll()
     }
 
@@ -221,8 +356,21 @@ actor ScanJob {
             await source.close()
             await onRelease(uid)
         }
+        // After the scanner is free: a client that saw the job end may start the next one at once.
+        if !suspending { await recordEnd() }
         wakeAll()
         restartTimeout()
+    }
+
+    /// Writes the job's end record; a failure leaves the job `interrupted` after a restart
+    /// (its pages kept), so it is logged, not thrown.
+    private func recordEnd() async {
+        guard let journal, !deleted else { return }
+        do {
+            try await journal.end(JournaledJobEnd(status: status.rawValue, code: code, message: message))
+        } catch {
+            logger.error("The end of the job could not be journaled: \(error)", metadata: ["job": "\(uid)"])
+        }
     }
 
     // MARK: - Job timeout
@@ -259,7 +407,7 @@ actor ScanJob {
                 cursors[cursor] = index + 1
                 return pages[index]
             }
-            if status.isFinished || deleted { return nil }
+            if status.isIdle || deleted { return nil }
             if status == .pending {
                 throw ScanBridgeError(code: -1011, message: "Job \(uid) is pending; start it with PATCH {\"status\": \"running\"}")
             }
@@ -277,7 +425,7 @@ actor ScanJob {
     /// it runs; the cursors do not move. A pending job has nothing to wait for: -1011.
     func finishedPages() async throws(ScanBridgeError) -> [JobPage] {
         while true {
-            if status.isFinished || deleted { return pages }
+            if status.isIdle || deleted { return pages }
             if status == .pending {
                 throw ScanBridgeError(code: -1011, message: "Job \(uid) is pending; start it with PATCH {\"status\": \"running\"}")
             }

@@ -71,6 +71,8 @@ public actor ImageBuffer {
         /// In memory while its cache file is being written (`ticket` matches the write).
         case spilling(Page, ticket: Int)
         case disk(file: String)
+        /// Only in a job's page journal (a page recovered after a restart): read from there.
+        case journal(JournaledPage)
     }
 
     private struct Entry {
@@ -153,6 +155,7 @@ public actor ImageBuffer {
         result.pageCount = order.count
         result.residentBytes = residentBytes
         result.spillingBytes = spillingBytes
+        // Spilled to cache/ only: journaled pages are counted by their journal, not the buffer.
         let onDisk = entries.values.filter { if case .disk = $0.residence { true } else { false } }
         result.pagesOnDisk = onDisk.count
         result.bytesOnDisk = onDisk.reduce(0) { $0 + $1.byteCount }
@@ -199,6 +202,10 @@ public actor ImageBuffer {
         entries[id] = entry
         switch entry.residence {
         case .memory(let page, _), .spilling(let page, _):
+            return page
+        case .journal(let journaled):
+            let page = try await runIO { () throws(ScanBridgeError) -> Page in try journaled.read() }
+            statistics.reloads += 1
             return page
         case .disk(let file):
             guard case .open(let folder) = state else { throw Self.closedError }
@@ -272,6 +279,28 @@ public actor ImageBuffer {
     @discardableResult
     public func insert(_ page: Page, at index: Int, tags: Set<String> = []) async throws(ScanBridgeError) -> BufferPage {
         try await insert(page, at: Optional(index), tags: tags, derived: .none)
+    }
+
+    /// Adds pages recovered from a page journal at the end, under the ids and uids they were
+    /// announced with (ids later pages get stay above them). Their content stays in the journal
+    /// until asked for. A page whose id or uid is taken is left out; returns those added.
+    @discardableResult
+    public func restore(_ journaled: [JournaledPage], tags: Set<String>) throws(ScanBridgeError) -> [BufferPage] {
+        try checkOpen()
+        var added: [BufferPage] = []
+        for page in journaled {
+            guard let info = page.meta.info, page.meta.id > 0, entries[page.meta.id] == nil, idsByUID[page.meta.uid] == nil,
+                  order.count < limits.maxPages else { continue }
+            clock += 1
+            let entry = Entry(id: page.meta.id, uid: page.meta.uid, info: info, mediaType: page.meta.mediaType,
+                              byteCount: page.meta.byteCount, tags: tags, residence: .journal(page), derived: .none, lastUse: clock)
+            entries[entry.id] = entry
+            idsByUID[entry.uid] = entry.id
+            order.append(entry.id)
+            nextID = max(nextID, entry.id + 1)
+            added.append(describe(entry, index: order.count - 1))
+        }
+        return added
     }
 
     private func insert(_ page: Page, at requested: Int?, tags: Set<String>, derived: PageDerivatives) async throws(ScanBridgeError) -> BufferPage {
@@ -520,6 +549,8 @@ public actor ImageBuffer {
             spillingBytes -= entry.byteCount
         case .disk(let file):
             deleteCacheFile(file)
+        case .journal:
+            break
         }
     }
 
@@ -537,22 +568,17 @@ public actor ImageBuffer {
     }
 
     private func runIO<T: Sendable>(_ body: @escaping @Sendable () throws(ScanBridgeError) -> T) async throws(ScanBridgeError) -> T {
-        let result: Result<T, ScanBridgeError>
-        do {
-            result = try await queue.run { () -> Result<T, ScanBridgeError> in
-                do throws(ScanBridgeError) { return .success(try body()) } catch { return .failure(error) }
-            }
-        } catch {
-            throw .storage(StorageErrorCode.readFailed, "Buffer I/O failed: \(error)")
-        }
-        return try result.get()
+        try await queue.perform(body, failing: StorageErrorCode.readFailed, what: "Buffer I/O")
     }
 
     // MARK: Helpers
 
     private func describe(_ entry: Entry, index: Int) -> BufferPage {
         let inMemory: Bool
-        if case .disk = entry.residence { inMemory = false } else { inMemory = true }
+        switch entry.residence {
+        case .disk, .journal: inMemory = false
+        case .memory, .spilling: inMemory = true
+        }
         return BufferPage(id: entry.id, uid: entry.uid, index: index, info: entry.info, mediaType: entry.mediaType,
                           byteCount: entry.byteCount, tags: entry.tags, isSelected: entry.selected, isInMemory: inMemory)
     }

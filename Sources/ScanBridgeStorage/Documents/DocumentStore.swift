@@ -221,15 +221,7 @@ public actor DocumentStore {
     }
 
     private static func run<T: Sendable>(_ queue: BlockingQueue, _ body: @escaping @Sendable () throws(ScanBridgeError) -> T) async throws(ScanBridgeError) -> T {
-        let result: Result<T, ScanBridgeError>
-        do {
-            result = try await queue.run { () -> Result<T, ScanBridgeError> in
-                do throws(ScanBridgeError) { return .success(try body()) } catch { return .failure(error) }
-            }
-        } catch {
-            throw .storage(StorageErrorCode.readFailed, "Storage I/O failed: \(error)")
-        }
-        return try result.get()
+        try await queue.perform(body, failing: StorageErrorCode.readFailed, what: "Storage I/O")
     }
 
     private static func describe(_ document: UnlockedDocument) -> DocumentInfo {

@@ -17,6 +17,21 @@ final class BlockingQueue: Sendable {
         try await thread.run(body)
     }
 
+    /// Runs `body` like `run`, passing its `ScanBridgeError` through; should the queue itself
+    /// fail, that is `code` with "`what` failed".
+    func perform<T: Sendable>(_ body: @escaping @Sendable () throws(ScanBridgeError) -> T,
+                              failing code: Int, what: String) async throws(ScanBridgeError) -> T {
+        let result: Result<T, ScanBridgeError>
+        do {
+            result = try await thread.run { () -> Result<T, ScanBridgeError> in
+                do throws(ScanBridgeError) { return .success(try body()) } catch { return .failure(error) }
+            }
+        } catch {
+            throw ScanBridgeError(code: code, message: "\(what) failed: \(error)")
+        }
+        return try result.get()
+    }
+
     /// Runs `body` later without waiting for it (cleanup such as removing a file).
     func submit(_ body: @escaping @Sendable () -> Void) {
         thread.submit(body)

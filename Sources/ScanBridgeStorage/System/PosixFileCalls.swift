@@ -2,6 +2,7 @@
 // EINTR is retried and a failure is a `SystemCallError` naming the call and the path. Everything
 // here blocks: call it on a `BlockingQueue`, never on the cooperative pool.
 import ScanBridgeCore
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -9,10 +10,68 @@ import Glibc
 import Musl
 #endif
 
+/// The storage tests' seam for failures a real disk gives rarely and on no schedule: an armed
+/// fault makes the next fsync of a matching path fail with its errno (EIO after a write-back
+/// error), so callers are seen to report it rather than retry it into a success. Unarmed it
+/// costs one uncontended lock per fsync.
+enum PosixFaults {
+    private static let armedFsync = Mutex<(pathSuffix: String, errno: Int32)?>(nil)
+
+    /// Arms one fsync failure for the next fsync of a path ending in `pathSuffix`.
+    static func failNextFsync(pathSuffix: String, errno: Int32) {
+        armedFsync.withLock { $0 = (pathSuffix, errno) }
+    }
+
+    static func takeFsyncFault(path: String) -> Int32? {
+        armedFsync.withLock { armed in
+            guard let fault = armed, path.hasSuffix(fault.pathSuffix) else { return nil }
+            armed = nil
+            return fault.errno
+        }
+    }
+}
+
 enum Posix {
     /// Creates `path` for writing; fails if it exists. Mode 0600: only the service reads its files.
     static func createFile(_ path: String) throws(SystemCallError) -> Int32 {
         try Syscall.checked("open", path: path) { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600) }
+    }
+
+    /// Opens an existing file for appending: every write lands at the end.
+    static func openForAppending(_ path: String) throws(SystemCallError) -> Int32 {
+        try Syscall.checked("open", path: path) { open(path, O_WRONLY | O_APPEND | O_CLOEXEC) }
+    }
+
+    /// Reads exactly `buffer.count` bytes at `offset`; false when the file ends first.
+    static func readExactly(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, at offset: Int, _ path: String) throws(SystemCallError) -> Bool {
+        var done = 0
+        while done < buffer.count {
+            let got = try Syscall.checked("pread", path: path) { pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done)) }
+            if got == 0 { return false }
+            done += got
+        }
+        return true
+    }
+
+    /// Fills `bytes` from the file at `offset`; false when the file ends first.
+    static func readExactly(_ fd: Int32, into bytes: inout [UInt8], at offset: Int, _ path: String) throws(SystemCallError) -> Bool {
+        var outcome: Result<Bool, SystemCallError> = .success(false)
+        bytes.withUnsafeMutableBytes { buffer in
+            do throws(SystemCallError) { outcome = .success(try readExactly(fd, buffer, at: offset, path)) } catch { outcome = .failure(error) }
+        }
+        return try outcome.get()
+    }
+
+    /// Cuts the file at `length` bytes.
+    static func truncate(_ fd: Int32, length: Int, _ path: String) throws(SystemCallError) {
+        _ = try Syscall.checked("ftruncate", path: path) { ftruncate(fd, off_t(length)) }
+    }
+
+    /// Seconds since the epoch of the file's last modification, or nil when it cannot be read.
+    static func modificationTime(_ path: String) -> Double? {
+        var info = stat()
+        guard (try? Syscall.checked("stat", path: path, { stat(path, &info) })) != nil else { return nil }
+        return Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
     }
 
     static func openForReading(_ path: String) throws(SystemCallError) -> Int32 {
@@ -22,6 +81,9 @@ enum Posix {
     static func close(_ fd: Int32) { Syscall.close(fd) }
 
     static func fsync(_ fd: Int32, _ path: String) throws(SystemCallError) {
+        if let injected = PosixFaults.takeFsyncFault(path: path) {
+            throw SystemCallError(call: "fsync", path: path, errno: injected)
+        }
         _ = try Syscall.checked("fsync", path: path) { Glibc.fsync(fd) }
     }
 

@@ -16,6 +16,8 @@ struct DWTErrorRendererTests {
         router.post("/api/fail") { _ in throw ScanBridgeError(code: -1004, message: "Scanner busy", cause: .init(code: 16, message: "Device or resource busy")) }
         router.post("/api/crash") { _ in struct Oops: Error {}; throw Oops() }
         router.get("/api/gone") { _ in throw DWTErrors.jobDeleted("j1") }
+        router.post("/api/full") { _ in throw ScanBridgeError(code: -1022, message: "Cannot write", cause: .errno(28)) }
+        router.post("/api/eio") { _ in throw ScanBridgeError(code: -1022, message: "Cannot write", cause: .errno(5)) }
         return router
     }
 
@@ -26,6 +28,15 @@ struct DWTErrorRendererTests {
         #expect(response.headerFields[.allow] == "GET, PATCH")
         #expect(response.headerFields[.contentType] == "application/json")
         #expect(bodyText(response) == #"{"code":-2112,"message":"Method PUT is not allowed; allowed: GET, PATCH","statusCode":405}"#)
+    }
+
+    @Test("a write refused for want of space (-1022, ENOSPC) is 507; the same code for another cause (EIO) is 500")
+    func diskFull() async {
+        let full = await Self.router().respond(to: Request(method: .post, target: "/api/full"))
+        #expect(full.status.code == 507)
+        #expect(bodyText(full).contains(#""code":-1022"#) && bodyText(full).contains(#""statusCode":507"#))
+        let failed = await Self.router().respond(to: Request(method: .post, target: "/api/eio"))
+        #expect(failed.status.code == 500)
     }
 
     @Test("ScanBridgeError renders with its DWT status and cause; other errors are 500")
