@@ -24,7 +24,7 @@ run: install release
 # and child processes, and one suite's load must not starve another's timeouts on two cores.
 SWIFT_TEST_TARGETS := CLibraryTests ScanBridgeServiceTests ScanBridgeIOTests ScanBridgeHTTPTests ScanBridgeESCLTests \
 	ScanBridgeImagingTests ScanBridgeDevicesTests ScanBridgeStorageTests ScanBridgeUploadTests ScanBridgeDeployTests \
-	ScanBridgeCoreTests
+	ScanBridgeCoreTests ScanBridgeOCRTests
 
 ## test: install, build and run the whole test suite
 test: install

@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "ScanBridgeImaging", targets: ["ScanBridgeImaging"]),
         .library(name: "ScanBridgeDevices", targets: ["ScanBridgeDevices"]),
         .library(name: "ScanBridgeStorage", targets: ["ScanBridgeStorage"]),
+        .library(name: "ScanBridgeOCR", targets: ["ScanBridgeOCR"]),
         .library(name: "ScanBridgeUpload", targets: ["ScanBridgeUpload"]),
         .library(name: "ScanBridgeService", targets: ["ScanBridgeService"]),
     ],
@@ -50,6 +51,7 @@ let package = Package(
         cLibrary("CZlib", pkgConfig: "zlib", apt: "zlib1g-dev"),
         cLibrary("CLibZBar", pkgConfig: "zbar", apt: "libzbar-dev"),
         cLibrary("CSystemdBus", pkgConfig: "libsystemd", apt: "libsystemd-dev"),
+        cLibrary("CTesseract", pkgConfig: "tesseract", apt: "libtesseract-dev"),
 
         // The process's pthread_setcanceltype: SANE reader threads get deferred, never asynchronous,
         // cancellation (see the .c file). Exported from every executable that links it, so that
@@ -87,6 +89,10 @@ let package = Package(
             "ScanBridgeCore", "ScanBridgeImaging", "COpenSSL",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
+        // OCR through Tesseract's C API on threads of its own, one engine per thread.
+        .target(name: "ScanBridgeOCR", dependencies: [
+            "ScanBridgeCore", "ScanBridgeImaging", "CTesseract",
+        ], swiftSettings: strict),
         .target(name: "ScanBridgeUpload", dependencies: [
             "ScanBridgeCore", "CLibCurl",
             .product(name: "Logging", package: "swift-log"),
@@ -101,7 +107,7 @@ let package = Package(
         ], swiftSettings: strict),
         .target(name: "ScanBridgeService", dependencies: [
             "ScanBridgeCore", "ScanBridgeIO", "ScanBridgeHTTP", "ScanBridgeImaging",
-            "ScanBridgeDevices", "ScanBridgeStorage", "ScanBridgeUpload", "ScanBridgeESCL", "COpenSSL",
+            "ScanBridgeDevices", "ScanBridgeStorage", "ScanBridgeUpload", "ScanBridgeESCL", "ScanBridgeOCR", "COpenSSL",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -138,6 +144,7 @@ let package = Package(
         .testTarget(name: "ScanBridgeStorageTests", dependencies: ["ScanBridgeStorage", "ScanBridgeImaging", "storage-crash-writer"],
                     swiftSettings: strict),
         .testTarget(name: "ScanBridgeImagingTests", dependencies: ["ScanBridgeImaging"], swiftSettings: strict),
+        .testTarget(name: "ScanBridgeOCRTests", dependencies: ["ScanBridgeOCR", "ScanBridgeImaging"], swiftSettings: strict),
         .testTarget(name: "ScanBridgeUploadTests", dependencies: [
             "ScanBridgeUpload", "ScanBridgeCore", "COpenSSL",
             .product(name: "Logging", package: "swift-log"),

@@ -2,6 +2,7 @@ import Foundation
 import ScanBridgeCore
 import ScanBridgeHTTP
 import ScanBridgeImaging
+import ScanBridgeOCR
 import ScanBridgeStorage
 
 /// Renders a stored document as a `DocumentRequest` asks, into an HTTP response or a file (for
@@ -15,20 +16,34 @@ import ScanBridgeStorage
 struct DocumentRenderer: Sendable {
     let source: RenderSource
     let request: DocumentRequest
+    /// Where OCR progress is published (`ocr` events); nil: nowhere.
+    var events: (hub: EventHub, origin: String?)?
 
-    init(source: RenderSource, request: DocumentRequest) {
+    init(source: RenderSource, request: DocumentRequest, events: (hub: EventHub, origin: String?)? = nil) {
         self.source = source
         self.request = request
+        self.events = events
     }
 
     /// A stored document (`password`: the document's, if it has one).
-    init(documents: DocumentStore, uid: String, password: String?, request: DocumentRequest) {
-        self.init(source: .document(documents, uid: uid, password: password), request: request)
+    init(documents: DocumentStore, uid: String, password: String?, request: DocumentRequest,
+         events: (hub: EventHub, origin: String?)? = nil) {
+        self.init(source: .document(documents, uid: uid, password: password), request: request, events: events)
+    }
+
+    /// Reads the pages' text in the request's OCR language; nil when it names none.
+    private var recognition: PageRecognition? {
+        guard let language = request.ocrLanguage else { return nil }
+        let progress = events.map { OCRProgress(events: $0.hub, origin: $0.origin, source: source.name, language: language) }
+        return PageRecognition(source: source, language: language, progress: progress)
     }
 
     /// The response for `GET …/content`.
     func response() async throws -> Response {
         let (references, defaults) = try await pageReferences()
+        if let text = request.textOutput {
+            return .binary(try await recognisedText(references, as: text), contentType: text.mimeType)
+        }
         let contentType = request.format.mimeType
         guard request.format == .pdf else {
             return .binary(try await bytes(of: references), contentType: contentType)
@@ -80,6 +95,34 @@ struct DocumentRenderer: Sendable {
         return (references, contents.metadata)
     }
 
+    // MARK: - Recognised text
+
+    /// The pages' text (pages separated by a form feed) or their hOCR, read a page per OCR thread
+    /// at a time.
+    private func recognisedText(_ references: [PageReference], as format: RecognisedTextFormat) async throws -> [UInt8] {
+        guard let recognition else { throw DWTErrors.invalidParameter("\(format.mimeType) needs an OCR language in ocr") }
+        let stream = AsyncStream<PageReference> { continuation in
+            for reference in references { continuation.yield(reference) }
+            continuation.finish()
+        }
+        var pages: [OCRPage] = []
+        for try await page in stream.orderedConcurrentMap(limit: OCRPool.shared.threadCount, { try await recognition.recognise($0) }) {
+            pages.append(page)
+        }
+        switch format {
+        case .plain:
+            return Array(pages.map(\.text).joined(separator: "\u{0C}").utf8)
+        case .hocr:
+            let names = references.enumerated().map { index, reference in
+                switch reference {
+                case .uid(let uid): "\(source.name) page \(uid)"
+                case .index(let number): "\(source.name) page \(number)"
+                }
+            }
+            return Array(HOCRDocument.render(pages, imageNames: names).utf8)
+        }
+    }
+
     // MARK: - In memory: TIFF, JPEG, PNG
 
     private func bytes(of references: [PageReference]) async throws -> [UInt8] {
@@ -116,7 +159,7 @@ struct DocumentRenderer: Sendable {
     private func pdfOptions(_ defaults: DocumentMetadata) -> PDFWriter.Options {
         let pageSize: PDFPageSize = request.pageType.flatMap(PaperSize.named).map(PDFPageSize.paper) ?? .fromResolution
         return PDFWriter.Options(version: request.version, metadata: request.pdfMetadata(defaults: defaults), pageSize: pageSize,
-                                 encryption: request.outputPassword.map { PDFEncryption(userPassword: $0) })
+                                 encryption: request.outputPassword.map { PDFEncryption(userPassword: $0) }, pdfA: request.pdfA)
     }
 
     /// Pages are read and prepared a page per core at a time and written in order; `pass` gets
@@ -128,12 +171,17 @@ struct DocumentRenderer: Sendable {
             continuation.finish()
         }
         let flateLevel = pdfOptions(DocumentMetadata()).flateLevel
-        let images = pages.orderedConcurrentMap(limit: PageRendering.pool.threadCount) { [source] reference in
+        let recognition = recognition
+        // With OCR, as many pages are in flight as the OCR pool reads at once.
+        let limit = recognition == nil ? PageRendering.pool.threadCount : max(PageRendering.pool.threadCount, OCRPool.shared.threadCount)
+        let images = pages.orderedConcurrentMap(limit: limit) { [source] reference in
             let page = try await source.read(reference)
-            return try await PageRendering.pool.run { try Self.pdfImage(of: page, compression: compression, flateLevel: flateLevel) }
+            async let image = PageRendering.pool.run { try Self.pdfImage(of: page, compression: compression, flateLevel: flateLevel) }
+            let text = try await recognition?.recognise(reference, page: page)
+            return (try await image, text?.textLayer)
         }
-        for try await image in images {
-            try await pass(try await writer.addPage(image))
+        for try await (image, textLayer) in images {
+            try await pass(try await writer.addPage(image, textLayer: textLayer))
         }
         try await pass(try await writer.finish())
     }
@@ -222,6 +270,15 @@ struct RenderSource: Sendable {
     var name: String
     var contents: @Sendable () async throws -> Contents
     var read: @Sendable (PageReference) async throws -> Page
+    /// Where what OCR found on a page is kept and found again; nil: pages are read every time.
+    var recognitions: Recognitions?
+
+    /// Stored OCR results: `load` gives a page's uid and its result in a language (nil bytes
+    /// when there is none yet), `store` keeps one (page uid, language, bytes).
+    struct Recognitions: Sendable {
+        var load: @Sendable (PageReference, String) async throws -> (pageUID: String, bytes: [UInt8]?)
+        var store: @Sendable (String, String, [UInt8]) async throws -> Void
+    }
 
     static func document(_ documents: DocumentStore, uid: String, password: String?) -> RenderSource {
         RenderSource(name: "Document \(uid)",
@@ -229,6 +286,9 @@ struct RenderSource: Sendable {
                          let info = try await documents.info(uid: uid, password: password)
                          return Contents(pageUIDs: info.pages.map(\.uid), metadata: info.metadata)
                      },
-                     read: { try await documents.readPage($0, of: uid, password: password) })
+                     read: { try await documents.readPage($0, of: uid, password: password) },
+                     recognitions: Recognitions(
+                         load: { try await documents.recognition(of: $0, in: uid, language: $1, password: password) },
+                         store: { try await documents.storeRecognition($2, pageUID: $0, in: uid, language: $1, password: password) }))
     }
 }

@@ -53,7 +53,8 @@ struct StorageRoutes: Sendable {
         router.get("/api/storage/documents/{uid}/content") { request in
             let wanted = try DocumentRequest(query: request.query)
             return try await DocumentRenderer(documents: service.documents, uid: try request.parameters.require("uid"),
-                                              password: request.documentPassword, request: wanted).response()
+                                              password: request.documentPassword, request: wanted,
+                                              events: (service.jobs.events, request.origin)).response()
         }
 
         router.post("/api/storage/documents/{uid}/pages") { request in

@@ -136,7 +136,8 @@ final class DocumentFiles: Sendable {
             }
             manifests[name] = manifest
             let referenced = Set(manifest.pages.map(\.file))
-            for file in (try? Posix.list(path)) ?? [] where file != Self.manifestName && !referenced.contains(file) {
+            for file in (try? Posix.list(path)) ?? [] where file != Self.manifestName && !referenced.contains(file)
+                && !Self.isRecognition(file, ofOneOf: referenced) {
                 try? Posix.removeTree(path + "/" + file)
                 if file.hasPrefix(".tmp-") { report.removedTemporary += 1 } else { report.removedOrphanPages += 1 }
                 removedSomething = true
@@ -345,6 +346,7 @@ final class DocumentFiles: Sendable {
         document.details.remove(at: index)
         try commit(&document)
         try? Posix.unlink(root + "/" + uid + "/" + removed.file)
+        removeRecognitions(pageUID: removed.uid, in: uid)
         return document
     }
 

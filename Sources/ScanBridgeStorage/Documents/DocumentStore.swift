@@ -175,7 +175,7 @@ public actor DocumentStore {
         guard case .open = state else { throw .storage(StorageErrorCode.closed, "The document store is closed.") }
     }
 
-    private func perform<T: Sendable>(_ body: @escaping @Sendable (DocumentFiles) throws(ScanBridgeError) -> T) async throws(ScanBridgeError) -> T {
+    func perform<T: Sendable>(_ body: @escaping @Sendable (DocumentFiles) throws(ScanBridgeError) -> T) async throws(ScanBridgeError) -> T {
         try checkOpen()
         let files = files
         return try await Self.run(queue) { () throws(ScanBridgeError) in try body(files) }
