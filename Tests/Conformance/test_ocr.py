@@ -2,11 +2,14 @@
 image), plain text and hOCR, the stored results, bad input. Pages with known text are drawn with
 Pillow (ocr_pages.py); the PDFs are checked with qpdf, pdffonts and pdftotext (poppler)."""
 import io
+import json
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 
 import pytest
 import requests
@@ -218,3 +221,73 @@ def test_languages_listed_and_unknown_ones_refused(ocr_service):
         assert body["code"] == -2113 and "eng" in body["message"], body
     r = requests.get(f"{api}/storage/documents/{uid}/content", params={"type": "text/plain"})
     assert r.status_code == 400 and "ocr" in r.json()["message"]
+
+
+def ocr_events(api):
+    """Starts collecting `ocr` events from /api/events; returns (the list they land in, the stream)."""
+    events = []
+    stream = requests.get(f"{api}/events", stream=True, timeout=120)
+    assert stream.status_code == 200
+
+    def listen():
+        name = None
+        try:
+            for line in stream.iter_lines(decode_unicode=True):
+                if line.startswith("event:"):
+                    name = line.split(":", 1)[1].strip()
+                elif line.startswith("data:") and name == "ocr":
+                    events.append(json.loads(line.split(":", 1)[1]))
+        except Exception:
+            pass
+    threading.Thread(target=listen, daemon=True).start()
+    return events, stream
+
+
+def test_a_cancelled_request_stops_its_ocr(ocr_service):
+    api = f"{ocr_service.http}/api"
+    events, stream = ocr_events(api)
+    uid, _ = new_document(api, [text_page("rgb", lines=LINES, seed=40 + s)[0] for s in range(4)])
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.get(f"{api}/storage/documents/{uid}/content", params={"type": "text/plain", "ocr": "eng"}, timeout=1.5)
+    time.sleep(8)
+    mine = [e["state"] for e in events if e["source"] == f"Document {uid}"]
+    assert "cancelled" in mine, mine
+    assert mine.count("started") < 4, mine
+    folder = os.path.join(ocr_service.home, "storage", uid)
+    assert len([f for f in os.listdir(folder) if ".ocr-" in f]) == mine.count("done") < 4
+    stream.close()
+
+
+def test_document_created_with_ocr_reads_pages_as_they_are_inserted(ocr_service, tmp_path):
+    api = f"{ocr_service.http}/api"
+    events, stream = ocr_events(api)
+
+    r = requests.post(f"{api}/storage/documents", json={"ocr": "eng"})
+    assert r.status_code == 201
+    uid = r.json()["uid"]
+    assert requests.post(f"{api}/storage/documents", json={"ocr": "klingon"}).status_code == 400
+    pages = [text_page("bw", lines=4, seed=s) for s in (31, 32)]
+    for page, _ in pages:
+        data = io.BytesIO()
+        page.save(data, format="PNG", dpi=(DPI, DPI))
+        assert requests.post(f"{api}/storage/documents/{uid}/import", data=data.getvalue()).status_code == 200
+    # Each page is read in the background after its insert answered; the results land beside it.
+    folder = os.path.join(ocr_service.home, "storage", uid)
+    deadline = time.time() + 120
+    while time.time() < deadline and len([f for f in os.listdir(folder) if ".ocr-eng" in f]) < 2:
+        time.sleep(0.5)
+    assert len([f for f in os.listdir(folder) if ".ocr-eng" in f]) == 2
+    states = [e["state"] for e in events if e["source"] == f"Document {uid}"]
+    assert states.count("started") == 2 and states.count("done") == 2 and "running" in states, events
+    assert all(0 <= e["percent"] <= 100 for e in events if e.get("percent") is not None)
+
+    # The document's PDF is searchable without asking, from the kept results.
+    r = requests.get(f"{api}/storage/documents/{uid}/content")
+    assert r.status_code == 200
+    pdf = tmp_path / "doc.pdf"
+    pdf.write_bytes(r.content)
+    text = run("pdftotext", str(pdf), "-")
+    assert recall([w for _, ws in pages for w, _ in ws], text.split()) >= 0.96
+    reused = [e for e in events if e["source"] == f"Document {uid}" and e["state"] == "reused"]
+    assert len(reused) == 2
+    stream.close()

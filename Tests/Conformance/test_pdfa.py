@@ -117,3 +117,21 @@ def test_pdfa_refuses_what_it_forbids(api):
     assert r.status_code == 400
     r = requests.get(f"{api}/storage/documents/{uid}/content", params={"pdfa": "maybe"})
     assert r.status_code == 400
+
+
+def test_document_created_with_pdfa_renders_pdfa(api, tmp_path):
+    r = requests.post(f"{api}/storage/documents", json={"pdfa": True})
+    assert r.status_code == 201
+    uid = r.json()["uid"]
+    data = io.BytesIO()
+    Image.new("L", (600, 800), 200).save(data, format="PNG", dpi=(DPI, DPI))
+    assert requests.post(f"{api}/storage/documents/{uid}/import", data=data.getvalue()).status_code == 200
+    path = tmp_path / "default.pdf"
+    path.write_bytes(requests.get(f"{api}/storage/documents/{uid}/content").content)
+    with pikepdf.open(path) as pdf:
+        assert "/OutputIntents" in pdf.Root and pdf.open_metadata()["pdfaid:part"] == "2"
+    path.write_bytes(requests.get(f"{api}/storage/documents/{uid}/content", params={"pdfa": "false"}).content)
+    with pikepdf.open(path) as pdf:
+        assert "/OutputIntents" not in pdf.Root
+    assert requests.get(f"{api}/storage/documents/{uid}/content", params={"password": "x"}).status_code == 400
+    assert requests.post(f"{api}/storage/documents", json={"pdfa": True, "password": "x"}).status_code == 400

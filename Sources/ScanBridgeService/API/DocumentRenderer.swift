@@ -15,7 +15,7 @@ import ScanBridgeStorage
 /// read later ends the body early. TIFF, JPEG and PNG are made in memory.
 struct DocumentRenderer: Sendable {
     let source: RenderSource
-    let request: DocumentRequest
+    private(set) var request: DocumentRequest
     /// Where OCR progress is published (`ocr` events); nil: nowhere.
     var events: (hub: EventHub, origin: String?)?
 
@@ -31,6 +31,13 @@ struct DocumentRenderer: Sendable {
         self.init(source: .document(documents, uid: uid, password: password), request: request, events: events)
     }
 
+    /// This renderer with the request completed by the document's options.
+    private func defaulted(by options: DocumentOptions) throws -> DocumentRenderer {
+        var renderer = self
+        renderer.request = try request.followingDocument(options)
+        return renderer
+    }
+
     /// Reads the pages' text in the request's OCR language; nil when it names none.
     private var recognition: PageRecognition? {
         guard let language = request.ocrLanguage else { return nil }
@@ -40,7 +47,8 @@ struct DocumentRenderer: Sendable {
 
     /// The response for `GET …/content`.
     func response() async throws -> Response {
-        let (references, defaults) = try await pageReferences()
+        let (references, defaults, options) = try await pageReferences()
+        guard request.followsDocument(options) else { return try await defaulted(by: options).response() }
         if let text = request.textOutput {
             return .binary(try await recognisedText(references, as: text), contentType: text.mimeType)
         }
@@ -63,7 +71,8 @@ struct DocumentRenderer: Sendable {
 
     /// Writes the document to a new file at `path` (removed again when rendering fails).
     func write(toFile path: String) async throws {
-        let (references, defaults) = try await pageReferences()
+        let (references, defaults, options) = try await pageReferences()
+        guard request.followsDocument(options) else { return try await defaulted(by: options).write(toFile: path) }
         do {
             if request.format == .pdf {
                 let compression = try pdfCompression()
@@ -81,7 +90,7 @@ struct DocumentRenderer: Sendable {
 
     /// The pages the request names (all of them by default; the first for JPEG and PNG), and
     /// the source's metadata, which PDF Info fields the request leaves out default to.
-    func pageReferences() async throws -> (pages: [PageReference], metadata: DocumentMetadata) {
+    func pageReferences() async throws -> (pages: [PageReference], metadata: DocumentMetadata, options: DocumentOptions) {
         let contents = try await source.contents()
         let references: [PageReference]
         if let pages = request.pages {
@@ -92,7 +101,7 @@ struct DocumentRenderer: Sendable {
             references = contents.pageUIDs.map { .uid($0) }
         }
         guard !references.isEmpty else { throw DWTErrors.invalidParameter("\(source.name) has no pages to output") }
-        return (references, contents.metadata)
+        return (references, contents.metadata, contents.options)
     }
 
     // MARK: - Recognised text
@@ -264,6 +273,8 @@ struct RenderSource: Sendable {
     struct Contents: Sendable {
         var pageUIDs: [String]
         var metadata: DocumentMetadata
+        /// A stored document's options: its PDFs' defaults.
+        var options = DocumentOptions()
     }
 
     /// What the error messages call it ("Document 1a2b…", "Job …").
@@ -284,7 +295,7 @@ struct RenderSource: Sendable {
         RenderSource(name: "Document \(uid)",
                      contents: {
                          let info = try await documents.info(uid: uid, password: password)
-                         return Contents(pageUIDs: info.pages.map(\.uid), metadata: info.metadata)
+                         return Contents(pageUIDs: info.pages.map(\.uid), metadata: info.metadata, options: info.options)
                      },
                      read: { try await documents.readPage($0, of: uid, password: password) },
                      recognitions: Recognitions(

@@ -31,6 +31,9 @@ struct DocumentRequest: Sendable {
     var textOutput: RecognisedTextFormat?
     /// PDF/A-2b: XMP identification, an sRGB output intent, embedded fonts, no encryption.
     var pdfA = false
+    /// True once PDF/A is decided: the request said pdfa (true or false), or the document's
+    /// option was applied.
+    var pdfAChosen = false
 
     init(format: ImageFileFormat = .pdf, pages: [PageReference]? = nil, quality: Int = 80) {
         self.format = format
@@ -70,7 +73,10 @@ struct DocumentRequest: Sendable {
                                     creationDate: query["creationDate"], modifiedDate: query["modifiedDate"])
         outputPassword = query["password"].flatMap { $0.isEmpty ? nil : $0 }
         if let language = query["ocr"], !language.isEmpty { ocrLanguage = try Self.ocrLanguage(language) }
-        if let text = query["pdfa"] { pdfA = try Self.flag(text, name: "pdfa") }
+        if let text = query["pdfa"] {
+            pdfA = try Self.flag(text, name: "pdfa")
+            pdfAChosen = true
+        }
         try checkCombination()
     }
 
@@ -85,6 +91,27 @@ struct DocumentRequest: Sendable {
         if pdfA && (format != .pdf || textOutput != nil) {
             throw DWTErrors.invalidParameter("pdfa=true needs type=application/pdf")
         }
+    }
+
+    /// True when the document's options add nothing to this request: a PDF of a document created
+    /// with an OCR language is searchable, and with pdfa PDF/A, unless the request says otherwise.
+    func followsDocument(_ options: DocumentOptions) -> Bool {
+        guard format == .pdf, textOutput == nil else { return true }
+        return (options.ocrLanguage == nil || ocrLanguage != nil) && (!options.pdfA || pdfAChosen)
+    }
+
+    /// This request with the document's options filled in (`followsDocument` false).
+    func followingDocument(_ options: DocumentOptions) throws(ScanBridgeError) -> DocumentRequest {
+        var request = self
+        if request.ocrLanguage == nil, let language = options.ocrLanguage { request.ocrLanguage = language }
+        if options.pdfA && !pdfAChosen {
+            request.pdfA = true
+            request.pdfAChosen = true
+            if outputPassword != nil {
+                throw DWTErrors.invalidParameter("The document is PDF/A, which forbids encryption: leave out password, or ask for pdfa=false")
+            }
+        }
+        return request
     }
 
     /// `ocr`: an installed language, or several joined by `+`.

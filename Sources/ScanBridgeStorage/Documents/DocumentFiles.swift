@@ -61,6 +61,8 @@ struct Manifest: Codable, Equatable {
     var metadata: DocumentMetadata?
     /// Encrypted documents: the metadata, sealed with the document key (base64), when any is set.
     var sealedMetadata: String?
+    /// The options the document was created with, when any differ from the defaults.
+    var options: DocumentOptions?
 }
 
 /// A document whose password (if any) was checked: its key and page details.
@@ -153,12 +155,12 @@ final class DocumentFiles: Sendable {
 
     // MARK: Documents
 
-    func create(password: String?) throws(ScanBridgeError) -> UnlockedDocument {
+    func create(password: String?, options: DocumentOptions = DocumentOptions()) throws(ScanBridgeError) -> UnlockedDocument {
         let password = try Self.normalise(password)
         var uid = Identifier.random()
         while state.withLock({ $0.manifests[uid] != nil }) { uid = Identifier.random() }
         var manifest = Manifest(format: 1, uid: uid, created: Date().timeIntervalSince1970, encryption: nil, pages: [],
-                                details: [], sealedDetails: nil)
+                                details: [], sealedDetails: nil, options: options.isDefault ? nil : options)
         var key: [UInt8]?
         if let password {
             let salt = try Self.random(16)

@@ -18,6 +18,8 @@ public struct DocumentInfo: Sendable, Equatable {
     public var pages: [DocumentPage]
     /// Set with `updateMetadata`; PDFs made from the document default to it.
     public var metadata = DocumentMetadata()
+    /// Chosen at creation (`create(password:options:)`).
+    public var options = DocumentOptions()
 }
 
 /// Which page of a document: by uid or by 0-based index.
@@ -112,9 +114,9 @@ public actor DocumentStore {
     }
 
     /// Creates an empty document; with a password (≤ 32 characters; empty means none) its
-    /// content is encrypted at rest.
-    public func create(password: String? = nil) async throws(ScanBridgeError) -> DocumentInfo {
-        try await perform { (files) throws(ScanBridgeError) in Self.describe(try files.create(password: password)) }
+    /// content is encrypted at rest; `options` are kept with it.
+    public func create(password: String? = nil, options: DocumentOptions = DocumentOptions()) async throws(ScanBridgeError) -> DocumentInfo {
+        try await perform { (files) throws(ScanBridgeError) in Self.describe(try files.create(password: password, options: options)) }
     }
 
     public func info(uid: String, password: String? = nil) async throws(ScanBridgeError) -> DocumentInfo {
@@ -202,6 +204,6 @@ public actor DocumentStore {
                          mediaType: details.mediaType, byteCount: details.byteCount)
         }
         return DocumentInfo(uid: document.manifest.uid, isEncrypted: document.manifest.encryption != nil, pages: pages,
-                            metadata: document.metadata)
+                            metadata: document.metadata, options: document.manifest.options ?? DocumentOptions())
     }
 }
