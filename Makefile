@@ -109,6 +109,15 @@ fuzz-http:
 # BATCH_ARGS is passed to the harness, e.g. make batch-bench BATCH_ARGS="--pages 50".
 BATCH_ARGS ?=
 
+# OCR_ARGS is passed to the harness, e.g. make ocr-bench OCR_ARGS="--pages 8 --rounds 2".
+OCR_ARGS ?=
+
+.PHONY: ocr-bench
+## ocr-bench: searchable PDFs through ScanBridge against the tesseract command line (Benchmarks/ocr_bench.py)
+ocr-bench: install
+	swift build --product scanbridge
+	.venv/bin/python Benchmarks/ocr_bench.py $(OCR_ARGS)
+
 .PHONY: batch-bench
 ## batch-bench: build the service and the ceiling tool (release) and run Benchmarks/batch_bench.py
 batch-bench: install release

@@ -118,7 +118,7 @@ let package = Package(
         .executableTarget(name: "embed-web-assets", swiftSettings: strict),
         .plugin(name: "EmbedWebAssets", capability: .buildTool(), dependencies: ["embed-web-assets"]),
         .executableTarget(name: "scanbridge", dependencies: [
-            "ScanBridgeService", "ScanBridgeDevices", "ScanBridgeImaging", "ScanBridgeStorage",
+            "ScanBridgeService", "ScanBridgeDevices", "ScanBridgeImaging", "ScanBridgeStorage", "ScanBridgeOCR",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),

@@ -1,3 +1,4 @@
+import CTesseract
 import Foundation
 import ScanBridgeCore
 import ScanBridgeImaging
@@ -60,6 +61,9 @@ private final class EngineShelf {
         if let pointer = pthread_getspecific(key) { return Unmanaged<EngineShelf>.fromOpaque(pointer).takeUnretainedValue() }
         let shelf = EngineShelf()
         pthread_setspecific(key, Unmanaged.passRetained(shelf).toOpaque())
+        // Pages run in parallel across the pool's threads: Tesseract's OpenMP teams inside one page
+        // would only compete with them for the same cores (see also OpenMPThreadLimit).
+        omp_set_num_threads(1)
         return shelf
     }
 

@@ -52,16 +52,19 @@ final class TesseractEngine {
     /// Reads `image` (any pixel format; its dpi tells Tesseract the text size). Pages turned by
     /// a quarter are read the right way up when orientation data is installed.
     func recognize(_ image: Image, control: RecognitionControl) throws -> OCRPage {
-        let input: Image = switch image.format {
-        case .gray8, .rgb24: image
+        var input: Image = switch image.format {
+        case .gray8, .rgb24, .bw1: image
         case .rgb48: image.converted(to: .rgb24)
-        case .bw1, .gray16: image.converted(to: .gray8)
+        case .gray16: image.converted(to: .gray8)
         }
+        // Tesseract takes 1-bit rows as they are (bytes per pixel 0) but with 1 = white.
+        if input.format == .bw1 { input.pixels = input.pixels.map { ~$0 } }
+        let bytesPerPixel = input.format == .bw1 ? 0 : input.format.channels
         TessBaseAPISetPageSegMode(handle, OCRLanguages.hasOrientationData ? PSM_AUTO_OSD : PSM_AUTO)
         defer { TessBaseAPIClear(handle) }
         input.pixels.withUnsafeBufferPointer { pixels in
             TessBaseAPISetImage(handle, pixels.baseAddress, Int32(input.width), Int32(input.height),
-                                Int32(input.format.channels), Int32(input.stride))
+                                Int32(bytesPerPixel), Int32(input.stride))
         }
         let dpi = Int32(max(70, min(2400, image.xDPI.rounded())))
         TessBaseAPISetSourceResolution(handle, dpi)

@@ -171,6 +171,23 @@ def test_demo_scans_edits_and_saves_from_another_origin(service, sites, browser,
     directories = subprocess.run(["tiffinfo", tiff], check=True, capture_output=True, text=True).stdout.count("TIFF Directory at")
     assert directories == 9
 
+    # Searchable PDF/A: the OCR language picker lists the service's languages; the saved PDF is
+    # PDF/A (the test scanner's pages hold no text, so its text layer is empty).
+    languages = [o.get_attribute("value") for o in browser.find_elements(By.CSS_SELECTOR, "#ocrLanguage option")]
+    assert "eng" in languages and browser.find_element(By.ID, "ocrLanguage").get_attribute("value") == "eng"
+    browser.find_element(By.ID, "searchable").click()
+    browser.find_element(By.ID, "pdfa").click()
+    browser.find_element(By.ID, "savePdf").click()
+    archive = os.path.join(downloads, "scan (1).pdf")
+    deadline = time.time() + 180
+    while time.time() < deadline and not (os.path.exists(archive) and not any(n.endswith(".crdownload") for n in os.listdir(downloads))):
+        time.sleep(0.2)
+    assert os.path.exists(archive), (os.listdir(downloads), browser.find_element(By.ID, "error").text)
+    check = subprocess.run(["qpdf", "--check", archive], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    root = subprocess.run(["qpdf", "--show-object=1", archive], capture_output=True, text=True, check=True).stdout
+    assert "/OutputIntents" in root and "/Metadata" in root, root
+
     # Every call was cross-origin and none was blocked. (Expected noise: the SDK tries https
     # first, whose certificate this throwaway profile does not trust, and the site has no favicon.)
     errors = [entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"
