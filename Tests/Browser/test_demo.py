@@ -21,6 +21,16 @@ from conftest import ARTIFACTS, free_ports, start_service, stop_service
 from test_events import page_sizes
 
 
+
+def wait_for_download(browser, downloads, name, seconds):
+    """The path of the finished download `name`; fails with the demo's error text if it never lands."""
+    path = os.path.join(downloads, name)
+    deadline = time.time() + seconds
+    while time.time() < deadline and not (os.path.exists(path) and not any(n.endswith(".crdownload") for n in os.listdir(downloads))):
+        time.sleep(0.2)
+    assert os.path.exists(path), (os.listdir(downloads), browser.find_element(By.ID, "error").text)
+    return path
+
 def assert_test_scanner_selected(browser):
     """The scanner list shows the test scanner by name; its value is the scanner's `device`
     string (a JSON string of its details), which the demo passes back to scan."""
@@ -143,13 +153,14 @@ def test_demo_scans_edits_and_saves_from_another_origin(service, sites, browser,
     assert order.index(rotated_id) == 6
     browser.save_screenshot(os.path.join(ARTIFACTS, "browser-demo-after-edits.png"))
 
-    # Save as PDF: the browser downloads scan.pdf.
+    # Save as a searchable PDF/A: the OCR language picker lists the service's languages; the
+    # browser downloads scan.pdf (the test scanner's pages hold no text: its layer is empty).
+    languages = [o.get_attribute("value") for o in browser.find_elements(By.CSS_SELECTOR, "#ocrLanguage option")]
+    assert "eng" in languages and browser.find_element(By.ID, "ocrLanguage").get_attribute("value") == "eng"
+    browser.find_element(By.ID, "searchable").click()
+    browser.find_element(By.ID, "pdfa").click()
     browser.find_element(By.ID, "savePdf").click()
-    pdf = os.path.join(downloads, "scan.pdf")
-    deadline = time.time() + 120
-    while time.time() < deadline and not (os.path.exists(pdf) and not any(n.endswith(".crdownload") for n in os.listdir(downloads))):
-        time.sleep(0.2)
-    assert os.path.exists(pdf), (os.listdir(downloads), browser.find_element(By.ID, "error").text)
+    pdf = wait_for_download(browser, downloads, "scan.pdf", 180)
     assert not browser.find_element(By.ID, "error").is_displayed()
     os.makedirs(ARTIFACTS, exist_ok=True)
     shutil.copy(pdf, os.path.join(ARTIFACTS, "browser-demo-scan.pdf"))
@@ -157,36 +168,17 @@ def test_demo_scans_edits_and_saves_from_another_origin(service, sites, browser,
     assert check.returncode == 0, check.stdout + check.stderr
     info = subprocess.run(["pdfinfo", pdf], check=True, capture_output=True, text=True).stdout
     assert re.search(r"^Pages:\s+9$", info, re.M), info
+    root = subprocess.run(["qpdf", "--show-object=1", pdf], capture_output=True, text=True, check=True).stdout
+    assert "/OutputIntents" in root and "/Metadata" in root, root
     # The new order: only page 7 (the rotated one, moved there) is landscape.
     landscape = [w > h for w, h in page_sizes(pdf)]
     assert landscape == [False] * 6 + [True] + [False] * 2, landscape
 
     # Save as TIFF: the same 9 pages, one directory each.
     browser.find_element(By.ID, "saveTiff").click()
-    tiff = os.path.join(downloads, "scan.tif")
-    deadline = time.time() + 120
-    while time.time() < deadline and not (os.path.exists(tiff) and not any(n.endswith(".crdownload") for n in os.listdir(downloads))):
-        time.sleep(0.2)
-    assert os.path.exists(tiff), (os.listdir(downloads), browser.find_element(By.ID, "error").text)
+    tiff = wait_for_download(browser, downloads, "scan.tif", 120)
     directories = subprocess.run(["tiffinfo", tiff], check=True, capture_output=True, text=True).stdout.count("TIFF Directory at")
     assert directories == 9
-
-    # Searchable PDF/A: the OCR language picker lists the service's languages; the saved PDF is
-    # PDF/A (the test scanner's pages hold no text, so its text layer is empty).
-    languages = [o.get_attribute("value") for o in browser.find_elements(By.CSS_SELECTOR, "#ocrLanguage option")]
-    assert "eng" in languages and browser.find_element(By.ID, "ocrLanguage").get_attribute("value") == "eng"
-    browser.find_element(By.ID, "searchable").click()
-    browser.find_element(By.ID, "pdfa").click()
-    browser.find_element(By.ID, "savePdf").click()
-    archive = os.path.join(downloads, "scan (1).pdf")
-    deadline = time.time() + 180
-    while time.time() < deadline and not (os.path.exists(archive) and not any(n.endswith(".crdownload") for n in os.listdir(downloads))):
-        time.sleep(0.2)
-    assert os.path.exists(archive), (os.listdir(downloads), browser.find_element(By.ID, "error").text)
-    check = subprocess.run(["qpdf", "--check", archive], capture_output=True, text=True)
-    assert check.returncode == 0, check.stdout + check.stderr
-    root = subprocess.run(["qpdf", "--show-object=1", archive], capture_output=True, text=True, check=True).stdout
-    assert "/OutputIntents" in root and "/Metadata" in root, root
 
     # Every call was cross-origin and none was blocked. (Expected noise: the SDK tries https
     # first, whose certificate this throwaway profile does not trust, and the site has no favicon.)
