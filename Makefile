@@ -24,7 +24,7 @@ run: install release
 # and child processes, and one suite's load must not starve another's timeouts on two cores.
 SWIFT_TEST_TARGETS := CLibraryTests ScanBridgePDFImportTests ScanBridgeServiceTests ScanBridgeIOTests ScanBridgeHTTPTests ScanBridgeESCLTests \
 	ScanBridgeImagingTests ScanBridgeDevicesTests ScanBridgeStorageTests ScanBridgeUploadTests ScanBridgeDeployTests \
-	ScanBridgeCoreTests
+	ScanBridgeCoreTests ScanBridgeOCRTests
 
 ## test: install, build and run the whole test suite
 test: install
@@ -140,6 +140,15 @@ fuzz-http:
 # against scanimage --batch + img2pdf / ImageMagick convert and the raw TurboJPEG ceiling.
 # BATCH_ARGS is passed to the harness, e.g. make batch-bench BATCH_ARGS="--pages 50".
 BATCH_ARGS ?=
+
+# OCR_ARGS is passed to the harness, e.g. make ocr-bench OCR_ARGS="--pages 8 --rounds 2".
+OCR_ARGS ?=
+
+.PHONY: ocr-bench
+## ocr-bench: searchable PDFs through ScanBridge against the tesseract command line (Benchmarks/ocr_bench.py)
+ocr-bench: install
+	swift build --product scanbridge
+	.venv/bin/python Benchmarks/ocr_bench.py $(OCR_ARGS)
 
 .PHONY: batch-bench
 ## batch-bench: build the service and the ceiling tool (release) and run Benchmarks/batch_bench.py

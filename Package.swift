@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "ScanBridgeImaging", targets: ["ScanBridgeImaging"]),
         .library(name: "ScanBridgeDevices", targets: ["ScanBridgeDevices"]),
         .library(name: "ScanBridgeStorage", targets: ["ScanBridgeStorage"]),
+        .library(name: "ScanBridgeOCR", targets: ["ScanBridgeOCR"]),
         .library(name: "ScanBridgeUpload", targets: ["ScanBridgeUpload"]),
         .library(name: "ScanBridgeService", targets: ["ScanBridgeService"]),
     ],
@@ -52,6 +53,7 @@ let package = Package(
         cLibrary("CLibZBar", pkgConfig: "zbar", apt: "libzbar-dev"),
         cLibrary("CSystemdBus", pkgConfig: "libsystemd", apt: "libsystemd-dev"),
         cLibrary("CPoppler", pkgConfig: "poppler-glib", apt: "libpoppler-glib-dev"),
+        cLibrary("CTesseract", pkgConfig: "tesseract", apt: "libtesseract-dev"),
 
         // The process's pthread_setcanceltype: SANE reader threads get deferred, never asynchronous,
         // cancellation (see the .c file). Exported from every executable that links it, so that
@@ -94,6 +96,10 @@ let package = Package(
             "ScanBridgeCore", "ScanBridgeImaging", "COpenSSL",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
+        // OCR through Tesseract's C API on threads of its own, one engine per thread.
+        .target(name: "ScanBridgeOCR", dependencies: [
+            "ScanBridgeCore", "ScanBridgeImaging", "CTesseract",
+        ], swiftSettings: strict),
         .target(name: "ScanBridgeUpload", dependencies: [
             "ScanBridgeCore", "CLibCurl",
             .product(name: "Logging", package: "swift-log"),
@@ -108,7 +114,7 @@ let package = Package(
         ], swiftSettings: strict),
         .target(name: "ScanBridgeService", dependencies: [
             "ScanBridgeCore", "ScanBridgeIO", "ScanBridgeHTTP", "ScanBridgeImaging",
-            "ScanBridgeDevices", "ScanBridgeStorage", "ScanBridgeUpload", "ScanBridgeESCL", "ScanBridgePDFImport", "COpenSSL",
+            "ScanBridgeDevices", "ScanBridgeStorage", "ScanBridgeUpload", "ScanBridgeESCL", "ScanBridgePDFImport", "ScanBridgeOCR", "COpenSSL",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -119,7 +125,7 @@ let package = Package(
         .executableTarget(name: "embed-web-assets", swiftSettings: strict),
         .plugin(name: "EmbedWebAssets", capability: .buildTool(), dependencies: ["embed-web-assets"]),
         .executableTarget(name: "scanbridge", dependencies: [
-            "ScanBridgeService", "ScanBridgeDevices", "ScanBridgeImaging", "ScanBridgeStorage",
+            "ScanBridgeService", "ScanBridgeDevices", "ScanBridgeImaging", "ScanBridgeStorage", "ScanBridgeOCR",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
@@ -146,6 +152,7 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "ScanBridgeImagingTests", dependencies: ["ScanBridgeImaging"], swiftSettings: strict),
         .testTarget(name: "ScanBridgePDFImportTests", dependencies: ["ScanBridgePDFImport", "ScanBridgeImaging", "ScanBridgeCore"], swiftSettings: strict),
+        .testTarget(name: "ScanBridgeOCRTests", dependencies: ["ScanBridgeOCR", "ScanBridgeImaging"], swiftSettings: strict),
         .testTarget(name: "ScanBridgeUploadTests", dependencies: [
             "ScanBridgeUpload", "ScanBridgeCore", "COpenSSL",
             .product(name: "Logging", package: "swift-log"),

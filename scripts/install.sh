@@ -17,6 +17,9 @@ APT_PACKAGES=(
   zlib1g-dev libvips-dev img2pdf
   # Barcode reading (POST /api/process/read-barcode)
   libzbar-dev
+  # OCR (ScanBridgeOCR over CTesseract): the library, English and orientation data; DejaVu draws
+  # the OCR tests' pages; icc-profiles-free has the sRGB profile of PDF/A output intents
+  libtesseract-dev tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd fonts-dejavu-core icc-profiles-free
   # The SANE test backend and its command-line tools
   libsane1 sane-utils
   # The eSCL server's client in the conformance tests (Tests/Conformance/test_escl.py)

@@ -37,6 +37,11 @@ public struct JSONWriter: Sendable {
         bytes += String(value).utf8
     }
 
+    public mutating func bool(_ value: Bool) {
+        separate()
+        bytes += (value ? "true" : "false").utf8
+    }
+
     /// The shortest text that reads back as the same Double.
     public mutating func double(_ value: Double) throws(NonFiniteNumber) {
         guard value.isFinite else { throw NonFiniteNumber() }

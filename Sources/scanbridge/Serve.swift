@@ -3,6 +3,7 @@ import Glibc
 import Logging
 import ScanBridgeCore
 import ScanBridgeDevices
+import ScanBridgeOCR
 import ScanBridgeService
 import ScanBridgeStorage
 
@@ -14,6 +15,8 @@ struct Serve: ParsableCommand {
     @OptionGroup var debug: DebugOptions // deploy: debug-build-only options, hidden
 
     func run() throws {
+        // First of all: may start the process again with OMP_THREAD_LIMIT=1 (OCR, see there).
+        OpenMPThreadLimit.restartLimitedIfNeeded()
         // Before any thread exists, so that only the main thread ever receives these signals.
         ShutdownSignal.block()
         // Process-wide: page buffers are allocated on one thread and freed on another.

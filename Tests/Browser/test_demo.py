@@ -21,6 +21,7 @@ from conftest import ARTIFACTS, free_ports, start_service, stop_service
 from test_events import page_sizes
 
 
+
 def assert_test_scanner_selected(browser):
     """The scanner list shows the test scanner by name; its value is the scanner's `device`
     string (a JSON string of its details), which the demo passes back to scan."""
@@ -153,9 +154,14 @@ def test_demo_scans_edits_and_saves_from_another_origin(service, sites, browser,
     assert order.index(rotated_id) == 6
     browser.save_screenshot(os.path.join(ARTIFACTS, "browser-demo-after-edits.png"))
 
-    # Save as PDF: the browser downloads scan.pdf.
+    # Save as a searchable PDF/A: the OCR language picker lists the service's languages; the
+    # browser downloads scan.pdf (the test scanner's pages hold no text: its layer is empty).
+    languages = [o.get_attribute("value") for o in browser.find_elements(By.CSS_SELECTOR, "#ocrLanguage option")]
+    assert "eng" in languages and browser.find_element(By.ID, "ocrLanguage").get_attribute("value") == "eng"
+    browser.find_element(By.ID, "searchable").click()
+    browser.find_element(By.ID, "pdfa").click()
     browser.find_element(By.ID, "savePdf").click()
-    pdf = downloaded(browser, downloads, "scan.pdf")
+    pdf = downloaded(browser, downloads, "scan.pdf", 180)
     assert not browser.find_element(By.ID, "error").is_displayed()
     os.makedirs(ARTIFACTS, exist_ok=True)
     shutil.copy(pdf, os.path.join(ARTIFACTS, "browser-demo-scan.pdf"))
@@ -163,6 +169,8 @@ def test_demo_scans_edits_and_saves_from_another_origin(service, sites, browser,
     assert check.returncode == 0, check.stdout + check.stderr
     info = subprocess.run(["pdfinfo", pdf], check=True, capture_output=True, text=True).stdout
     assert re.search(r"^Pages:\s+9$", info, re.M), info
+    root = subprocess.run(["qpdf", "--show-object=1", pdf], capture_output=True, text=True, check=True).stdout
+    assert "/OutputIntents" in root and "/Metadata" in root, root
     # The new order: only page 7 (the rotated one, moved there) is landscape.
     landscape = [w > h for w, h in page_sizes(pdf)]
     assert landscape == [False] * 6 + [True] + [False] * 2, landscape

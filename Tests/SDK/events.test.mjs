@@ -12,7 +12,7 @@ test("subscribe listens on /api/events to every event type by default", () => {
   const stop = new sdk.ScanBridge(base, {}).subscribe(() => {});
   const source = RecordingEventSource.last;
   assert.equal(source.url, `${base}/api/events`);
-  assert.deepEqual([...source.listeners.keys()], ["job", "page", "buffer", "upload", "reset", "hello"]);
+  assert.deepEqual([...source.listeners.keys()], ["job", "page", "buffer", "upload", "ocr", "reset", "hello"]);
   assert.equal(source.closed, false);
   stop();
   assert.equal(source.closed, true);

@@ -98,3 +98,23 @@ test("documents send their password header and put the content type and options 
     fetch.done();
   } finally { fetch.restore(); }
 });
+
+test("OCR and PDF/A options go into the document's creation and the content query", async () => {
+  const bridge = new sdk.ScanBridge(base, {});
+  const fetch = replayFetch([
+    { method: "POST", url: `${base}/api/storage/documents`, json: { ocr: "eng", pdfa: true }, answer: answer(201, { uid: "doc2" }) },
+    { method: "GET", url: `${base}/api/storage/documents/doc2/content?type=application%2Fpdf&ocr=eng%2Bdeu&pdfa=false`,
+      answer: new Response(new Uint8Array([37, 80, 68, 70]), { status: 200, headers: { "Content-Type": "application/pdf" } }) },
+    { method: "GET", url: `${base}/api/storage/documents/doc2/content?type=text%2Fplain&ocr=eng`,
+      answer: answer(200, "Hello\f") },
+    { method: "GET", url: `${base}/api/server`, answer: answer(200, { version: "1", ioEngine: "epoll", logLevel: 1, uptime: 1, ocrLanguages: ["deu", "eng"] }) },
+  ]);
+  try {
+    const doc = await bridge.createDocument({ ocr: "eng", pdfa: true });
+    const pdf = await doc.content({ ocr: "eng+deu", pdfa: false });
+    assert.deepEqual([...new Uint8Array(await pdf.arrayBuffer())], [37, 80, 68, 70]);
+    assert.equal(await (await doc.content({ type: "text/plain", ocr: "eng" })).text(), "Hello\f");
+    assert.deepEqual(await bridge.ocrLanguages(), ["deu", "eng"]);
+    fetch.done();
+  } finally { fetch.restore(); }
+});

@@ -20,8 +20,12 @@ struct ManifestJSONTests {
     static let awkward = Manifest(format: 2, uid: "quote\" backslash\\ slash/ tab\t nl\n cr\r bell\u{7} é 文", created: -0.5, encryption: nil,
                                   pages: [ManifestPage(uid: "", file: "\u{0}")], details: [page(1)], sealedDetails: nil)
     static let empty = Manifest(format: 1, uid: "e", created: 1e300, encryption: nil, pages: [], details: [], sealedDetails: nil)
+    static let withOptions = Manifest(format: 1, uid: "o", created: 1, encryption: nil, pages: [], details: [], sealedDetails: nil,
+                                      options: DocumentOptions(ocrLanguage: "eng+deu", pdfA: true))
+    static let pdfAOnly = Manifest(format: 1, uid: "a", created: 1, encryption: nil, pages: [], details: [], sealedDetails: nil,
+                                   options: DocumentOptions(pdfA: true))
 
-    @Test("reads back as the same manifest, and as the same JSON object JSONEncoder writes", arguments: [plain, sealed, awkward, empty])
+    @Test("reads back as the same manifest, and as the same JSON object JSONEncoder writes", arguments: [plain, sealed, awkward, empty, withOptions, pdfAOnly])
     func roundTrip(manifest: Manifest) throws {
         let ours = try ManifestJSON.encode(manifest)
         #expect(try JSONDecoder().decode(Manifest.self, from: Data(ours)) == manifest)

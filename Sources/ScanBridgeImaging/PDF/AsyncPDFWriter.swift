@@ -41,12 +41,13 @@ public final class AsyncPDFWriter: Sendable {
         }
     }
 
-    /// Adds a page; returns the bytes written since the last call (none for a file).
+    /// Adds a page (with invisible text over it when `textLayer` is given); returns the bytes
+    /// written since the last call (none for a file).
     @discardableResult
-    public func addPage(_ page: PDFPageImage, pageSize: PDFPageSize? = nil) async throws -> [[UInt8]] {
+    public func addPage(_ page: PDFPageImage, pageSize: PDFPageSize? = nil, textLayer: PDFTextLayer? = nil) async throws -> [[UInt8]] {
         try await pool.run {
             try self.state.withLock { state in
-                try state.writer.addPage(page, pageSize: pageSize)
+                try state.writer.addPage(page, pageSize: pageSize, textLayer: textLayer)
                 return state.pieces?.take() ?? []
             }
         }

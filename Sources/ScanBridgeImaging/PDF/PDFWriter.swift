@@ -15,11 +15,13 @@ public final class PDFWriter {
         public var encryption: PDFEncryption?
         /// zlib level (1...9) of Flate images.
         public var flateLevel: Int
+        /// PDF/A-2b (`PDFA`): XMP identification and an sRGB output intent; no encryption.
+        public var pdfA: Bool
 
         public init(version: PDFVersion = .v1_7, metadata: PDFMetadata = PDFMetadata(), pageSize: PDFPageSize = .fromResolution,
-                    encryption: PDFEncryption? = nil, flateLevel: Int = 6) {
+                    encryption: PDFEncryption? = nil, flateLevel: Int = 6, pdfA: Bool = false) {
             self.version = version; self.metadata = metadata; self.pageSize = pageSize
-            self.encryption = encryption; self.flateLevel = flateLevel
+            self.encryption = encryption; self.flateLevel = flateLevel; self.pdfA = pdfA
         }
     }
 
@@ -31,6 +33,8 @@ public final class PDFWriter {
     private var objectOffsets: [Int] = [0]
     private var pageIDs: [Int] = []
     private var finished = false
+    /// The text layers' font, written with the first page that has one.
+    var glyphlessFontID: Int?
     private let catalogID: Int, pagesID: Int, infoID: Int, encryptID: Int?
     private let headerVersion: PDFVersion
 
@@ -41,12 +45,14 @@ public final class PDFWriter {
     /// A writer into `sink`; the header is written at once.
     public init(sink: ByteSink, options: Options = Options()) throws {
         guard (1...9).contains(options.flateLevel) else { throw ImagingError.invalid("Flate level \(options.flateLevel) is outside 1...9") }
+        guard !(options.pdfA && options.encryption != nil) else { throw ImagingError.invalid("PDF/A forbids encryption") }
         self.sink = sink
         self.options = options
         security = try options.encryption.map(PDFSecurityHandler.init)
         documentID = try Crypto.random(16)
-        // AES-256 (R6) needs PDF 2.0, or 1.7 with Adobe extension level 8.
-        headerVersion = options.encryption != nil && options.version != .v2_0 ? .v1_7 : options.version
+        // AES-256 (R6) needs PDF 2.0, or 1.7 with Adobe extension level 8; PDF/A-2 is PDF 1.7 at most.
+        headerVersion = options.encryption != nil && options.version != .v2_0 ? .v1_7
+            : options.pdfA && options.version == .v2_0 ? .v1_7 : options.version
         catalogID = 1; pagesID = 2; infoID = 3
         objectOffsets += [0, 0, 0]
         if options.encryption != nil { encryptID = 4; objectOffsets.append(0) } else { encryptID = nil }
@@ -72,11 +78,12 @@ public final class PDFWriter {
         try addPage(try PDFPageImage(image, compression: compression, flateLevel: options.flateLevel), pageSize: pageSize)
     }
 
-    /// Adds a page showing an image already encoded for it: pages encoded in parallel, written in order.
-    public func addPage(_ image: PDFPageImage, pageSize: PDFPageSize? = nil) throws {
+    /// Adds a page showing an image already encoded for it: pages encoded in parallel, written in
+    /// order. `textLayer` puts invisible text over the image (a searchable scan).
+    public func addPage(_ image: PDFPageImage, pageSize: PDFPageSize? = nil, textLayer: PDFTextLayer? = nil) throws {
         try checkOpen()
         try addImagePage(width: image.width, height: image.height, xDPI: image.xDPI, yDPI: image.yDPI, pageSize: pageSize,
-                         imageDictionary: image.dictionary, data: image.data)
+                         imageDictionary: image.dictionary, data: image.data, textLayer: textLayer)
     }
 
     /// Writes the document's closing objects and closes the sink. At least one page is needed.
@@ -88,9 +95,10 @@ public final class PDFWriter {
         try emit("<< /Type /Pages /Count \(pageIDs.count) /Kids [")
         for (index, id) in pageIDs.enumerated() { try emit((index % 16 == 0 ? "\n" : " ") + "\(id) 0 R") }
         try emit(" ] >>\nendobj\n")
-        try beginObject(catalogID)
         let extensions = security != nil && headerVersion == .v1_7 ? " /Extensions << /ADBE << /BaseVersion /1.7 /ExtensionLevel 8 >> >>" : ""
-        try emit("<< /Type /Catalog /Pages \(pagesID) 0 R\(extensions) >>\nendobj\n")
+        let archival = options.pdfA ? try writePDFAObjects(metadata: options.metadata) : ""
+        try beginObject(catalogID)
+        try emit("<< /Type /Catalog /Pages \(pagesID) 0 R\(extensions)\(archival) >>\nendobj\n")
         try beginObject(infoID)
         try emit("<<" + (try infoEntries()) + " >>\nendobj\n")
         if let security, let encryptID {
@@ -110,7 +118,7 @@ public final class PDFWriter {
     // MARK: Pages
 
     private func addImagePage(width: Int, height: Int, xDPI: Double, yDPI: Double, pageSize: PDFPageSize?,
-                              imageDictionary: String, data: [UInt8]) throws {
+                              imageDictionary: String, data: [UInt8], textLayer: PDFTextLayer? = nil) throws {
         let dpiX = xDPI > 0 ? xDPI : 72, dpiY = yDPI > 0 ? yDPI : dpiX
         let imageWidth = Double(width) * 72 / dpiX, imageHeight = Double(height) * 72 / dpiY
         var pageWidth = imageWidth, pageHeight = imageHeight
@@ -125,11 +133,16 @@ public final class PDFWriter {
         }
         let pageID = allocate(), imageID = allocate(), contentID = allocate()
         try writeStream(imageID, dictionary: "/Type /XObject /Subtype /Image /Width \(width) /Height \(height) \(imageDictionary)", data: data)
-        let content = "q\n\(number(drawWidth)) 0 0 \(number(drawHeight)) \(number(x)) \(number(y)) cm\n/Im0 Do\nQ\n"
+        var content = "q\n\(number(drawWidth)) 0 0 \(number(drawHeight)) \(number(x)) \(number(y)) cm\n/Im0 Do\nQ\n"
+        var fonts = ""
+        if let textLayer, !textLayer.isEmpty {
+            content += textLayer.contentOperators(x: x, y: y, drawWidth: drawWidth, drawHeight: drawHeight, font: "F0")
+            fonts = " /Font << /F0 \(try glyphlessFont()) 0 R >>"
+        }
         try writeStream(contentID, dictionary: "", data: Array(content.utf8))
         try beginObject(pageID)
         try emit("<< /Type /Page /Parent \(pagesID) 0 R /MediaBox [0 0 \(number(pageWidth)) \(number(pageHeight))] "
-                 + "/Resources << /XObject << /Im0 \(imageID) 0 R >> >> /Contents \(contentID) 0 R >>\nendobj\n")
+                 + "/Resources << /XObject << /Im0 \(imageID) 0 R >>\(fonts) >> /Contents \(contentID) 0 R >>\nendobj\n")
         pageIDs.append(pageID)
     }
 
@@ -145,17 +158,17 @@ public final class PDFWriter {
 
     private func checkOpen() throws { if finished { throw ImagingError.invalid("the PDF is already finished") } }
 
-    private func allocate() -> Int {
+    func allocate() -> Int {
         objectOffsets.append(0)
         return objectOffsets.count - 1
     }
 
-    private func beginObject(_ id: Int) throws {
+    func beginObject(_ id: Int) throws {
         objectOffsets[id] = offset
         try emit("\(id) 0 obj\n")
     }
 
-    private func writeStream(_ id: Int, dictionary: String, data: [UInt8]) throws {
+    func writeStream(_ id: Int, dictionary: String, data: [UInt8]) throws {
         let body = try security?.encrypt(data) ?? data
         try beginObject(id)
         try emit("<< \(dictionary) /Length \(body.count) >>\nstream\n")
@@ -163,7 +176,7 @@ public final class PDFWriter {
         try emit("\nendstream\nendobj\n")
     }
 
-    private func emit(_ text: String) throws { try emit(Array(text.utf8)) }
+    func emit(_ text: String) throws { try emit(Array(text.utf8)) }
 
     private func emit(_ bytes: [UInt8]) throws {
         try sink.write(bytes)
@@ -188,7 +201,7 @@ public final class PDFWriter {
 
     /// A text string: PDFDocEncoding-compatible ASCII as it is, anything else UTF-16BE with BOM;
     /// encrypted when the document is.
-    private func stringBytes(_ text: String) throws -> [UInt8] {
+    func stringBytes(_ text: String) throws -> [UInt8] {
         var bytes: [UInt8]
         if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
             bytes = Array(text.utf8)
@@ -206,12 +219,7 @@ public final class PDFWriter {
         return String(format: "D:%04d%02d%02d%02d%02d%02dZ", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
     }
 
-    private func number(_ value: Double) -> String {
-        var text = String(format: "%.4f", value)
-        while text.hasSuffix("0") { text.removeLast() }
-        if text.hasSuffix(".") { text.removeLast() }
-        return text == "-0" ? "0" : text
-    }
+    private func number(_ value: Double) -> String { PDFNumber.format(value) }
 }
 
 /// A page's image encoded as a PDF image XObject (its stream data and the dictionary entries that

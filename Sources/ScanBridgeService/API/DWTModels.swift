@@ -213,6 +213,10 @@ struct DocumentInfoResponse: Encodable, Sendable {
 
 struct CreateDocumentOptions: Decodable, Sendable {
     var password: String?
+    /// ScanBridge: an OCR language pages are read in as they are inserted (searchable PDFs).
+    var ocr: String?
+    /// ScanBridge: PDFs of the document are PDF/A-2b.
+    var pdfa: Bool?
 }
 
 struct InsertPageOptions: Decodable, Sendable {

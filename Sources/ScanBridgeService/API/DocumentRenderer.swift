@@ -2,6 +2,7 @@ import Foundation
 import ScanBridgeCore
 import ScanBridgeHTTP
 import ScanBridgeImaging
+import ScanBridgeOCR
 import ScanBridgeStorage
 
 /// Renders a stored document as a `DocumentRequest` asks, into an HTTP response or a file (for
@@ -14,21 +15,43 @@ import ScanBridgeStorage
 /// read later ends the body early. TIFF, JPEG and PNG are made in memory.
 struct DocumentRenderer: Sendable {
     let source: RenderSource
-    let request: DocumentRequest
+    private(set) var request: DocumentRequest
+    /// Where OCR progress is published (`ocr` events); nil: nowhere.
+    var events: (hub: EventHub, origin: String?)?
 
-    init(source: RenderSource, request: DocumentRequest) {
+    init(source: RenderSource, request: DocumentRequest, events: (hub: EventHub, origin: String?)? = nil) {
         self.source = source
         self.request = request
+        self.events = events
     }
 
     /// A stored document (`password`: the document's, if it has one).
-    init(documents: DocumentStore, uid: String, password: String?, request: DocumentRequest) {
-        self.init(source: .document(documents, uid: uid, password: password), request: request)
+    init(documents: DocumentStore, uid: String, password: String?, request: DocumentRequest,
+         events: (hub: EventHub, origin: String?)? = nil) {
+        self.init(source: .document(documents, uid: uid, password: password), request: request, events: events)
+    }
+
+    /// This renderer with the request completed by the document's options.
+    private func defaulted(by options: DocumentOptions) throws -> DocumentRenderer {
+        var renderer = self
+        renderer.request = try request.followingDocument(options)
+        return renderer
+    }
+
+    /// Reads the pages' text in the request's OCR language; nil when it names none.
+    private var recognition: PageRecognition? {
+        guard let language = request.ocrLanguage else { return nil }
+        let progress = events.map { OCRProgress(events: $0.hub, origin: $0.origin, source: source.name, language: language) }
+        return PageRecognition(source: source, language: language, progress: progress)
     }
 
     /// The response for `GET …/content`.
     func response() async throws -> Response {
-        let (references, defaults) = try await pageReferences()
+        let (references, defaults, options) = try await pageReferences()
+        guard request.followsDocument(options) else { return try await defaulted(by: options).response() }
+        if let text = request.textOutput {
+            return .binary(try await recognisedText(references, as: text), contentType: text.mimeType)
+        }
         let contentType = request.format.mimeType
         guard request.format == .pdf else {
             return .binary(try await bytes(of: references), contentType: contentType)
@@ -48,9 +71,11 @@ struct DocumentRenderer: Sendable {
 
     /// The whole document in memory (for what must never be written to disk in clear).
     func data() async throws -> Data {
-        let (references, defaults) = try await pageReferences()
+        let (references, defaults, options) = try await pageReferences()
+        guard request.followsDocument(options) else { return try await defaulted(by: options).data() }
+        if let text = request.textOutput { return Data(try await recognisedText(references, as: text)) }
         guard request.format == .pdf else { return Data(try await bytes(of: references)) }
-        let compression = try pdfCompression()
+        let compression = try pdfCompression(documentDefault: defaults)
         let (writer, header) = try await AsyncPDFWriter.pieces(options: pdfOptions(defaults))
         var data = Data(header.joined())
         try await writePDF(references, compression: compression, into: writer) { pieces in
@@ -61,7 +86,8 @@ struct DocumentRenderer: Sendable {
 
     /// Writes the document to a new file at `path` (removed again when rendering fails).
     func write(toFile path: String) async throws {
-        let (references, defaults) = try await pageReferences()
+        let (references, defaults, options) = try await pageReferences()
+        guard request.followsDocument(options) else { return try await defaulted(by: options).write(toFile: path) }
         do {
             if request.format == .pdf {
                 let compression = try pdfCompression(documentDefault: defaults)
@@ -79,7 +105,7 @@ struct DocumentRenderer: Sendable {
 
     /// The pages the request names (all of them by default; the first for JPEG and PNG), and
     /// the source's metadata, which PDF Info fields the request leaves out default to.
-    func pageReferences() async throws -> (pages: [PageReference], metadata: DocumentMetadata) {
+    func pageReferences() async throws -> (pages: [PageReference], metadata: DocumentMetadata, options: DocumentOptions) {
         let contents = try await source.contents()
         let references: [PageReference]
         if let pages = request.pages {
@@ -90,7 +116,35 @@ struct DocumentRenderer: Sendable {
             references = contents.pageUIDs.map { .uid($0) }
         }
         guard !references.isEmpty else { throw DWTErrors.invalidParameter("\(source.name) has no pages to output") }
-        return (references, contents.metadata)
+        return (references, contents.metadata, contents.options)
+    }
+
+    // MARK: - Recognised text
+
+    /// The pages' text (pages separated by a form feed) or their hOCR, read a page per OCR thread
+    /// at a time.
+    private func recognisedText(_ references: [PageReference], as format: RecognisedTextFormat) async throws -> [UInt8] {
+        guard let recognition else { throw DWTErrors.invalidParameter("\(format.mimeType) needs an OCR language in ocr") }
+        let stream = AsyncStream<PageReference> { continuation in
+            for reference in references { continuation.yield(reference) }
+            continuation.finish()
+        }
+        var pages: [OCRPage] = []
+        for try await page in stream.orderedConcurrentMap(limit: OCRPool.shared.threadCount, { try await recognition.recognise($0) }) {
+            pages.append(page)
+        }
+        switch format {
+        case .plain:
+            return Array(pages.map(\.text).joined(separator: "\u{0C}").utf8)
+        case .hocr:
+            let names = references.enumerated().map { index, reference in
+                switch reference {
+                case .uid(let uid): "\(source.name) page \(uid)"
+                case .index(let number): "\(source.name) page \(number)"
+                }
+            }
+            return Array(HOCRDocument.render(pages, imageNames: names).utf8)
+        }
     }
 
     // MARK: - In memory: TIFF, JPEG, PNG
@@ -129,7 +183,7 @@ struct DocumentRenderer: Sendable {
     private func pdfOptions(_ defaults: DocumentMetadata) -> PDFWriter.Options {
         let pageSize: PDFPageSize = request.pageType.flatMap(PaperSize.named).map(PDFPageSize.paper) ?? .fromResolution
         return PDFWriter.Options(version: request.version, metadata: request.pdfMetadata(defaults: defaults), pageSize: pageSize,
-                                 encryption: request.outputPassword.map { PDFEncryption(userPassword: $0) })
+                                 encryption: request.outputPassword.map { PDFEncryption(userPassword: $0) }, pdfA: request.pdfA)
     }
 
     /// Pages are read and prepared a page per core at a time and written in order; `pass` gets
@@ -141,12 +195,17 @@ struct DocumentRenderer: Sendable {
             continuation.finish()
         }
         let flateLevel = pdfOptions(DocumentMetadata()).flateLevel
-        let images = pages.orderedConcurrentMap(limit: PageRendering.pool.threadCount) { [source] reference in
+        let recognition = recognition
+        // With OCR, as many pages are in flight as the OCR pool reads at once.
+        let limit = recognition == nil ? PageRendering.pool.threadCount : max(PageRendering.pool.threadCount, OCRPool.shared.threadCount)
+        let images = pages.orderedConcurrentMap(limit: limit) { [source] reference in
             let page = try await source.read(reference)
-            return try await PageRendering.pool.run { try Self.pdfImage(of: page, compression: compression, flateLevel: flateLevel) }
+            async let image = PageRendering.pool.run { try Self.pdfImage(of: page, compression: compression, flateLevel: flateLevel) }
+            let text = try await recognition?.recognise(reference, page: page)
+            return (try await image, text?.textLayer)
         }
-        for try await image in images {
-            try await pass(try await writer.addPage(image))
+        for try await (image, textLayer) in images {
+            try await pass(try await writer.addPage(image, textLayer: textLayer))
         }
         try await pass(try await writer.finish())
     }
@@ -247,19 +306,33 @@ struct RenderSource: Sendable {
     struct Contents: Sendable {
         var pageUIDs: [String]
         var metadata: DocumentMetadata
+        /// A stored document's options: its PDFs' defaults.
+        var options = DocumentOptions()
     }
 
     /// What the error messages call it ("Document 1a2b…", "Job …").
     var name: String
     var contents: @Sendable () async throws -> Contents
     var read: @Sendable (PageReference) async throws -> Page
+    /// Where what OCR found on a page is kept and found again; nil: pages are read every time.
+    var recognitions: Recognitions?
+
+    /// Stored OCR results: `load` gives a page's uid and its result in a language (nil bytes
+    /// when there is none yet), `store` keeps one (page uid, language, bytes).
+    struct Recognitions: Sendable {
+        var load: @Sendable (PageReference, String) async throws -> (pageUID: String, bytes: [UInt8]?)
+        var store: @Sendable (String, String, [UInt8]) async throws -> Void
+    }
 
     static func document(_ documents: DocumentStore, uid: String, password: String?) -> RenderSource {
         RenderSource(name: "Document \(uid)",
                      contents: {
                          let info = try await documents.info(uid: uid, password: password)
-                         return Contents(pageUIDs: info.pages.map(\.uid), metadata: info.metadata)
+                         return Contents(pageUIDs: info.pages.map(\.uid), metadata: info.metadata, options: info.options)
                      },
-                     read: { try await documents.readPage($0, of: uid, password: password) })
+                     read: { try await documents.readPage($0, of: uid, password: password) },
+                     recognitions: Recognitions(
+                         load: { try await documents.recognition(of: $0, in: uid, language: $1, password: password) },
+                         store: { try await documents.storeRecognition($2, pageUID: $0, in: uid, language: $1, password: password) }))
     }
 }

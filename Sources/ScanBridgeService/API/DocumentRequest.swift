@@ -2,6 +2,7 @@ import Foundation
 import ScanBridgeCore
 import ScanBridgeHTTP
 import ScanBridgeImaging
+import ScanBridgeOCR
 import ScanBridgeStorage
 
 /// What a stored document is to be rendered as: built from the query of
@@ -24,6 +25,16 @@ struct DocumentRequest: Sendable {
     var version = PDFVersion.v1_5
     /// A password the PDF is encrypted with.
     var outputPassword: String?
+    /// The language to read the pages' text in (`ocr=eng`, `eng+deu`): a PDF gets an invisible
+    /// text layer (a searchable PDF). Validated against the installed languages.
+    var ocrLanguage: String?
+    /// The recognised text itself instead of an image file (`type=text/plain` or `text/html`).
+    var textOutput: RecognisedTextFormat?
+    /// PDF/A-2b: XMP identification, an sRGB output intent, embedded fonts, no encryption.
+    var pdfA = false
+    /// True once PDF/A is decided: the request said pdfa (true or false), or the document's
+    /// option was applied.
+    var pdfAChosen = false
 
     init(format: ImageFileFormat = .pdf, pages: [PageReference]? = nil, quality: Int = 80) {
         self.format = format
@@ -32,9 +43,13 @@ struct DocumentRequest: Sendable {
     }
 
     /// The query of a content request (`type`, `pages`, `quality`, `compression`, `pageType`,
-    /// `version`, `password` and the PDF's Info fields).
+    /// `version`, `password`, `ocr`, `pdfa` and the PDF's Info fields).
     init(query: QueryParameters) throws(ScanBridgeError) {
-        format = try Self.format(query["type"])
+        if let text = RecognisedTextFormat(mimeType: query["type"]) {
+            textOutput = text
+        } else {
+            format = try Self.format(query["type"])
+        }
         if let text = query["quality"] {
             guard let value = Int(text) else { throw Self.badQuality(text) }
             quality = try Self.quality(value)
@@ -58,6 +73,67 @@ struct DocumentRequest: Sendable {
                                     keyWords: query["keyWords"], creator: query["creator"], producer: query["producer"],
                                     creationDate: query["creationDate"], modifiedDate: query["modifiedDate"])
         outputPassword = query["password"].flatMap { $0.isEmpty ? nil : $0 }
+        if let language = query["ocr"], !language.isEmpty { ocrLanguage = try Self.ocrLanguage(language) }
+        if let text = query["pdfa"] {
+            pdfA = try Self.flag(text, name: "pdfa")
+            pdfAChosen = true
+        }
+        try checkCombination()
+    }
+
+    /// Refuses options that contradict each other.
+    func checkCombination() throws(ScanBridgeError) {
+        if textOutput != nil && ocrLanguage == nil {
+            throw DWTErrors.invalidParameter("\(textOutput!.mimeType) is the recognised text: name its language in ocr (installed: \(Self.installedList))")
+        }
+        if pdfA && outputPassword != nil {
+            throw DWTErrors.invalidParameter("PDF/A forbids encryption: pdfa=true cannot be combined with a password")
+        }
+        if pdfA && (format != .pdf || textOutput != nil) {
+            throw DWTErrors.invalidParameter("pdfa=true needs type=application/pdf")
+        }
+    }
+
+    /// True when the document's options add nothing to this request: a PDF of a document created
+    /// with an OCR language is searchable, and with pdfa PDF/A, unless the request says otherwise.
+    func followsDocument(_ options: DocumentOptions) -> Bool {
+        guard format == .pdf, textOutput == nil else { return true }
+        return (options.ocrLanguage == nil || ocrLanguage != nil) && (!options.pdfA || pdfAChosen)
+    }
+
+    /// This request with the document's options filled in (`followsDocument` false).
+    func followingDocument(_ options: DocumentOptions) throws(ScanBridgeError) -> DocumentRequest {
+        var request = self
+        if request.ocrLanguage == nil, let language = options.ocrLanguage { request.ocrLanguage = language }
+        if options.pdfA && !pdfAChosen {
+            request.pdfA = true
+            request.pdfAChosen = true
+            if outputPassword != nil {
+                throw DWTErrors.invalidParameter("The document is PDF/A, which forbids encryption: leave out password, or ask for pdfa=false")
+            }
+        }
+        return request
+    }
+
+    /// `ocr`: an installed language, or several joined by `+`.
+    static func ocrLanguage(_ text: String) throws(ScanBridgeError) -> String {
+        guard let language = OCRLanguages.validated(text) else {
+            throw DWTErrors.invalidParameter("ocr must be an installed language (\(installedList)), or several joined by +; got \(text)")
+        }
+        return language
+    }
+
+    private static var installedList: String {
+        let installed = OCRLanguages.installed
+        return installed.isEmpty ? "none is installed" : installed.joined(separator: ", ")
+    }
+
+    static func flag(_ text: String, name: String) throws(ScanBridgeError) -> Bool {
+        switch text.lowercased() {
+        case "true", "1", "yes": return true
+        case "false", "0", "no", "": return false
+        default: throw DWTErrors.invalidParameter("\(name) must be true or false; got \(text)")
+        }
     }
 
     /// The PDF's Info: each field from the request, else from `defaults` (the document's
@@ -106,4 +182,22 @@ struct DocumentRequest: Sendable {
         formatter.dateFormat = String("yyyyMMddHHmmss".prefix(digits.count))
         return digits.count >= 8 ? formatter.date(from: digits) : nil
     }
+}
+
+/// The recognised text of a document, in place of its images.
+enum RecognisedTextFormat: Sendable {
+    /// Plain UTF-8 text, pages separated by a form feed.
+    case plain
+    /// hOCR: HTML with each page, paragraph, line and word and its box.
+    case hocr
+
+    init?(mimeType: String?) {
+        switch mimeType?.lowercased() {
+        case "text/plain": self = .plain
+        case "text/html": self = .hocr
+        default: return nil
+        }
+    }
+
+    var mimeType: String { self == .plain ? "text/plain; charset=utf-8" : "text/html; charset=utf-8" }
 }

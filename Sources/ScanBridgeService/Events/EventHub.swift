@@ -144,6 +144,16 @@ enum EventPayload {
         var count: Int?
     }
 
+    /// OCR of one page of a render: `state` started, running (with `percent`), done, reused
+    /// (a kept result), cancelled or failed.
+    struct OCR: Encodable, Sendable {
+        var source: String
+        var page: String
+        var language: String
+        var state: String
+        var percent: Int?
+    }
+
     struct Upload: Encodable, Sendable {
         var upload: String
         var document: String

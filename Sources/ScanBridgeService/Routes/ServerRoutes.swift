@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import ScanBridgeCore
 import ScanBridgeHTTP
+import ScanBridgeOCR
 
 /// `/api/server…`: the service's settings (`GET`, `PATCH` of the log level) and version; and
 /// `GET /api/openapi.json`, the API's description.
@@ -13,6 +14,8 @@ struct ServerRoutes: Sendable {
         var ioEngine: String
         var version: String
         var uptime: Int
+        /// The Tesseract languages installed: the values `ocr=` takes.
+        var ocrLanguages: [String]
     }
 
     struct ServerSettingsPatch: Decodable {
@@ -22,7 +25,8 @@ struct ServerRoutes: Sendable {
     func register(on router: inout Router) {
         let status = self.status
         @Sendable func current() -> ServerSettings {
-            ServerSettings(logLevel: status.logLevel.dwt, ioEngine: status.ioEngine, version: ProductVersion.semantic, uptime: status.uptime)
+            ServerSettings(logLevel: status.logLevel.dwt, ioEngine: status.ioEngine, version: ProductVersion.semantic, uptime: status.uptime,
+                           ocrLanguages: OCRLanguages.installed)
         }
         router.get("/api/server") { _ in try .json(current()) }
         router.patch("/api/server") { request in

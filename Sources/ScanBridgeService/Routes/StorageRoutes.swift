@@ -24,7 +24,13 @@ struct StorageRoutes: Sendable {
             if let password = options.password, password.count > Self.maxPasswordLength {
                 throw DWTErrors.invalidParameter("password is longer than \(Self.maxPasswordLength) characters")
             }
-            let info = try await service.documents.create(password: options.password?.isEmpty == true ? nil : options.password)
+            let password = options.password?.isEmpty == true ? nil : options.password
+            let language = try options.ocr.flatMap { text throws(ScanBridgeError) in text.isEmpty ? nil : try DocumentRequest.ocrLanguage(text) }
+            if options.pdfa == true, password != nil {
+                throw DWTErrors.invalidParameter("PDF/A forbids encryption: a document with pdfa cannot have a password")
+            }
+            let info = try await service.documents.create(password: password,
+                                                          options: DocumentOptions(ocrLanguage: language, pdfA: options.pdfa ?? false))
             return .json(raw: DocumentInfoResponse(info).json, status: .created)
         }
 
@@ -57,7 +63,8 @@ struct StorageRoutes: Sendable {
         router.get("/api/storage/documents/{uid}/content") { request in
             let wanted = try DocumentRequest(query: request.query)
             return try await DocumentRenderer(documents: service.documents, uid: try request.parameters.require("uid"),
-                                              password: request.documentPassword, request: wanted).response()
+                                              password: request.documentPassword, request: wanted,
+                                              events: (service.jobs.events, request.origin)).response()
         }
 
         router.post("/api/storage/documents/{uid}/pages") { request in
@@ -67,7 +74,10 @@ struct StorageRoutes: Sendable {
             let page = try await PageSources.page(options.source, service: service, origin: request.origin, password: password,
                                                   preferStoredForm: true)
             let stored = [try await PageRendering.storedForm(page)]
-            let info = try await service.documents.insertPages(stored, into: uid, at: try Self.position(options.insertPos), password: password)
+            let position = try Self.position(options.insertPos)
+            let info = try await service.documents.insertPages(stored, into: uid, at: position, password: password)
+            InsertedPageRecognition.start(info, inserted: stored.count, at: position, documents: service.documents, password: password,
+                                          events: service.jobs.events, origin: request.origin)
             return .json(raw: DocumentInfoResponse(info).json)
         }
 
@@ -99,7 +109,10 @@ struct StorageRoutes: Sendable {
                 guard let value = Int(text) else { throw DWTErrors.invalidParameter("insertPos must be a number") }
                 return value
             }
-            let info = try await service.documents.insertPages(pages, into: uid, at: try Self.position(insertPos), password: request.documentPassword)
+            let position = try Self.position(insertPos)
+            let info = try await service.documents.insertPages(pages, into: uid, at: position, password: request.documentPassword)
+            InsertedPageRecognition.start(info, inserted: pages.count, at: position, documents: service.documents,
+                                          password: request.documentPassword, events: service.jobs.events, origin: request.origin)
             return .json(raw: DocumentInfoResponse(info).json)
         }
 

@@ -61,6 +61,8 @@ struct Manifest: Codable, Equatable {
     var metadata: DocumentMetadata?
     /// Encrypted documents: the metadata, sealed with the document key (base64), when any is set.
     var sealedMetadata: String?
+    /// The options the document was created with, when any differ from the defaults.
+    var options: DocumentOptions?
 }
 
 /// A key to derive before a document can be unlocked (`DocumentFiles.keyToDerive`).
@@ -148,7 +150,8 @@ final class DocumentFiles: Sendable {
             }
             manifests[name] = manifest
             let referenced = Set(manifest.pages.map(\.file))
-            for file in (try? Posix.list(path)) ?? [] where file != Self.manifestName && !referenced.contains(file) {
+            for file in (try? Posix.list(path)) ?? [] where file != Self.manifestName && !referenced.contains(file)
+                && !Self.isRecognition(file, ofOneOf: referenced) {
                 try? Posix.removeTree(path + "/" + file)
                 if file.hasPrefix(".tmp-") { report.removedTemporary += 1 } else { report.removedOrphanPages += 1 }
                 removedSomething = true
@@ -171,12 +174,12 @@ final class DocumentFiles: Sendable {
         var key: [UInt8]
     }
 
-    /// Creates a document, encrypted under `newKey` when one is given.
-    func create(newKey: NewKey?) throws(ScanBridgeError) -> UnlockedDocument {
+    /// Creates a document, encrypted under `newKey` when one is given, keeping `options` with it.
+    func create(newKey: NewKey?, options: DocumentOptions = DocumentOptions()) throws(ScanBridgeError) -> UnlockedDocument {
         var uid = Identifier.random()
         while state.withLock({ $0.manifests[uid] != nil }) { uid = Identifier.random() }
         var manifest = Manifest(format: 1, uid: uid, created: Date().timeIntervalSince1970, encryption: nil, pages: [],
-                                details: [], sealedDetails: nil)
+                                details: [], sealedDetails: nil, options: options.isDefault ? nil : options)
         var key: [UInt8]?
         if let newKey {
             let password = newKey.password, salt = newKey.salt, derived = newKey.key
@@ -385,6 +388,7 @@ final class DocumentFiles: Sendable {
         document.details.remove(at: index)
         try commit(&document)
         try? Posix.unlink(root + "/" + uid + "/" + removed.file)
+        removeRecognitions(pageUID: removed.uid, in: uid)
         return document
     }
 

@@ -18,6 +18,8 @@ public struct DocumentInfo: Sendable, Equatable {
     public var pages: [DocumentPage]
     /// Set with `updateMetadata`; PDFs made from the document default to it.
     public var metadata = DocumentMetadata()
+    /// Chosen at creation (`create(password:options:)`).
+    public var options = DocumentOptions()
 }
 
 /// Which page of a document: by uid or by 0-based index.
@@ -119,10 +121,10 @@ public actor DocumentStore {
     }
 
     /// Creates an empty document; with a password (≤ 32 characters; empty means none) its
-    /// content is encrypted at rest.
+    /// content is encrypted at rest; `options` are kept with it.
     /// Throws -2113 for a password that an HTTP header could not carry back (leading or
     /// trailing spaces or tabs, control characters).
-    public func create(password: String? = nil) async throws(ScanBridgeError) -> DocumentInfo {
+    public func create(password: String? = nil, options: DocumentOptions = DocumentOptions()) async throws(ScanBridgeError) -> DocumentInfo {
         try checkOpen()
         var newKey: DocumentFiles.NewKey?
         if let password = try DocumentFiles.normalise(password) {
@@ -133,7 +135,7 @@ public actor DocumentStore {
             newKey = DocumentFiles.NewKey(password: password, salt: salt, key: key)
         }
         let prepared = newKey
-        return try await perform { (files) throws(ScanBridgeError) in Self.describe(try files.create(newKey: prepared)) }
+        return try await perform { (files) throws(ScanBridgeError) in Self.describe(try files.create(newKey: prepared, options: options)) }
     }
 
     public func info(uid: String, password: String? = nil) async throws(ScanBridgeError) -> DocumentInfo {
@@ -214,7 +216,7 @@ public actor DocumentStore {
         return try await perform(body)
     }
 
-    private func perform<T: Sendable>(_ body: @escaping @Sendable (DocumentFiles) throws(ScanBridgeError) -> T) async throws(ScanBridgeError) -> T {
+    func perform<T: Sendable>(_ body: @escaping @Sendable (DocumentFiles) throws(ScanBridgeError) -> T) async throws(ScanBridgeError) -> T {
         try checkOpen()
         let files = files
         return try await Self.run(queue) { () throws(ScanBridgeError) in try body(files) }
@@ -233,6 +235,6 @@ public actor DocumentStore {
                          mediaType: details.mediaType, byteCount: details.byteCount)
         }
         return DocumentInfo(uid: document.manifest.uid, isEncrypted: document.manifest.encryption != nil, pages: pages,
-                            metadata: document.metadata)
+                            metadata: document.metadata, options: document.manifest.options ?? DocumentOptions())
     }
 }

@@ -56,6 +56,12 @@ enum ManifestJSON {
             json.close("}")
         }
         if let sealed = manifest.sealedMetadata { json.key("sealedMetadata"); json.string(sealed) }
+        if let options = manifest.options {
+            json.key("options"); json.open("{")
+            if let language = options.ocrLanguage { json.key("ocrLanguage"); json.string(language) }
+            json.key("pdfA"); json.bool(options.pdfA)
+            json.close("}")
+        }
         json.close("}")
         return json.bytes
     }

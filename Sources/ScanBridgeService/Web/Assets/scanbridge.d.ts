@@ -67,6 +67,18 @@ export interface ServerInfo {
   ioEngine: string;
   logLevel: number;
   uptime: number;
+  /** The OCR languages installed (values of `ocr`). */
+  ocrLanguages?: string[];
+}
+
+/** What a document is rendered as (`ScanDocument.content`, `save`). */
+export interface ContentOptions {
+  type?: "application/pdf" | "image/tiff" | "image/jpeg" | "image/png" | "text/plain" | "text/html";
+  /** An OCR language: a searchable PDF; needed for "text/plain" and "text/html" (hOCR). */
+  ocr?: string;
+  /** PDF/A-2b (no password). */
+  pdfa?: boolean;
+  query?: Record<string, string>;
 }
 
 export interface Scanner {
@@ -181,7 +193,8 @@ export type ScanBridgeEvent =
   | { type: "job"; id: string; data: { job: string; status: string; code: number; message: string; pages: number; scanner: string } }
   | { type: "page"; id: string; data: { job: string; id: number; uid: string; pageNumber: number; width: number; height: number; thumbnail: string; url: string } }
   | { type: "buffer"; id: string; data: { change: "added" | "removed" | "rotated" | "moved"; ids: number[] } }
-  | { type: "upload"; id: string; data: { upload: string; document: string; state: string; sent: number; total: number; message?: string } };
+  | { type: "upload"; id: string; data: { upload: string; document: string; state: string; sent: number; total: number; message?: string } }
+  | { type: "ocr"; id: string; data: { source: string; page: string; language: string; state: "started" | "running" | "done" | "reused" | "cancelled" | "failed"; percent?: number } };
 
 export declare class ScanBridge {
   constructor(base: string, server: ServerInfo);
@@ -204,7 +217,9 @@ export declare class ScanBridge {
   rotatePage(id: number, degrees: number): Promise<{ id: number; width: number; height: number }>;
   deletePage(id: number): Promise<void>;
   reorderPages(ids: number[]): Promise<void>;
-  createDocument(options?: { password?: string }): Promise<ScanDocument>;
+  createDocument(options?: { password?: string; ocr?: string; pdfa?: boolean }): Promise<ScanDocument>;
+  /** The OCR languages installed on the service. */
+  ocrLanguages(): Promise<string[]>;
   document(uid: string, options?: { password?: string }): ScanDocument;
   subscribe(handler: (event: ScanBridgeEvent) => void, options?: { types?: string[] }): () => void;
   uploadStatus(upload: string): Promise<UploadStatus>;
@@ -219,8 +234,8 @@ export declare class ScanDocument {
   reorder(pageUids: string[]): Promise<DocumentInfo>;
   rotate(page: string | number, degrees: number): Promise<DocumentInfo>;
   deletePage(page: string | number): Promise<void>;
-  content(options?: { type?: "application/pdf" | "image/tiff" | "image/jpeg" | "image/png"; query?: Record<string, string> }): Promise<Blob>;
-  save(fileName: string, options?: { type?: "application/pdf" | "image/tiff"; query?: Record<string, string> }): Promise<Blob>;
+  content(options?: ContentOptions): Promise<Blob>;
+  save(fileName: string, options?: ContentOptions): Promise<Blob>;
   /** Imports an image file or a PDF (all pages or none). */
   importFile(file: Blob | ArrayBuffer | Uint8Array, options?: { at?: number; dpi?: number; pdfPassword?: string }): Promise<{ uid: string; pages: Array<{ uid: string }> }>;
   /** Page 1 rendered as asked, times the page count. */

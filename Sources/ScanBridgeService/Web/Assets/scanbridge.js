@@ -469,13 +469,25 @@ export class ScanBridge {
   }
 
   /**
-   * Creates a persistent document on the service.
-   * @param {{password?: string}} [options]
+   * Creates a persistent document on the service. `ocr` (a language of `ocrLanguages()`) reads
+   * each inserted page in the background and makes the document's PDFs searchable; `pdfa` makes
+   * them PDF/A-2b (not with a password).
+   * @param {{password?: string, ocr?: string, pdfa?: boolean}} [options]
    * @returns {Promise<ScanDocument>}
    */
   async createDocument(options = {}) {
-    const info = await (await this.request("POST", "/api/storage/documents", { json: { password: options.password } })).json();
+    const info = await (await this.request("POST", "/api/storage/documents", {
+      json: { password: options.password, ocr: options.ocr, pdfa: options.pdfa },
+    })).json();
     return new ScanDocument(this, info.uid, options.password);
+  }
+
+  /**
+   * The OCR languages installed on the service (`eng`, `deu`, …): the values of `ocr`.
+   * @returns {Promise<string[]>}
+   */
+  async ocrLanguages() {
+    return (await this.serverInfo()).ocrLanguages ?? [];
   }
 
   /**
@@ -497,7 +509,7 @@ export class ScanBridge {
    */
   subscribe(handler, options = {}) {
     const source = new EventSource(this.url("/api/events"));
-    const types = options.types ?? ["job", "page", "buffer", "upload", "reset", "hello"];
+    const types = options.types ?? ["job", "page", "buffer", "upload", "ocr", "reset", "hello"];
     for (const type of types) {
       source.addEventListener(type, (event) => {
         let data = null;
@@ -626,12 +638,17 @@ export class ScanDocument {
   }
 
   /**
-   * The document's content as a Blob.
-   * @param {{type?: "application/pdf"|"image/tiff"|"image/jpeg"|"image/png", query?: Record<string,string>}} [options]
+   * The document's content as a Blob. `ocr` (a language of `ocrLanguages()`) makes a PDF
+   * searchable, and is needed for the recognised text ("text/plain") and hOCR ("text/html");
+   * `pdfa` asks for PDF/A-2b.
+   * @param {{type?: "application/pdf"|"image/tiff"|"image/jpeg"|"image/png"|"text/plain"|"text/html",
+   *          ocr?: string, pdfa?: boolean, query?: Record<string,string>}} [options]
    * @returns {Promise<Blob>}
    */
   async content(options = {}) {
     const params = new URLSearchParams({ type: options.type ?? "application/pdf", ...(options.query ?? {}) });
+    if (options.ocr) params.set("ocr", options.ocr);
+    if (options.pdfa !== undefined) params.set("pdfa", String(options.pdfa));
     const response = await this.bridge.request("GET", `/api/storage/documents/${this.uid}/content?${params}`, { headers: this.#headers() });
     return response.blob();
   }
@@ -639,7 +656,8 @@ export class ScanDocument {
   /**
    * Downloads the document as a file (the browser's save dialog or download folder).
    * @param {string} fileName e.g. "scan.pdf"
-   * @param {{type?: "application/pdf"|"image/tiff", query?: Record<string,string>}} [options] `query`: e.g. `{compression: "7"}`
+   * @param {{type?: "application/pdf"|"image/tiff"|"text/plain"|"text/html", ocr?: string, pdfa?: boolean,
+   *          query?: Record<string,string>}} [options] `query`: e.g. `{compression: "7"}`
    * @returns {Promise<Blob>} the saved content
    */
   async save(fileName, options = {}) {
