@@ -44,14 +44,17 @@ def free_bytes(path):
 
 @pytest.fixture()
 def small_disk():
-    if os.geteuid() != 0:
-        pytest.fail("mounting a tmpfs for the disk-full test needs root (run `make test` as root or in a container)")
+    """A 16 MiB tmpfs owned by the user running the tests (mounted as root, or through `sudo -n`)."""
+    as_root = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    if as_root and shutil.which("sudo") is None:
+        pytest.fail("mounting a tmpfs for the disk-full test needs root or sudo (run `make test` as root or with sudo rights)")
     folder = tempfile.mkdtemp(prefix="scanbridge-full-")
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m,mode=0755", "tmpfs", folder], check=True)
+    options = f"size=16m,mode=0755,uid={os.getuid()},gid={os.getgid()}"
+    subprocess.run(as_root + ["mount", "-t", "tmpfs", "-o", options, "tmpfs", folder], check=True)
     try:
         yield folder
     finally:
-        subprocess.run(["umount", "-l", folder], check=False)
+        subprocess.run(as_root + ["umount", "-l", folder], check=False)
         shutil.rmtree(folder, ignore_errors=True)
 
 
