@@ -146,9 +146,8 @@ OCR_ARGS ?=
 
 .PHONY: ocr-bench
 ## ocr-bench: searchable PDFs through ScanBridge against the tesseract command line (Benchmarks/ocr_bench.py)
-ocr-bench: install
-	swift build --product scanbridge
-	.venv/bin/python Benchmarks/ocr_bench.py $(OCR_ARGS)
+ocr-bench: install release
+	SCANBRIDGE_BINARY=$(CURDIR)/.build/release/scanbridge .venv/bin/python Benchmarks/ocr_bench.py $(OCR_ARGS)
 
 .PHONY: batch-bench
 ## batch-bench: build the service and the ceiling tool (release) and run Benchmarks/batch_bench.py

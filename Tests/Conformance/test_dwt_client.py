@@ -273,8 +273,9 @@ def test_a_scanned_page_is_encoded_once(controller, host, service):
 
 
 def test_a_bw_page_goes_into_the_pdf_as_stored(controller, host, service):
-    """Auto compression embeds a BW page's stored PNG stream as it is (Flate with PNG predictors,
-    as img2pdf does): the PDF holds the PNG's IDAT bytes and poppler decodes the same pixels."""
+    """Lossless compression (3) embeds a BW page's stored PNG stream as it is (Flate with PNG
+    predictors, as img2pdf does): the PDF holds the PNG's IDAT bytes; automatic compression codes
+    the page as CCITT G4. poppler decodes the same pixels from both."""
     import requests
     verify = service.ca if host.startswith("https") else True
     uid, url = scan_one(controller, host, {"test-picture": "Color pattern"},
@@ -292,16 +293,17 @@ def test_a_bw_page_goes_into_the_pdf_as_stored(controller, host, service):
     document = controller.createDocument(host, {})["uid"]
     controller.insertPage(host, document, {"source": url})
     with tempfile.TemporaryDirectory() as folder:
-        pdf = controller.getDocumentStream(host, document, {"type": "application/pdf"})
-        open(f"{folder}/bw.pdf", "wb").write(pdf)
-        assert run("qpdf", "--check", f"{folder}/bw.pdf").returncode == 0
-        assert idat in pdf, "the PNG's zlib stream is in the PDF byte for byte"
-        listing = run("pdfimages", "-list", f"{folder}/bw.pdf").stdout.splitlines()[2].split()
-        # page num type width height color comp bpc enc ...
-        assert listing[3:9] == [str(page.width), str(page.height), "gray", "1", "1", "image"], listing
-        extracted = run("pdfimages", "-png", f"{folder}/bw.pdf", f"{folder}/img")
-        assert extracted.returncode == 0, extracted.stderr
-        decoded = Image.open(f"{folder}/img-000.png")
-        assert decoded.convert("L").tobytes() == page.convert("L").tobytes()
+        for compression, encoding in (("3", "image"), ("0", "ccitt")):
+            pdf = controller.getDocumentStream(host, document, {"type": "application/pdf", "compression": compression})
+            open(f"{folder}/bw.pdf", "wb").write(pdf)
+            assert run("qpdf", "--check", f"{folder}/bw.pdf").returncode == 0
+            assert (idat in pdf) == (compression == "3"), "the PNG's zlib stream is in the lossless PDF byte for byte, and only there"
+            listing = run("pdfimages", "-list", f"{folder}/bw.pdf").stdout.splitlines()[2].split()
+            # page num type width height color comp bpc enc ...
+            assert listing[3:9] == [str(page.width), str(page.height), "gray", "1", "1", encoding], listing
+            extracted = run("pdfimages", "-png", f"{folder}/bw.pdf", f"{folder}/img-{compression}")
+            assert extracted.returncode == 0, extracted.stderr
+            decoded = Image.open(f"{folder}/img-{compression}-000.png")
+            assert decoded.convert("L").tobytes() == page.convert("L").tobytes()
     controller.deleteDocument(host, document)
     controller.deleteJob(host, uid)

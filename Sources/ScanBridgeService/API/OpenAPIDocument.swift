@@ -262,7 +262,9 @@ enum OpenAPIDocument {
             var success: JSON = ["description": operation.success.status.hasPrefix("2") ? "Success" : "Error"]
             if let content = operation.success.content { success["content"] = content }
             responses[operation.success.status] = success
-            for status in operation.errors {
+            // A document's password is checked under a back-off: repeated wrong guesses get 429.
+            let takesPassword = operation.parameters.contains { ($0["name"] as? String) == "DWT-DOC-PASSWORD" }
+            for status in operation.errors + (takesPassword ? [429] : []) {
                 responses[String(status)] = status == 204
                     ? ["description": "No more pages"]
                     : ["description": "Error", "content": ["application/json": ["schema": ref("Error")]]]
