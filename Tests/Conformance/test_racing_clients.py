@@ -5,6 +5,7 @@ client, all of them, in order of page number, and everyone ends with the same fi
 import shutil
 import tempfile
 import threading
+import time
 
 import pytest
 import requests
@@ -27,19 +28,28 @@ def api():
 
 
 def together(count, work):
-    """Runs work(i) on `count` threads released at the same moment; returns their results."""
+    """Runs work(i) on `count` threads released at the same moment; returns their results, or
+    raises the first failure of any of them (an assertion in a thread would otherwise only be
+    printed)."""
     start = threading.Barrier(count)
     results = [None] * count
+    failures = []
 
     def run(index):
         start.wait()
-        results[index] = work(index)
+        try:
+            results[index] = work(index)
+        except BaseException as failure:   # noqa: B036 (re-raised on the test's thread)
+            failures.append(failure)
 
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    threads = [threading.Thread(target=run, args=(index,), daemon=True) for index in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
+    if failures:
+        raise failures[0]
+    assert not any(thread.is_alive() for thread in threads), "a client thread is still running after 120 s"
     return results
 
 
@@ -70,10 +80,15 @@ def test_twenty_clients_polling_one_job(api):
     uid = created.json()["jobuid"]
     job = f"{api}/device/scanners/jobs/{uid}"
 
+    deadline = time.monotonic() + 60
+
     def poll(_):
         session = requests.Session()
         statuses, taken = [], []
         while True:
+            # A client that never sees the job end fails here, with what it saw, instead of
+            # spinning until the suite's own time-out.
+            assert time.monotonic() < deadline, (statuses[-5:], taken)
             status = session.get(job, timeout=30)
             assert status.status_code == 200, status.text
             statuses.append(status.json()["status"])
@@ -90,7 +105,8 @@ def test_twenty_clients_polling_one_job(api):
 
     def start_then_poll(index):
         if index == 0:
-            assert requests.patch(job, json={"status": "running"}, timeout=30).ok
+            started = requests.patch(job, json={"status": "running"}, timeout=30)
+            assert started.ok, started.text
         return poll(index)
 
     results = together(20, start_then_poll)
