@@ -7,19 +7,18 @@ its fastest way through a batch; `--psm 1` detects orientation as ScanBridge doe
 PDFs joined with qpdf, so both sides end with one searchable PDF. Runs alternate (ScanBridge, tesseract, ScanBridge, …) so that other load on a shared
 machine falls on both; every output PDF is checked with pdftotext for the pages' words.
 
-Prints a Markdown table with the machine, its load and the command (and writes JSON with --json)."""
+Before the measured rounds each side reads one page untimed (the service loads an English engine on
+each OCR thread once; the command line loads it in every process, which is its way of working).
+Writes the medians and spread as JSON under Benchmarks/results/ (ocr-bench-*.json, rendered into
+docs/PERFORMANCE.md by `make bench-report`) and prints the table."""
 import argparse
-import io
-import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
 
 import requests
 
@@ -27,6 +26,8 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "Tests", "Conformance"))
 from conftest import start_service, stop_service   # noqa: E402  (the conformance suite's launcher)
 from ocr_pages import DPI, text_page                # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_results import Record                    # noqa: E402
 
 
 def recall(expected, found):
@@ -78,21 +79,26 @@ def tesseract_run(files, folder, label, cores):
     return time.monotonic() - started, joined
 
 
+SCANBRIDGE = "ScanBridge (`ocr=eng`, one PDF)"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=4, help="pages per kind (default 4)")
-    parser.add_argument("--rounds", type=int, default=1, help="alternating rounds per kind (default 1)")
-    parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per kind (default 3)")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
+    tesseract = "tesseract CLI (`--psm 1`), a process per core, + qpdf join"
     binary = os.environ.get("SCANBRIDGE_BINARY", os.path.join(ROOT, ".build", "debug", "scanbridge"))
     os.environ["SCANBRIDGE_BINARY"] = binary
+    version = subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.split()[1]
+    record = Record("ocr-bench", args.rounds, "make ocr-bench" + (f" OCR_ARGS=\"{' '.join(sys.argv[1:])}\"" if sys.argv[1:] else ""))
+    table = record.table("searchable-pdf", f"Pages a minute into one searchable PDF, A4 300 dpi text pages, {args.pages} a run",
+                         [SCANBRIDGE, tesseract], SCANBRIDGE)
     folder = tempfile.mkdtemp(prefix="scanbridge-ocr-bench-")
     home = tempfile.mkdtemp(prefix="scanbridge-ocr-bench-home-")
-    load_before = open("/proc/loadavg").read().split()[:3]
     service = start_service(home)
     api = f"{service.http}/api"
-    results = []
     try:
         for kind, mode in (("BW", "bw"), ("colour", "rgb")):
             files, expected = [], []
@@ -102,39 +108,31 @@ def main():
                 page.save(path, dpi=(DPI, DPI))
                 files.append(path)
                 expected += [w for w, _ in words]
+            scanbridge_run(api, files[:1], folder, f"{mode}-warm-up")
+            tesseract_run(files[:1], folder, f"{mode}-warm-up", cores)
+            rates = {SCANBRIDGE: [], tesseract: []}
             for round_number in range(args.rounds):
-                for engine in ("scanbridge", "tesseract"):
+                engines = ("scanbridge", "tesseract") if round_number % 2 == 0 else ("tesseract", "scanbridge")
+                for engine in engines:
                     label = f"{mode}-{round_number}"
                     if engine == "scanbridge":
                         seconds, pdf = scanbridge_run(api, files, folder, label)
                     else:
                         seconds, pdf = tesseract_run(files, folder, label, cores)
                     found = recall(expected, words_in(pdf))
-                    results.append({"kind": kind, "engine": engine, "round": round_number, "pages": args.pages,
-                                    "seconds": round(seconds, 2), "pagesPerMinute": round(args.pages * 60 / seconds, 1),
-                                    "wordsFound": round(found, 4)})
-                    print(f"{kind} {engine} round {round_number}: {args.pages} pages in {seconds:.1f} s, words {found:.1%}",
+                    rates[SCANBRIDGE if engine == "scanbridge" else tesseract].append(args.pages * 60 / seconds)
+                    print(f"{kind} {engine} round {round_number + 1}: {args.pages} pages in {seconds:.1f} s, words {found:.1%}",
                           file=sys.stderr)
                     if found < 0.95:
                         raise SystemExit(f"{engine} lost words on {kind} pages: {found:.1%}")
+            Record.add(table, mode, f"A4 300 dpi {kind}", "pages/min", rates)
     finally:
         stop_service(service)
         shutil.rmtree(home, ignore_errors=True)
         shutil.rmtree(folder, ignore_errors=True)
-    load_after = open("/proc/loadavg").read().split()[:3]
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), platform.machine())
-    print(f"Machine: {cpu}, {cores} cores; load average {' '.join(load_before)} before, {' '.join(load_after)} after "
-          f"(a shared machine); {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; "
-          f"`make ocr-bench` (`Benchmarks/ocr_bench.py --pages {args.pages} --rounds {args.rounds}`), "
-          f"ScanBridge binary {os.path.relpath(binary, ROOT)}, tesseract {subprocess.run(['tesseract', '--version'], capture_output=True, text=True).stdout.split()[1]}\n")
-    print("| page | engine | round | pages | seconds | pages/min | words found |")
-    print("|---|---|---|---|---|---|---|")
-    for r in results:
-        engine = "ScanBridge (`ocr=eng`, one PDF)" if r["engine"] == "scanbridge" else f"tesseract CLI (`--psm 1`) × {cores} + qpdf join"
-        print(f"| A4 300 dpi {r['kind']} | {engine} | {r['round'] + 1} | {r['pages']} | {r['seconds']} | {r['pagesPerMinute']} | {r['wordsFound']:.1%} |")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"cores": cores, "loadBefore": load_before, "loadAfter": load_after, "results": results}, f, indent=2)
+    record.note(f"ScanBridge binary {os.path.relpath(binary, ROOT)}, tesseract {version}; every PDF held at least 95 % of "
+                "its pages' words (pdftotext), or the run fails.")
+    record.finish()
 
 
 if __name__ == "__main__":
