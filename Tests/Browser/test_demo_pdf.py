@@ -48,6 +48,11 @@ def test_demo_imports_a_pdf_and_saves_jbig2_with_its_expected_size(service, site
         browser.find_element(By.ID, "importPdf").send_keys(source)
         wait(browser, lambda d: len(figures(d)) == 5, 120, "the PDF's pages did not appear")
     assert [c.split(" · ")[1] for c in captions(browser)][3:] == ["PDF", "PDF"]
+    # The PDF's pages are in the buffer: Rotate works on them as on scanned pages.
+    figures(browser)[4].click()
+    wait(browser, lambda d: d.find_element(By.ID, "rotate").is_enabled(), 10, "selecting an imported page did not enable Rotate")
+    browser.find_element(By.ID, "rotate").click()
+    wait(browser, lambda d: "90°" in captions(d)[4], 60, "the imported page's rotation did not show")
 
     Select(browser.find_element(By.ID, "compression")).select_by_value("7")
     wait(browser, lambda d: "× 5" in d.find_element(By.ID, "expectedSize").text, 60, "the expected size did not follow")
@@ -58,4 +63,7 @@ def test_demo_imports_a_pdf_and_saves_jbig2_with_its_expected_size(service, site
     assert check.returncode == 0, check.stdout + check.stderr
     info = subprocess.run(["pdfinfo", pdf], check=True, capture_output=True, text=True).stdout
     assert re.search(r"^Pages:\s+5$", info, re.M), info
+    last = subprocess.run(["pdfinfo", "-f", "5", "-l", "5", pdf], check=True, capture_output=True, text=True).stdout
+    width, height = map(float, re.search(r"^Page\s+5 size:\s+([\d.]+) x ([\d.]+)", last, re.M).groups())
+    assert width > height, last  # the rotated imported page, landscape now
     assert open(pdf, "rb").read().count(b"/JBIG2Decode") == 5

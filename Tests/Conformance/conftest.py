@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 
@@ -84,6 +85,30 @@ def stop_service(service):
     finally:
         if service.process.poll() is None:
             service.process.kill()
+
+
+def listen_to_events(api, record, headers=None):
+    """Reads `{api}/events` on a thread, calling `record(name, data)` for each event (data decoded
+    from JSON); returns the stream, to close, once its `hello` has arrived."""
+    stream = requests.get(f"{api}/events", headers=headers or {}, stream=True, timeout=120)
+    assert stream.status_code == 200
+    hello = threading.Event()
+
+    def listen():
+        name = None
+        try:
+            for line in stream.iter_lines(decode_unicode=True):
+                if line.startswith("event:"):
+                    name = line.split(":", 1)[1].strip()
+                elif line.startswith("data:"):
+                    if name == "hello":
+                        hello.set()
+                    record(name, json.loads(line.split(":", 1)[1]))
+        except Exception:
+            pass
+    threading.Thread(target=listen, daemon=True).start()
+    assert hello.wait(30), "no hello event"
+    return stream
 
 
 @pytest.fixture(scope="session")

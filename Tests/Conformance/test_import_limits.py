@@ -1,6 +1,7 @@
 """Memory an import may take, against a real service of its own (so that its peak memory is
 this test's): a multi-page TIFF is decoded a page at a time under a total pixel budget, and
-request bodies held in memory by all clients together stay under MaxBodyBytesInFlightMB."""
+request bodies held in memory by all clients together stay under MaxBodyBytesInFlightMB; the
+buffer import takes the same limits from the same budget as the document import."""
 import io
 import shutil
 import socket
@@ -89,19 +90,23 @@ def answer_status(connection, timeout=10):
     return int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/1.1 ") else None, data
 
 
+def assert_over_budget(connection):
+    """The answer on `connection` is 503 with -2116 (MaxBodyBytesInFlightMB); closes it."""
+    try:
+        status, head = answer_status(connection)
+        assert status == 503, head[:300]
+        assert b"-2116" in head + connection.recv(4096), head[:300]
+    finally:
+        connection.close()
+
+
 def test_bodies_in_flight_stay_under_the_service_wide_limit(own_service):
     api = own_service.http + "/api"
     uid = requests.post(f"{api}/storage/documents", json={}).json()["uid"]
     path = f"/api/storage/documents/{uid}/import"
     # Two clients that never end their bodies hold 20 MiB each: the second goes past 32 MiB.
     holder = send_chunked(own_service.http_port, path, 20)
-    refused = send_chunked(own_service.http_port, path, 20)
-    try:
-        status, head = answer_status(refused)
-        assert status == 503, head[:300]
-        assert b"-2116" in head + refused.recv(4096), head[:300]
-    finally:
-        refused.close()
+    assert_over_budget(send_chunked(own_service.http_port, path, 20))
     # While the first still holds its share, a small import fits in what is left …
     picture = io.BytesIO()
     Image.new("RGB", (64, 48), (10, 200, 10)).save(picture, "PNG")
@@ -118,3 +123,19 @@ def test_bodies_in_flight_stay_under_the_service_wide_limit(own_service):
             break
         time.sleep(0.2)
     assert large.status_code == 200, large.text
+
+
+def test_the_buffer_import_has_the_same_limits_from_the_same_budget(own_service):
+    api = own_service.http + "/api"
+    before = requests.get(f"{api}/buffer").json()
+    refused = requests.post(f"{api}/buffer/import", data=gray_tiff(12))
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["code"] == -2113 and "ImportMaxMegapixels" in refused.json()["message"]
+    # A document import's body in flight counts against the buffer import too: one budget.
+    uid = requests.post(f"{api}/storage/documents", json={}).json()["uid"]
+    holder = send_chunked(own_service.http_port, f"/api/storage/documents/{uid}/import", 20)
+    try:
+        assert_over_budget(send_chunked(own_service.http_port, "/api/buffer/import", 20))
+    finally:
+        holder.close()
+    assert requests.get(f"{api}/buffer").json() == before, "nothing added"

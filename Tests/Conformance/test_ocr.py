@@ -2,19 +2,17 @@
 image), plain text and hOCR, the stored results, bad input. Pages with known text are drawn with
 Pillow (ocr_pages.py); the PDFs are checked with qpdf, pdffonts and pdftotext (poppler)."""
 import io
-import json
 import os
 import re
 import shutil
 import subprocess
 import tempfile
-import threading
 import time
 
 import pytest
 import requests
 
-from conftest import start_service, stop_service
+from conftest import listen_to_events, start_service, stop_service
 from ocr_pages import DPI, text_page, words_of, SENTENCES
 
 LINES = 24    # sentences per test page: a full A4 page of 12 pt text, about 200 words
@@ -230,20 +228,7 @@ def test_languages_listed_and_unknown_ones_refused(ocr_service):
 def ocr_events(api):
     """Starts collecting `ocr` events from /api/events; returns (the list they land in, the stream)."""
     events = []
-    stream = requests.get(f"{api}/events", stream=True, timeout=120)
-    assert stream.status_code == 200
-
-    def listen():
-        name = None
-        try:
-            for line in stream.iter_lines(decode_unicode=True):
-                if line.startswith("event:"):
-                    name = line.split(":", 1)[1].strip()
-                elif line.startswith("data:") and name == "ocr":
-                    events.append(json.loads(line.split(":", 1)[1]))
-        except Exception:
-            pass
-    threading.Thread(target=listen, daemon=True).start()
+    stream = listen_to_events(api, lambda name, data: events.append(data) if name == "ocr" else None)
     return events, stream
 
 

@@ -145,8 +145,8 @@ def test_g4_pages_stay_g4(api, folder, maker):
     assert ImageChops.difference(shown, source.convert("L")).getbbox() is None, "poppler shows it the same"
 
 
-def test_other_pages_are_rendered_like_pdftoppm(api, folder):
-    # pdftocairo rewrites a page of vector drawing and text: it is rendered.
+def vector_pdf(folder):
+    """A page of vector drawing and text, rewritten by pdftocairo: a page that is rendered."""
     vector = os.path.join(folder, "vector.pdf")
     with open(vector + ".src", "wb") as out:
         content = b"0.1 0.2 0.6 rg 36 36 200 100 re f 0 0 0 RG 4 w 20 20 m 280 180 l S BT /F1 24 Tf 40 150 Td (ScanBridge) Tj ET"
@@ -166,6 +166,11 @@ def test_other_pages_are_rendered_like_pdftoppm(api, folder):
         data += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
         out.write(data)
     subprocess.run(["pdftocairo", "-pdf", vector + ".src", vector], check=True)
+    return vector
+
+
+def test_other_pages_are_rendered_like_pdftoppm(api, folder):
+    vector = vector_pdf(folder)
     for path, dpi in [(vector, 100), (vector, 150)]:
         doc = new_document(api)
         response = import_pdf(api, doc, open(path, "rb").read(), dpi=str(dpi))

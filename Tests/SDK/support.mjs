@@ -38,7 +38,8 @@ export function replayFetch(exchanges) {
   const original = globalThis.fetch;
   globalThis.fetch = async (url, init = {}) => {
     const method = init.method ?? "GET";
-    const json = init.body === undefined ? undefined : JSON.parse(init.body);
+    // Only JSON bodies are strings; file bodies (Blob, bytes) are kept as they are in `init`.
+    const json = typeof init.body === "string" ? JSON.parse(init.body) : undefined;
     requests.push({ method, url, json, headers: init.headers, init });
     const next = pending.shift();
     assert.ok(next, `unexpected request ${method} ${url}`);

@@ -153,6 +153,35 @@ actor JobRegistry {
         return job
     }
 
+    /// Creates a job holding `pages` imported from a file (`POST /api/buffer/import`): they go
+    /// into the buffer at `index` on (nil: at the end), all of them or none, tagged with the job
+    /// like scanned pages, so they belong to `origin`; they are announced like scanned pages. The
+    /// job is completed from the start and is not journaled; deleting it frees its pages.
+    func importJob(_ pages: [Page], at index: Int?, origin: String?) async throws -> ScanJob {
+        let uid = UUID().uuidString.lowercased()
+        var added: [BufferPage] = []
+        do {
+            for (offset, page) in pages.enumerated() {
+                if let index {
+                    added.append(try await buffer.insert(page, at: index + offset, tags: ["job:\(uid)"]))
+                } else {
+                    added.append(try await buffer.append(page, tags: ["job:\(uid)"]))
+                }
+            }
+        } catch {
+            for entry in added { try? await buffer.remove(id: entry.id) }
+            throw error
+        }
+        let jobPages = added.enumerated().map { offset, entry in
+            ScanJob.JobPage(bufferID: entry.id, uid: entry.uid, info: entry.info, pageNumber: offset + 1)
+        }
+        let job = ScanJob(uid: uid, origin: origin, imported: jobPages, buffer: buffer, logger: logger, events: events, metrics: metrics)
+        jobs[uid] = job
+        logger.info("Import job created", metadata: ["job": "\(uid)", "pages": "\(jobPages.count)"])
+        await job.announceImported()
+        return job
+    }
+
     /// The job `uid` for a request from `origin`: unknown, deleted (`DeletedResourceError`), or
     /// another origin's are errors. A request naming a restored job restarts its clean-up clock
     /// (`touching`).

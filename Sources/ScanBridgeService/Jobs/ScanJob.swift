@@ -8,7 +8,9 @@ import ScanBridgeStorage
 /// One DWT scan job: owns its page source (a scanner session, or a camera for camera jobs) while
 /// it is pending or running, puts every page into the service's image buffer as it arrives (so a
 /// slow or absent client never stalls the device), and hands pages out to clients through two
-/// independent cursors: `next-page-info` and `next-page`.
+/// independent cursors: `next-page-info` and `next-page`. Pages imported into the buffer from a
+/// file belong to a job too, one that has no source and is completed from the start, so that
+/// they are owned, read, put into documents and deleted like scanned pages.
 ///
 /// Transitions: pending → running → completed | faulted | canceled (and pending → canceled).
 /// Pages scanned before a fault or a cancel stay available until the job is deleted.
@@ -147,6 +149,38 @@ actor ScanJob {
         }
     }
 
+    /// A job whose pages were imported from a file (`JobRegistry.importJob`) and are in the
+    /// buffer already: completed from the start, with no device, no timeout and no journal.
+    init(uid: String, origin: String?, imported pages: [JobPage], buffer: ImageBuffer, logger: Logger, events: EventHub,
+         metrics: ServiceMetrics) {
+        self.uid = uid
+        self.origin = origin
+        scanner = nil
+        deviceID = Self.importDeviceID
+        adjustments = []
+        journaling = nil
+        sane = .shared
+        self.buffer = buffer
+        maxPages = nil
+        jobTimeout = nil
+        self.logger = logger
+        self.events = events
+        self.metrics = metrics
+        onRelease = { _ in }
+        self.pages = pages
+        status = .completed
+    }
+
+    /// The `deviceID` of jobs whose pages were imported from a file.
+    static let importDeviceID = "import"
+
+    /// Announces the pages of an imported job as a scan announces each page it adds (`page` and
+    /// `buffer` events), then the job's state.
+    func announceImported() {
+        for page in pages { announce(page) }
+        publishState()
+    }
+
     /// Publishes the job's state as a `job` event.
     func publishState() {
         events.publish("job", origin: origin, EventPayload.Job(job: uid, status: status.rawValue, code: code, message: message,
@@ -258,7 +292,8 @@ actor ScanJob {
         deleted = true
         if status == .pending || status == .running { try? await cancel(reason: "Job deleted") }
         timeoutTask?.cancel()
-        try? await buffer.remove(ids: pages.map(\.bufferID))
+        // One by one: a page a client removed from the buffer already must not keep the others.
+        for page in pages { try? await buffer.remove(id: page.bufferID) }
         pages.removeAll()
         if let journaling { await journaling.journal.remove(job: uid) }
         wakeAll()
@@ -333,14 +368,20 @@ actor ScanJob {
             try? await buffer.remove(id: entry.id)
             return
         }
-        pages.append(JobPage(bufferID: entry.id, uid: entry.uid, info: entry.info, pageNumber: pageNumber))
+        let added = JobPage(bufferID: entry.id, uid: entry.uid, info: entry.info, pageNumber: pageNumber)
+        pages.append(added)
         metrics.pageScanned(entry.info.format)
-        events.publish("page", origin: origin, EventPayload.PageReady(
-            job: uid, id: entry.id, uid: entry.uid, pageNumber: pageNumber, width: entry.info.width, height: entry.info.height,
-            thumbnail: PageLocator.bufferThumbnail(id: entry.id).path, url: PageLocator.jobPage(job: uid, page: entry.uid).path))
-        events.publish("buffer", origin: origin, EventPayload.Buffer(change: "added", ids: [entry.id], count: nil))
+        announce(added)
         logger.debug("Page scanned", metadata: ["job": "\(uid)", "page": "\(pageNumber)", "buffer": "\(entry.id)"])
         wakeAll()
+    }
+
+    /// Tells clients that `page` is in the buffer and ready: a `page` event, then a `buffer` event.
+    private func announce(_ page: JobPage) {
+        events.publish("page", origin: origin, EventPayload.PageReady(
+            job: uid, id: page.bufferID, uid: page.uid, pageNumber: page.pageNumber, width: page.info.width, height: page.info.height,
+            thumbnail: PageLocator.bufferThumbnail(id: page.bufferID).path, url: PageLocator.jobPage(job: uid, page: page.uid).path))
+        events.publish("buffer", origin: origin, EventPayload.Buffer(change: "added", ids: [page.bufferID], count: nil))
     }
 
     private func finish(_ final: Status, code: Int, message: String) async {

@@ -12,10 +12,14 @@ import ScanBridgeStorage
 /// - `GET /api/buffer/{id}/thumbnail?size=N`: a JPEG thumbnail of a buffered page (longest side N, default 240);
 /// - `POST /api/buffer/{id}/rotate` `{"degrees": 90|180|270|-90}`: rotates a buffered page in place;
 /// - `DELETE /api/buffer/{id}`: removes a buffered page;
-/// - `POST /api/buffer/reorder` `{"ids": [...]}`: puts these pages in this order, in the slots they occupy.
+/// - `POST /api/buffer/reorder` `{"ids": [...]}`: puts these pages in this order, in the slots they occupy;
+/// - `POST /api/buffer/import?insertPos=&password=&dpi=`: the body, an image file or a PDF
+///   (`ImportedFile`, as `…/documents/{uid}/import` takes it), as new pages at `insertPos` of this
+///   origin's pages (default: the end), all of them or none; 201 with their entries.
 ///
 /// Buffered pages belong to the job that scanned them, and so to the origin that created the
-/// job: a page of another origin's job is answered 403 like the job itself.
+/// job: a page of another origin's job is answered 403 like the job itself. Imported pages
+/// belong to a job of their own (`JobRegistry.importJob`), created by the importing origin.
 struct BufferRoutes: Sendable {
     let service: ScanningService
     var events: EventHub { service.jobs.events }
@@ -30,17 +34,35 @@ struct BufferRoutes: Sendable {
         var height: Int
         var job: String?
         var thumbnail: String
+        /// The page's URL as a `source` of documents and processing (its job's `next-page?page=`).
+        var url: String?
+
+        init(_ page: BufferPage) {
+            let job = BufferRoutes.job(of: page)
+            id = page.id
+            uid = page.uid
+            index = page.index
+            width = page.info.width
+            height = page.info.height
+            self.job = job
+            thumbnail = PageLocator.bufferThumbnail(id: page.id).path
+            url = job.map { PageLocator.jobPage(job: $0, page: page.uid).path }
+        }
     }
 
     func register(on router: inout Router) {
         router.get("/api/buffer") { [self] request in
-            var visible: [BufferEntry] = []
-            for page in await service.buffer.pages() {
-                guard let job = Self.job(of: page), (try? await service.jobs.job(job, origin: request.origin)) != nil else { continue }
-                visible.append(BufferEntry(id: page.id, uid: page.uid, index: page.index, width: page.info.width,
-                                           height: page.info.height, job: job, thumbnail: PageLocator.bufferThumbnail(id: page.id).path))
-            }
-            return try .json(visible)
+            try .json(await visiblePages(origin: request.origin).map(BufferEntry.init))
+        }
+
+        router.post("/api/buffer/import") { [self] request in
+            let position = try ImportedFile.insertPosition(request.query)
+            let pages = try await ImportedFile.pages(of: request, limits: service.imports)
+            let index = try await bufferIndex(of: position, origin: request.origin)
+            let job = try await service.jobs.importJob(pages, at: index, origin: request.origin)
+            let added = Set(await job.pageIDs)
+            let entries = await service.buffer.pages().filter { added.contains($0.id) }.map(BufferEntry.init)
+            return try .json(entries, status: .created)
         }
 
         router.get("/api/buffer/{id}/thumbnail") { [self] request in
@@ -62,8 +84,7 @@ struct BufferRoutes: Sendable {
             let rotated = try await PageRendering.pool.run { image.rotated(quarterTurns: turns) }
             let entry = try await service.buffer.replace(id: page.id, with: Page(image: rotated))
             events.publish("buffer", origin: request.origin, EventPayload.Buffer(change: "rotated", ids: [page.id], count: nil))
-            return try .json(BufferEntry(id: entry.id, uid: entry.uid, index: entry.index, width: entry.info.width, height: entry.info.height,
-                                         job: Self.job(of: entry), thumbnail: PageLocator.bufferThumbnail(id: entry.id).path))
+            return try .json(BufferEntry(entry))
         }
 
         router.delete("/api/buffer/{id}") { [self] request in
@@ -97,6 +118,27 @@ struct BufferRoutes: Sendable {
 
     static func job(of page: BufferPage) -> String? {
         page.tags.first { $0.hasPrefix("job:") }.map { String($0.dropFirst(4)) }
+    }
+
+    /// The buffered pages of `origin`'s jobs, in buffer order.
+    private func visiblePages(origin: String?) async -> [BufferPage] {
+        var visible: [BufferPage] = []
+        for page in await service.buffer.pages() {
+            guard let job = Self.job(of: page), (try? await service.jobs.job(job, origin: origin)) != nil else { continue }
+            visible.append(page)
+        }
+        return visible
+    }
+
+    /// The buffer index at which pages go to stand at `position` among `origin`'s pages (before
+    /// the page there); nil for the end.
+    private func bufferIndex(of position: Int?, origin: String?) async throws(ScanBridgeError) -> Int? {
+        guard let position else { return nil }
+        let visible = await visiblePages(origin: origin)
+        guard position <= visible.count else {
+            throw DWTErrors.invalidParameter("insertPos must be -1 (end) or 0…\(visible.count): this origin has \(visible.count) buffered page(s)")
+        }
+        return position < visible.count ? visible[position].index : nil
     }
 
     /// The buffered page `{id}`, if the requesting origin owns the job that scanned it.

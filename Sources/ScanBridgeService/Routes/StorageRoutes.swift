@@ -95,21 +95,12 @@ struct StorageRoutes: Sendable {
             return .binary(try await PageRendering.encode(page, as: format), contentType: format.mimeType)
         }
 
-        // ScanBridge extension, like DWT's LoadImage: the body is an image file (JPEG, PNG, BMP,
-        // or TIFF, every page of a multi-page TIFF) or a PDF (`PDFImportPages`); pages are
-        // inserted at `insertPos` (default: end), all of them or none.
+        // ScanBridge extension, like DWT's LoadImage: the body is an image file or a PDF
+        // (`ImportedFile`); pages are inserted at `insertPos` (default: end), all of them or none.
         router.post("/api/storage/documents/{uid}/import") { request in
             let uid = try request.parameters.require("uid")
-            let pages = try await service.imports.bodies.withCollected(request.body, upTo: 512 << 20) { bytes in
-                guard !bytes.isEmpty else { throw DWTErrors.invalidParameter("The body must be an image file (JPEG, PNG, TIFF or BMP) or a PDF") }
-                if ImageFileFormat(detecting: bytes) == .pdf { return try await PDFImportPages.pages(of: bytes, query: request.query) }
-                return try await ImageImport(bytes: bytes, maxPixels: service.imports.maxPixels).storedPages()
-            }
-            let insertPos = try request.query["insertPos"].map { text throws(ScanBridgeError) -> Int in
-                guard let value = Int(text) else { throw DWTErrors.invalidParameter("insertPos must be a number") }
-                return value
-            }
-            let position = try Self.position(insertPos)
+            let pages = try await ImportedFile.pages(of: request, limits: service.imports)
+            let position = try ImportedFile.insertPosition(request.query)
             let info = try await service.documents.insertPages(pages, into: uid, at: position, password: request.documentPassword)
             InsertedPageRecognition.start(info, inserted: pages.count, at: position, documents: service.documents,
                                           password: request.documentPassword, events: service.jobs.events, origin: request.origin)

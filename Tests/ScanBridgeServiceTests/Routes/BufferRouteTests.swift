@@ -50,5 +50,46 @@ extension RouteTests {
                 expectDWTError(try await fixture.send(.delete, "/api/buffer/\(ids[0])"), status: 404, code: -2399)
             }
         }
+
+        @Test("an imported file's pages join this origin's pages at insertPos, in an import job of its own, and leave with it")
+        func importedPages() async throws {
+            try await RouteFixture.with { fixture in
+                let mine = OriginBinding.mine, other = OriginBinding.other
+                func png(_ width: Int) throws -> [UInt8] {
+                    try PNGCodec.encode(Image(width: width, height: 30, format: .gray8, xDPI: 100, yDPI: 100))
+                }
+                let first = try await fixture.send(.post, "/api/buffer/import", headers: mine, body: try png(40))
+                #expect(first.status == 201, "\(first.text)")
+                _ = try await fixture.send(.post, "/api/buffer/import", headers: other, body: try png(50))
+                let second = try await fixture.send(.post, "/api/buffer/import", headers: mine, body: try png(60))
+                let inserted = try await fixture.send(.post, "/api/buffer/import?insertPos=1", headers: mine, body: try png(70))
+                #expect(inserted.status == 201, "\(inserted.text)")
+                let entries = [first, second, inserted].compactMap { Self.entries($0).first }
+                let job = try #require(entries[0]["job"] as? String)
+                #expect(entries[0]["url"] as? String == "/api/device/scanners/jobs/\(job)/next-page?page=\(entries[0]["uid"] as? String ?? "")")
+
+                let listed = Self.entries(try await fixture.send(.get, "/api/buffer", headers: mine))
+                #expect(listed.compactMap { $0["width"] as? Int } == [40, 70, 60], "position 1 of this origin's pages, not of the buffer")
+                #expect(Self.entries(try await fixture.send(.get, "/api/buffer", headers: other)).compactMap { $0["width"] as? Int } == [50])
+                expectDWTError(try await fixture.send(.post, "/api/buffer/import?insertPos=4", headers: mine, body: try png(80)),
+                               status: 400, code: -2113)
+                expectDWTError(try await fixture.send(.post, "/api/buffer/import", headers: mine), status: 400, code: -2113)
+                let state = try await fixture.send(.get, "/api/device/scanners/jobs/\(job)", headers: mine)
+                #expect(state.object["status"] as? String == "completed", "\(state.text)")
+
+                // A page removed from the buffer first must not keep the job's other pages there.
+                let twoPages = try await fixture.send(.post, "/api/buffer/import", headers: mine,
+                                                      body: try TIFFCodec.encode([Image(width: 20, height: 10, format: .gray8),
+                                                                                  Image(width: 30, height: 10, format: .gray8)]))
+                let pair = Self.entries(twoPages)
+                #expect(pair.compactMap { $0["width"] as? Int } == [20, 30], "\(twoPages.text)")
+                let pairIDs = pair.compactMap { $0["id"] as? Int }
+                #expect(try await fixture.send(.delete, "/api/buffer/\(pairIDs[0])", headers: mine).status == 204)
+                let pairJob = try #require(pair.first?["job"] as? String)
+                #expect(try await fixture.send(.delete, "/api/device/scanners/jobs/\(pairJob)", headers: mine).status == 204)
+                let left = Self.entries(try await fixture.send(.get, "/api/buffer", headers: mine)).compactMap { $0["id"] as? Int }
+                #expect(Set(left).isDisjoint(with: pairIDs), "\(left)")
+            }
+        }
     }
 }

@@ -217,6 +217,8 @@ export declare class ScanBridge {
   rotatePage(id: number, degrees: number): Promise<{ id: number; width: number; height: number }>;
   deletePage(id: number): Promise<void>;
   reorderPages(ids: number[]): Promise<void>;
+  /** Imports an image file or a PDF into the buffer as this origin's pages (all pages or none). */
+  importToBuffer(file: Blob | ArrayBuffer | Uint8Array, options?: { at?: number; dpi?: number; pdfPassword?: string }): Promise<ScannedPage[]>;
   createDocument(options?: { password?: string; ocr?: string; pdfa?: boolean }): Promise<ScanDocument>;
   /** The OCR languages installed on the service. */
   ocrLanguages(): Promise<string[]>;

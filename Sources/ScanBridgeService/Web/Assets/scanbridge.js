@@ -62,6 +62,18 @@ export class ScanBridgeError extends Error {
   }
 }
 
+/**
+ * The query of an import (`…/documents/{uid}/import`, `/api/buffer/import`) from the options of
+ * `importFile` and `importToBuffer`.
+ */
+function importQuery(options) {
+  const params = new URLSearchParams();
+  if (options.at !== undefined) params.set("insertPos", String(options.at));
+  if (options.dpi !== undefined) params.set("dpi", String(options.dpi));
+  if (options.pdfPassword) params.set("password", options.pdfPassword);
+  return params;
+}
+
 function timeoutSignal(ms, outer) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new DOMException("timed out", "TimeoutError")), ms);
@@ -469,6 +481,26 @@ export class ScanBridge {
   }
 
   /**
+   * Imports a file into the buffer, as new pages of this page's origin: an image file (JPEG, PNG,
+   * BMP, TIFF with every page) or a PDF, whose pages that are one JPEG or G4 image keep it while
+   * the others are rendered at `dpi` (default 200); `pdfPassword` opens an encrypted PDF. The
+   * pages go in at `at` among this origin's buffered pages (default: the end), all of them or
+   * none. They are buffer pages like scanned ones; deleting their `job` frees them.
+   * @param {Blob|ArrayBuffer|Uint8Array} file e.g. a File from an <input type="file">
+   * @param {{at?: number, dpi?: number, pdfPassword?: string}} [options]
+   * @returns {Promise<ScannedPage[]>}
+   */
+  async importToBuffer(file, options = {}) {
+    const entries = await (await this.request("POST", `/api/buffer/import?${importQuery(options)}`, {
+      body: file, headers: { "Content-Type": "application/octet-stream" },
+    })).json();
+    return entries.map((entry, index) => ({
+      id: entry.id, uid: entry.uid, job: entry.job, pageNumber: index + 1, width: entry.width, height: entry.height,
+      url: this.url(entry.url), thumbnailUrl: this.thumbnailUrl(entry.id),
+    }));
+  }
+
+  /**
    * Creates a persistent document on the service. `ocr` (a language of `ocrLanguages()`) reads
    * each inserted page in the background and makes the document's PDFs searchable; `pdfa` makes
    * them PDF/A-2b (not with a password).
@@ -615,11 +647,7 @@ export class ScanDocument {
    * @returns {Promise<{uid: string, pages: Array<{uid: string}>}>}
    */
   async importFile(file, options = {}) {
-    const params = new URLSearchParams();
-    if (options.at !== undefined) params.set("insertPos", String(options.at));
-    if (options.dpi !== undefined) params.set("dpi", String(options.dpi));
-    if (options.pdfPassword) params.set("password", options.pdfPassword);
-    return (await this.bridge.request("POST", `/api/storage/documents/${this.uid}/import?${params}`, {
+    return (await this.bridge.request("POST", `/api/storage/documents/${this.uid}/import?${importQuery(options)}`, {
       body: file, headers: { ...this.#headers(), "Content-Type": "application/octet-stream" },
     })).json();
   }
