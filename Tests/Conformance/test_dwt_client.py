@@ -128,6 +128,31 @@ def test_cancel_then_delete_then_gone(controller, host):
     assert controller.deleteJob(host, uid) is False and controller.last_error["statusCode"] == 410
 
 
+def test_a_jobs_settings_do_not_reach_the_next_job(controller, host):
+    """SANE backends keep option values from one session to the next; each job starts from the
+    scanner's own defaults, so what one client set (a slow read, another picture) is not the
+    next client's starting point."""
+    def pending_settings():
+        job = controller.createJob(host, {"device": DEVICE, "autoRun": False, "config": {**ADF_COLOUR, "XferCount": 1}})
+        blob = json.loads(base64.b64decode(controller.getScannerSettings(host, job["jobuid"])["settings"]))
+        return job["jobuid"], blob
+
+    uid, before = pending_settings()
+    controller.deleteJob(host, uid)
+    changed = {**before, "read-delay": "true", "read-delay-duration": "1000", "test-picture": "Grid"}
+    job = controller.createJob(host, {"device": DEVICE, "autoRun": False, "config": {**ADF_COLOUR, "XferCount": 1},
+                                      "settings": base64.b64encode(json.dumps(changed).encode()).decode()})
+    uid = job["jobuid"]
+    applied = json.loads(base64.b64decode(controller.getScannerSettings(host, uid)["settings"]))
+    assert (applied["read-delay"], applied["test-picture"]) == ("yes", "Grid"), applied
+    controller.updateJob(host, uid, {"status": JobStatus.RUNNING})
+    assert controller.getImageInfo(host, uid)["url"]
+    assert controller.deleteJob(host, uid)
+    uid, after = pending_settings()
+    controller.deleteJob(host, uid)
+    assert after == before
+
+
 def scan_one(controller, host, extra_settings=None, config=None):
     """Scans one page and returns (job uid, page url)."""
     job = controller.createJob(host, {"device": DEVICE, "autoRun": False,

@@ -18,8 +18,8 @@ ORDER = {"pending": 0, "running": 1, "completed": 2, "faulted": 2, "canceled": 2
 
 @pytest.fixture(scope="module")
 def api():
-    """A service of this module's own: the shared one carries earlier tests' jobs and pages (a
-    polling client timed out there after the whole suite had run; not yet explained)."""
+    """A service of this module's own, so that these races do not depend on what earlier tests
+    left on the shared one."""
     home = tempfile.mkdtemp(prefix="scanbridge-racing-")
     running = start_service(home)
     yield running.http + "/api"

@@ -44,6 +44,25 @@ struct SANESessionTests {
         #expect(caps.values["test-picture"] == .string("Solid black"))
     }
 
+    /// SANE's test backend keeps option values from one `sane_open` to the next; a session
+    /// starts from the values the device had when the process first opened it, so one job's
+    /// settings never reach the next job.
+    @Test func aSessionStartsFromTheDeviceDefaultsNotTheLastSessionsOptions() async throws {
+        let first = try await ScannerSession.open("test:1")
+        let defaults = await first.capabilities.values
+        _ = try await first.setOption("read-delay", text: "yes")
+        _ = try await first.setOption("test-picture", text: "Color pattern")
+        _ = try await first.setOption("mode", text: "Color")
+        await first.close()
+        let second = try await ScannerSession.open("test:1")
+        let values = await second.capabilities.values
+        await second.close()
+        #expect(values["read-delay"] == defaults["read-delay"])
+        #expect(values["test-picture"] == defaults["test-picture"])
+        #expect(values["mode"] == defaults["mode"])
+        #expect(values == defaults)
+    }
+
     @Test func flatbedGraySolidBlackIsOnePageOfZeros() async throws {
         let session = try await TestSANE.open()
         let outcome = await TestSANE.collect(try await session.scan())
@@ -289,6 +308,7 @@ struct SANESessionTests {
             if reopened == nil { try await Task.sleep(nanoseconds: 100_000_000) }
         }
         let session2 = try #require(reopened)
+        try await session2.setOption("read-delay", text: "yes")
         try await session2.setOption("read-delay-duration", text: "1000")
         await session2.close()
     }

@@ -100,6 +100,7 @@ public actor ScannerSession {
             thread.submit {
                 switch SANEHandle.open(name: info.saneName) {
                 case .success(let handle):
+                    OptionDefaults.restore(handle, device: info.saneName)
                     let capabilities = readCapabilities(handle)
                     // Too late: the caller gave up; do not leak the open device.
                     if !shot.resume(with: .success((handle, capabilities))) { handle.close() }
