@@ -14,20 +14,20 @@ import ScanBridgeCore
 import DequeModule
 import Synchronization
 
-/// Bytes handed to the kernel for a send: one copy per `send` call, shared by the successive
-/// partial sends of that call, freed when the last operation that points into it completed.
+/// The bytes of one `send` call in the kernel's hands: the caller's array itself, not a copy,
+/// shared by the successive partial sends of that call. Each operation holds it until its final
+/// completion; an array that is held and never mutated keeps its storage in place, so the address
+/// the kernel reads from stays valid even when the calling task is cancelled.
 final class SendBuffer: @unchecked Sendable {
-    let pointer: UnsafeMutableRawPointer
-    let count: Int
+    private let bytes: [UInt8]
+    let pointer: UnsafeRawPointer
+    var count: Int { bytes.count }
 
-    /// A copy of `bytes[offset...]`.
-    init(_ bytes: [UInt8], from offset: Int = 0) {
-        count = bytes.count - offset
-        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 16)
-        bytes.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress! + offset, byteCount: count) }
+    /// `bytes` must not be empty.
+    init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        pointer = bytes.withUnsafeBytes { $0.baseAddress! }
     }
-
-    deinit { pointer.deallocate() }
 }
 
 final class URingLoop: TaskExecutor, @unchecked Sendable {
@@ -498,9 +498,9 @@ final class URingStream: ByteStream, SocketBacked {
             sent += n
         }
         if sent == bytes.count { return }
-        let buffer = SendBuffer(bytes, from: sent)
+        let buffer = SendBuffer(bytes)
         let fd = handle.fd, owner = handle.id
-        var offset = 0
+        var offset = sent
         while offset < buffer.count {
             var remaining: Duration?
             if let deadline {
