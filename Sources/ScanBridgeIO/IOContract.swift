@@ -50,10 +50,16 @@ public protocol ByteStream: Sendable {
     func close() async
     /// The peer's numeric IP address, when the stream is a connected socket (access lists).
     var peerAddress: String? { get }
+    /// The thread that serves this stream's I/O, as a task executor (the io_uring engine's
+    /// ring): a task that drives the stream from there submits and resumes without a thread hop
+    /// or a wake-up. Start the task that serves a connection with
+    /// `addTask(executorPreference: stream.preferredExecutor)`. Nil when there is none (epoll).
+    var preferredExecutor: (any TaskExecutor)? { get }
 }
 
 extension ByteStream {
     public var peerAddress: String? { nil }
+    public var preferredExecutor: (any TaskExecutor)? { nil }
 }
 
 /// A listening socket.

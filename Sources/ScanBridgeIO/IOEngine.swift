@@ -43,14 +43,15 @@ public struct IOEngineDecision: Sendable, Equatable {
     public var reason: String
 }
 
-/// One running engine: a long-lived loop thread serving every socket created through it.
+/// One running engine: long-lived loop threads serving every socket created through it (epoll:
+/// one; io_uring: one ring and thread a core).
 ///
 /// Engines are shared: `start` returns the same engine for the same kind every time, so tests
 /// and servers can start one freely (the loop thread never exits, as io_uring requires).
 public final class IOEngine: Sendable {
     enum Backend: Sendable {
         case epoll(EpollLoop)
-        case ioUring(URingLoop)
+        case ioUring(URingRings)
     }
 
     /// The engine actually running.
@@ -83,7 +84,7 @@ public final class IOEngine: Sendable {
         do {
             let backend = try backend(for: kind)
             var reason = decision.reason
-            if case .ioUring(let loop) = backend { reason += "; ring: \(loop.setupDescription)" }
+            if case .ioUring(let rings) = backend { reason += "; \(rings.setupDescription)" }
             logger.info("I/O engine: \(kind.rawValue) (\(reason))")
             return IOEngine(kind: kind, reason: reason, backend: backend)
         } catch where kind == .ioUring && preference == .auto {
@@ -99,7 +100,7 @@ public final class IOEngine: Sendable {
             if let backend = engines[kind] { return backend }
             let backend: Backend = switch kind {
             case .epoll: .epoll(try EpollLoop())
-            case .ioUring: .ioUring(try URingLoop())
+            case .ioUring: .ioUring(try URingRings())
             }
             engines[kind] = backend
             return backend
@@ -161,7 +162,7 @@ public final class IOEngine: Sendable {
         let socketAddress = try SocketAddress(address: address, port: port)
         switch backend {
         case .epoll(let loop): return try loop.listen(socketAddress, backlog: backlog)
-        case .ioUring(let loop): return try loop.listen(socketAddress, backlog: backlog)
+        case .ioUring(let rings): return try rings.listen(socketAddress, backlog: backlog)
         }
     }
 
@@ -170,7 +171,7 @@ public final class IOEngine: Sendable {
         let socketAddress = try SocketAddress(address: address, port: port)
         switch backend {
         case .epoll(let loop): return try await loop.connect(socketAddress, timeout: timeout)
-        case .ioUring(let loop): return try await loop.connect(socketAddress, timeout: timeout)
+        case .ioUring(let rings): return try await rings.connect(socketAddress, timeout: timeout)
         }
     }
 }

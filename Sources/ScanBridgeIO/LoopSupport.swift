@@ -10,19 +10,25 @@ import DequeModule
 import ScanBridgeCore
 import Synchronization
 
-/// Commands other threads hand to a loop thread (started with `NamedThread`), with an eventfd to
-/// wake it: the loop waits in the kernel, so it drains the shared `ThreadQueue` instead of
-/// sleeping on it. The eventfd is written only when the queue goes from empty to non-empty.
+/// Commands handed to a loop thread (started with `NamedThread`), with an eventfd to wake it:
+/// the loop waits in the kernel, so it drains the queue instead of sleeping on it. The eventfd is
+/// written only when the queue goes from empty to non-empty, and never by the loop thread itself,
+/// which takes the queue again before it waits.
 final class Inbox<Command: Sendable>: Sendable {
     let eventFD: Int32
-    private let queue = ThreadQueue<Command>()
+    private let queue = Mutex<Deque<Command>>([])
 
     init() throws(IOError) {
         eventFD = try syscallChecked("eventfd") { eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK)) }
     }
 
-    func push(_ command: Command) {
-        if queue.push(command) == .accepted(wasEmpty: true) { wake() }
+    /// Queues `command`; `wake` false only on the loop thread.
+    func push(_ command: Command, wake: Bool = true) {
+        let wasEmpty = queue.withLock { queue in
+            defer { queue.append(command) }
+            return queue.isEmpty
+        }
+        if wasEmpty && wake { self.wake() }
     }
 
     func wake() {
@@ -30,8 +36,23 @@ final class Inbox<Command: Sendable>: Sendable {
         _ = try? Syscall.checked("write(eventfd)") { Glibc.write(eventFD, &one, 8) }
     }
 
+    /// True when nothing is queued (loop thread: whether it may wait in the kernel).
+    var isEmpty: Bool { queue.withLock { $0.isEmpty } }
+
     /// Takes every queued command (loop thread).
-    func drain() -> Deque<Command> { queue.drain() }
+    func drain() -> Deque<Command> {
+        var batch = Deque<Command>()
+        drain(into: &batch)
+        return batch
+    }
+
+    /// Swaps every queued command into `batch`, which must be empty; its storage is kept for
+    /// the next pushes, so that a busy loop does not allocate a queue a turn (loop thread).
+    func drain(into batch: inout Deque<Command>) {
+        queue.withLock { queue in
+            if !queue.isEmpty { swap(&queue, &batch) }
+        }
+    }
 
     /// Resets the eventfd counter after a wake-up (loop thread).
     func acknowledge() {

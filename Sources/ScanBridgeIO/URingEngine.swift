@@ -1,7 +1,9 @@
-// The io_uring engine: one ring owned by one long-lived thread that never exits (the kernel
+// The io_uring engine: each ring is owned by one long-lived thread that never exits (the kernel
 // cancels requests whose submitting thread has exited). Other threads hand it commands through
-// the inbox and wake it with an eventfd the ring polls. Every operation keeps its continuation
-// and its buffer in `operations` until its final completion.
+// the inbox and wake it with an eventfd the ring polls. The ring thread is also a task executor:
+// a connection task that runs there submits its operations and is resumed by their completions
+// without leaving the thread, and needs no wake-up. Every operation keeps its continuation and
+// its buffer in `operations` until its final completion.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -12,23 +14,23 @@ import ScanBridgeCore
 import DequeModule
 import Synchronization
 
-/// Bytes handed to the kernel for a send: one copy per `send` call, shared by the successive
-/// partial sends of that call, freed when the last operation that points into it completed.
+/// The bytes of one `send` call in the kernel's hands: the caller's array itself, not a copy,
+/// shared by the successive partial sends of that call. Each operation holds it until its final
+/// completion; an array that is held and never mutated keeps its storage in place, so the address
+/// the kernel reads from stays valid even when the calling task is cancelled.
 final class SendBuffer: @unchecked Sendable {
-    let pointer: UnsafeMutableRawPointer
-    let count: Int
+    private let bytes: [UInt8]
+    let pointer: UnsafeRawPointer
+    var count: Int { bytes.count }
 
-    /// A copy of `bytes[offset...]`.
-    init(_ bytes: [UInt8], from offset: Int = 0) {
-        count = bytes.count - offset
-        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 16)
-        bytes.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress! + offset, byteCount: count) }
+    /// `bytes` must not be empty.
+    init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        pointer = bytes.withUnsafeBytes { $0.baseAddress! }
     }
-
-    deinit { pointer.deallocate() }
 }
 
-final class URingLoop: @unchecked Sendable {
+final class URingLoop: TaskExecutor, @unchecked Sendable {
     typealias Reply<T: Sendable> = CheckedContinuation<Result<T, IOError>, Never>
 
     enum Command: Sendable {
@@ -39,6 +41,8 @@ final class URingLoop: @unchecked Sendable {
         case accept(id: UInt64, owner: UInt64, fd: Int32, reply: Reply<Int32>)
         case cancel(id: UInt64)
         case close(owner: UInt64, fd: Int32, continuation: CheckedContinuation<Void, Never>?)
+        /// A job of a task that prefers this ring's thread as its executor.
+        case run(UnownedJob)
     }
 
     /// An operation in the kernel (ring thread only).
@@ -97,6 +101,10 @@ final class URingLoop: @unchecked Sendable {
     private let ring: UnsafeMutablePointer<io_uring>
     let inbox: Inbox<Command>
     private let nextID = Atomic<UInt64>(16)
+    /// The ring thread's `pthread_t` (0 until it started).
+    private let thread = Atomic<UInt>(0)
+    /// Whether streams of this ring offer it as their tasks' executor.
+    let servesConnectionTasks: Bool
     /// The setup flags the ring runs with (for the log and the report).
     private(set) var setupDescription = ""
 
@@ -108,7 +116,8 @@ final class URingLoop: @unchecked Sendable {
     private var listeners: [UInt64: Listener] = [:]
     private var acceptWaiters: [UInt64: UInt64] = [:]  // waiter id → listener id
 
-    init() throws(IOError) {
+    init(name: String, servesConnectionTasks: Bool) throws(IOError) {
+        self.servesConnectionTasks = servesConnectionTasks
         ring = .allocate(capacity: 1)
         ring.initialize(to: io_uring())
         do {
@@ -119,7 +128,8 @@ final class URingLoop: @unchecked Sendable {
         }
         // The ring is created by the thread that owns it, so that it can be a single-issuer ring.
         let started = Mutex<(Int32, String)?>(nil)
-        NamedThread.start(name: "sb-io_uring") { [self] in
+        NamedThread.start(name: name) { [self] in
+            thread.store(UInt(pthread_self()), ordering: .releasing)
             // Prefer a ring that runs completion work only when its owner thread waits for it
             // (no inter-processor interrupts); older kernels refuse those flags with EINVAL.
             let attempts: [(UInt32, String)] = [
@@ -154,8 +164,22 @@ final class URingLoop: @unchecked Sendable {
     func makeID() -> UInt64 { nextID.add(1, ordering: .relaxed).newValue }
 
     func makeHandle(fd: Int32) -> SocketHandle {
-        let inbox = self.inbox
-        return SocketHandle(fd: fd) { fd, owner in inbox.push(.close(owner: owner, fd: fd, continuation: nil)) }
+        SocketHandle(fd: fd) { [self] fd, owner in push(.close(owner: owner, fd: fd, continuation: nil)) }
+    }
+
+    /// True on this ring's thread.
+    var isRingThread: Bool { pthread_equal(pthread_self(), pthread_t(thread.load(ordering: .acquiring))) != 0 }
+
+    /// Hands `command` to the ring thread; from that thread itself without a wake-up, since it
+    /// takes its inbox again before it waits.
+    func push(_ command: Command) {
+        inbox.push(command, wake: !isRingThread)
+    }
+
+    // MARK: Task executor
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        push(.run(UnownedJob(job)))
     }
 
     // MARK: Caller side
@@ -166,12 +190,11 @@ final class URingLoop: @unchecked Sendable {
         _ command: (UInt64, Reply<T>) -> Command
     ) async throws(IOError) -> T {
         let id = makeID()
-        let inbox = self.inbox
         let result = await withLoopOperation(
             cancelled: Result<T, IOError>.failure(IOError(.cancelled, operation: String(describing: operation))),
-            cancel: { inbox.push(.cancel(id: id)) }
+            cancel: { [self] in push(.cancel(id: id)) }
         ) { reply in
-            let open = handle.ifOpen { inbox.push(command(id, reply)) }
+            let open = handle.ifOpen { push(command(id, reply)) }
             return open ? .submitted : .immediate(.failure(IOError(.closed, operation: String(describing: operation))))
         }
         return try result.get()
@@ -180,10 +203,9 @@ final class URingLoop: @unchecked Sendable {
     /// Closes `handle`: pending operations end with `.closed`; returns once the kernel let go
     /// of the socket (its last operation completed). Idempotent.
     func close(_ handle: SocketHandle) async {
-        let inbox = self.inbox
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let first = handle.markClosed {
-                inbox.push(.close(owner: handle.id, fd: handle.fd, continuation: continuation))
+                push(.close(owner: handle.id, fd: handle.fd, continuation: continuation))
             }
             if !first { continuation.resume() }
         }
@@ -195,11 +217,16 @@ final class URingLoop: @unchecked Sendable {
         armWake()
         let capacity: UInt32 = 256
         let cqes = UnsafeMutablePointer<UnsafeMutablePointer<io_uring_cqe>?>.allocate(capacity: Int(capacity))
+        var batch = Deque<Command>()
         while true {
-            for command in inbox.drain() {
+            inbox.drain(into: &batch)
+            for command in batch {
                 handle(command)
             }
-            let rc = io_uring_submit_and_wait(ring, 1)
+            batch.removeAll(keepingCapacity: true)
+            // Jobs and commands queued meanwhile (by the jobs just run, or by completions'
+            // resumptions below) run on the next turn: only reap completions, don't wait.
+            let rc = inbox.isEmpty ? io_uring_submit_and_wait(ring, 1) : io_uring_submit_and_get_events(ring)
             if rc < 0 && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN {
                 preconditionFailure("io_uring_submit_and_wait failed: \(-rc)")
             }
@@ -255,6 +282,9 @@ final class URingLoop: @unchecked Sendable {
 
     private func handle(_ command: Command) {
         switch command {
+        case .run(let job):
+            job.runSynchronously(on: asUnownedTaskExecutor())
+
         case .receive(let id, let owner, let fd, let maxLength, let timeout, let reply):
             let buffer = UnsafeMutableRawPointer.allocate(byteCount: maxLength, alignment: 16)
             let operation = Operation(id: id, owner: owner, fd: fd, work: .receive(buffer, reply))
@@ -438,6 +468,8 @@ final class URingStream: ByteStream, SocketBacked {
         self.loop = loop
     }
 
+    var preferredExecutor: (any TaskExecutor)? { loop.servesConnectionTasks ? loop : nil }
+
     func receive(maxLength: Int, timeout: Duration?) async throws(IOError) -> [UInt8] {
         precondition(maxLength > 0, "receive(maxLength:) needs a positive length")
         // Fast path: data already queued is taken at once, without a trip through the ring.
@@ -466,9 +498,9 @@ final class URingStream: ByteStream, SocketBacked {
             sent += n
         }
         if sent == bytes.count { return }
-        let buffer = SendBuffer(bytes, from: sent)
+        let buffer = SendBuffer(bytes)
         let fd = handle.fd, owner = handle.id
-        var offset = 0
+        var offset = sent
         while offset < buffer.count {
             var remaining: Duration?
             if let deadline {
@@ -487,14 +519,18 @@ final class URingStream: ByteStream, SocketBacked {
     }
 }
 
+/// A listening socket: its multishot accept runs on one ring; the connections it accepts are
+/// spread over every ring in turn.
 final class URingListener: StreamListener, SocketBacked {
     let handle: SocketHandle
     let loop: URingLoop
+    let rings: URingRings
     let port: Int
     var fileDescriptor: Int32 { handle.fd }
 
-    init(fd: Int32, port: Int, loop: URingLoop) {
-        self.loop = loop
+    init(fd: Int32, port: Int, rings: URingRings) {
+        self.loop = rings.loops[0]
+        self.rings = rings
         self.port = port
         self.handle = loop.makeHandle(fd: fd)
     }
@@ -504,38 +540,10 @@ final class URingListener: StreamListener, SocketBacked {
         let connection = try await loop.perform(handle, "accept") { id, reply in
             .accept(id: id, owner: owner, fd: fd, reply: reply)
         }
-        return URingStream(fd: connection, loop: loop)
+        return URingStream(fd: connection, loop: rings.nextLoop())
     }
 
     func close() async {
         await loop.close(handle)
     }
 }
-
-extension URingLoop {
-    func listen(_ address: SocketAddress, backlog: Int32) throws(IOError) -> any StreamListener {
-        // Blocking sockets: io_uring waits for them itself (an O_NONBLOCK socket could make
-        // it return EAGAIN instead of waiting on some kernels).
-        let (fd, port) = try Socket.makeListener(address: address, backlog: backlog, nonBlocking: false)
-        return URingListener(fd: fd, port: port, loop: self)
-    }
-
-    func connect(_ address: SocketAddress, timeout: Duration?) async throws(IOError) -> any ByteStream {
-        let fd = try Socket.makeTCP(family: address.family, nonBlocking: false)
-        let stream = URingStream(fd: fd, loop: self)
-        do throws(IOError) {
-            try await perform(stream.handle, "connect") { id, reply in
-                .connect(id: id, owner: stream.handle.id, fd: fd, address: address, timeout: timeout, reply: reply)
-            }
-        } catch {
-            await stream.close()
-            if error.operation == "connect" {
-                throw IOError(error.kind, operation: "connect to \(address)", errno: error.errno)
-            }
-            throw error
-        }
-        Socket.configureStream(fd)
-        return stream
-    }
-}
-

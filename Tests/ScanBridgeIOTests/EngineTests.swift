@@ -160,6 +160,26 @@ struct EngineTests {
         await listener.close()
     }
 
+    @Test("a send that timed out leaves the caller free to change its array: the peer reads only what was sent", arguments: engineKinds)
+    func sendBufferOwnership(kind: IOEngineKind) async throws {
+        let engine = try engine(kind)
+        let listener = try engine.listen(address: "127.0.0.1", port: 0)
+        async let accepted = listener.accept()
+        let client = try await engine.connect(address: "127.0.0.1", port: listener.port, timeout: patient)
+        let server = try await accepted
+        var bytes = pattern(32 << 20, seed: 11)   // more than loopback's socket buffers hold
+        let original = bytes
+        await expectIOError(.timedOut) { try await client.send(bytes, timeout: .milliseconds(300)) }
+        // The engine may still hold the array for the kernel; changing ours must not reach it.
+        for index in stride(from: 0, to: bytes.count, by: 4096) { bytes[index] = ~bytes[index] }
+        await client.close()
+        let received = try await receiveAll(server)
+        #expect(received.count > 0 && received.count < original.count)
+        #expect(received == Array(original[0..<received.count]), "the peer got the bytes of the send, unchanged")
+        await server.close()
+        await listener.close()
+    }
+
     @Test("cancelling a pending receive: resumed once with .cancelled, no data lost", arguments: engineKinds)
     func cancelReceive(kind: IOEngineKind) async throws {
         let engine = try engine(kind)

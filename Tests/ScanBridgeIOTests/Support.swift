@@ -58,13 +58,14 @@ func pattern(_ count: Int, seed: UInt64) -> [UInt8] {
     }
 }
 
-/// An echo server on 127.0.0.1 for the duration of `body`.
+/// An echo server on 127.0.0.1 for the duration of `body`; each connection is served by a task
+/// that prefers the stream's executor, as the HTTP server's are (the clients run on the pool).
 func withEchoServer<R>(_ engine: IOEngine, address: String = "127.0.0.1", _ body: (Int) async throws -> R) async throws -> R {
     let listener = try engine.listen(address: address, port: 0)
     let server = Task {
         await withTaskGroup(of: Void.self) { group in
             while let stream = try? await listener.accept() {
-                group.addTask {
+                group.addTask(executorPreference: stream.preferredExecutor) {
                     while let bytes = try? await stream.receive(maxLength: 65536, timeout: patient), !bytes.isEmpty {
                         do { try await stream.send(bytes, timeout: patient) } catch { break }
                     }

@@ -93,9 +93,11 @@ func wrk(port: Int, path: String, connections: Int, duration: Int, scheme: Strin
 // MARK: - Run
 
 // HTTP_BENCH_SERVE=io_uring|epoll|hummingbird: only start that server, print its port and wait
-// (for profiling under a load generator run by hand).
+// (for profiling under a load generator run by hand); HTTP_BENCH_SERVE_TLS=1: ScanBridge over HTTPS.
 if let only = ProcessInfo.processInfo.environment["HTTP_BENCH_SERVE"] {
-    let port = only == "hummingbird" ? try await startHummingbird() : try await startScanBridge(IOEngineKind(rawValue: only) ?? .ioUring)
+    let secure = ProcessInfo.processInfo.environment["HTTP_BENCH_SERVE_TLS"] == "1"
+    let port = only == "hummingbird" ? try await startHummingbird()
+        : try await startScanBridge(IOEngineKind(rawValue: only) ?? .ioUring, tls: secure ? try makeTLSContext() : nil)
     FileHandle.standardOutput.write(Data("serving on port \(port)\n".utf8))
     try await Task.sleep(for: .seconds(3600))
 }

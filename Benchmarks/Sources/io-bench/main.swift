@@ -1,6 +1,7 @@
 // io-bench: echo round trips and bulk echo throughput over loopback, for ScanBridgeIO's
 // io_uring and epoll engines and, as the reference in the same run, a SwiftNIO echo server
-// (NIOPosix) with an event loop per core, as parallel as ours (one I/O thread handing work to the
+// (NIOPosix) with an event loop per core, as parallel as ours (io_uring: a ring and thread a core,
+// each connection's task on its ring's thread; epoll: one I/O thread handing work to the
 // cooperative pool, a thread a core). The client side is the same blocking-socket load
 // generator. The servers take turns within each of IO_BENCH_RUNS rounds (default 5) after a
 // warm-up; medians and spread are printed and written as JSON (BenchmarkRecord).
@@ -31,7 +32,7 @@ final class ScanBridgeEcho: EchoServer {
         task = Task {
             await withDiscardingTaskGroup { group in
                 while let stream = try? await listener.accept() {
-                    group.addTask {
+                    group.addTask(executorPreference: stream.preferredExecutor) {
                         while let bytes = try? await stream.receive(maxLength: 65536, timeout: nil), !bytes.isEmpty {
                             do { try await stream.send(bytes, timeout: nil) } catch { break }
                         }

@@ -93,7 +93,8 @@ public final class HTTPServer: Sendable {
                     group.addTask { await self.refuse(stream) }
                     continue
                 }
-                group.addTask { await self.serve(stream, id: id) }
+                // On the stream's own I/O thread when its engine has one: no hop per receive or send.
+                group.addTask(executorPreference: stream.preferredExecutor) { await self.serve(stream, id: id) }
             }
         }
         let waiters = finished.withLock { waiters in
