@@ -10,6 +10,9 @@ batch benchmark's configuration). Each round, for each mode, in turns:
 - the service: DWT scan jobs of 10 pages (the test feeder's 10 sheets) through the REST API,
   every page fetched with `next-page` (as JPEG for colour and gray, the stored form; as the
   stored PNG for BW); its CPU seconds a page are the service's utime + stime over the jobs;
+- the same jobs on a second service with the page journal off (`PageJournal=false`), which
+  tells what journaling each page (sealing its stored form, writing and fsyncing it) costs
+  (`--no-journal-compare` leaves it out);
 - the floor (Benchmarks' `batch-ceiling --acquire`): the same number of pages acquired from the
   same backend with ScanBridgeDevices and encoded once (TurboJPEG q85; for BW CCITT G4, and PNG
   level 3, the stored form), in one process: its CPU seconds a page, and acquisition's alone;
@@ -79,6 +82,8 @@ def main():
     parser.add_argument("--modes", default="colour,gray,bw")
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "scanbridge"))
     parser.add_argument("--ceiling-tool", default=os.path.join(ROOT, "Benchmarks", ".build", "release", "batch-ceiling"))
+    parser.add_argument("--no-journal-compare", action="store_true",
+                        help="leave out the second service with PageJournal=false (the journal's cost)")
     parser.add_argument("--perf-record", metavar="FILE",
                         help="also sample the service's stacks with `perf record -e cpu-clock -g` over the measured rounds "
                              "into FILE (read it with `perf report -i FILE`)")
@@ -89,11 +94,15 @@ def main():
     sane_dir = os.path.join(folder, "sane.d")
     write_sane_config(sane_dir, "Color pattern")
     service = Service(args.binary, os.path.join(folder, "home"), sane_dir, None)
+    unjournaled = None if args.no_journal_compare else \
+        Service(args.binary, os.path.join(folder, "home-no-journal"), sane_dir, None, extra=("--set", "PageJournal=false"))
     values = {mode: {} for mode in modes}
     profiler = None
     try:
         for mode in modes:   # warm-up: SANE's first open, the compute pool's threads
             service_job_cpu(service, mode, 1)
+            if unjournaled:
+                service_job_cpu(unjournaled, mode, 1)
         if args.perf_record:
             profiler = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "997", "-g",
                                          "-p", str(service.process.pid), "-o", args.perf_record],
@@ -104,10 +113,12 @@ def main():
                 turns = [("service", lambda: service_job_cpu(service, mode, jobs)),
                          ("", lambda: floor_cpu(args.ceiling_tool, mode, 10 * jobs, sane_dir)),
                          ("policy_", lambda: floor_cpu(args.ceiling_tool, mode, 10 * jobs, sane_dir, service_memory_policy=True))]
+                if unjournaled:
+                    turns.insert(1, ("unjournaled", lambda: service_job_cpu(unjournaled, mode, jobs)))
                 for name, run in turns if round % 2 == 0 else reversed(turns):
                     result = run()
-                    if name == "service":
-                        values[mode].setdefault("service", []).append(result)
+                    if name in ("service", "unjournaled"):
+                        values[mode].setdefault(name, []).append(result)
                     else:
                         for key, value in result.items():
                             if key.endswith("_cpu_per_page"):
@@ -117,12 +128,16 @@ def main():
             profiler.send_signal(signal.SIGINT)
             profiler.wait(timeout=60)
         service.stop()
+        if unjournaled:
+            unjournaled.stop()
         shutil.rmtree(folder, ignore_errors=True)
 
     table = record.table("per-page-cpu", "CPU seconds a page in a scan job (A4 300 dpi, SANE test backend): the service against "
                          "acquisition + one encode of the page, in the same run", 
                          ["ScanBridge service", "acquisition + one encode", "the same under the service's allocation policy",
-                          "acquisition alone"], "ScanBridge service", higher_is_better=False)
+                          "acquisition alone"] + ([] if unjournaled is None else ["the service, PageJournal=false"]),
+                         "ScanBridge service", higher_is_better=False)
+    journal = (lambda v: {}) if unjournaled is None else (lambda v: {"the service, PageJournal=false": v["unjournaled"]})
     for mode in modes:
         v = values[mode]
         encode = "acquire_g4_cpu_per_page" if mode == "bw" else "acquire_jpeg_cpu_per_page"
@@ -131,12 +146,13 @@ def main():
                  "bw": "BW, page fetched as its stored PNG; floor: CCITT G4"}[mode]
         Record.add(table, mode, label, "CPU s/page",
                    {"ScanBridge service": v["service"], "acquisition + one encode": v[encode],
-                    "the same under the service's allocation policy": v["policy_" + encode], "acquisition alone": v["acquire_cpu_per_page"]})
+                    "the same under the service's allocation policy": v["policy_" + encode], "acquisition alone": v["acquire_cpu_per_page"],
+                    **journal(v)})
         if mode == "bw":
             Record.add(table, "bw-png3", "BW; floor: PNG level 3 (the stored form's encode)", "CPU s/page",
                        {"ScanBridge service": v["service"], "acquisition + one encode": v["acquire_png3_cpu_per_page"],
                         "the same under the service's allocation policy": v["policy_acquire_png3_cpu_per_page"],
-                        "acquisition alone": v["acquire_cpu_per_page"]})
+                        "acquisition alone": v["acquire_cpu_per_page"], **journal(v)})
     record.note("Target: the service at most 1.10× acquisition + one encode, i.e. a ratio (floor ÷ service) of at least 0.91.")
     record.finish()
     return 0
