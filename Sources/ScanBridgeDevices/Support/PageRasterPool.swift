@@ -7,7 +7,7 @@ import Synchronization
 ///
 /// Why: `scanbridge serve` runs under `MemoryPolicy`, so every page buffer (26 MB for A4 300 dpi
 /// colour) is a fresh mapping that the kernel zeroes page by page as the scanner fills it, and
-/// gives back when the page is freed: a sixth of the service's CPU in a colour scan job (perf,
+/// gives back when the page is freed: about a fifth of the service's CPU in a colour scan job (perf,
 /// `make job-bench`). The pool keeps a reference to every page it delivered (`track`), at most
 /// `maxBytes` of them; a buffer is free once the pool's reference is its only one (the image
 /// buffer dropped the page: it was deleted or spilled), and `take` hands a free buffer of the
