@@ -30,6 +30,16 @@ struct CodecTests {
         #expect(try JPEGInfo(big).components == 3)
     }
 
+    @Test func jpegEncodesIntoAReusedBufferGiveTheSameBytes() throws {
+        let output = JPEGOutputBuffer()
+        // Small, larger (the buffer grows), small again (it is reused), gray.
+        let pages = [TestPage.make(width: 120, height: 90, seed: 31), TestPage.make(width: 803, height: 1001, seed: 32),
+                     TestPage.make(width: 120, height: 90, seed: 33), TestPage.make(width: 640, height: 480, format: .gray8, seed: 34)]
+        for page in pages {
+            #expect(try JPEGCodec.encode(page, quality: 85, output: output) == JPEGCodec.encode(page, quality: 85))
+        }
+    }
+
     @Test func jpegScaledDecodeForThumbnails() throws {
         let page = TestPage.make(width: 803, height: 1001)
         let bytes = try JPEGCodec.encode(page, quality: 85)

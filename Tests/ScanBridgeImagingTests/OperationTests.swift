@@ -136,6 +136,34 @@ struct OperationTests {
         }
     }
 
+    @Test func blockAveragingMatchesThePlainMeanForEveryBlockAndLayout() {
+        // Gray and colour, odd sizes (remainders left out), rows with bytes after the pixels.
+        var rng = SplitMix64(state: 11)
+        for (format, width, height, padding) in [(PixelFormat.rgb24, 97, 61, 0), (.rgb24, 50, 33, 5), (.gray8, 83, 47, 3), (.gray8, 16, 16, 0)] {
+            let stride = format.minimumStride(width: width) + padding
+            let image = Image(width: width, height: height, format: format, stride: stride, xDPI: 300, yDPI: 300,
+                              pixels: (0..<(stride * height)).map { _ in UInt8(rng.int(0..<256)) })
+            let channels = format.channels
+            for block in [2, 3, 4, 5, 7, 16] where block <= min(width, height) {
+                let averaged = image.blockAveraged(block)
+                #expect(averaged.width == width / block && averaged.height == height / block)
+                var expected: [UInt8] = []
+                for by in 0..<(height / block) {
+                    for bx in 0..<(width / block) {
+                        for channel in 0..<channels {
+                            var sum = 0
+                            for y in 0..<block {
+                                for x in 0..<block { sum += Int(image.pixels[(by * block + y) * stride + (bx * block + x) * channels + channel]) }
+                            }
+                            expected.append(UInt8((sum + block * block / 2) / (block * block)))
+                        }
+                    }
+                }
+                #expect(averaged.pixels == expected, "\(format) \(width)×\(height)+\(padding), block \(block)")
+            }
+        }
+    }
+
     @Test func bwBlockAveragingFromBitsEqualsAveragingTheExpandedPage() {
         // Odd widths (a last byte with padding bits) and heights (a remainder of rows left out).
         for (width, height, seed) in [(1243, 400, 21), (75, 97, 22), (129, 180, 24), (16, 16, 26)] {

@@ -111,6 +111,8 @@ struct PipelineTests {
             let page = pages[index]
             let stored = try #require(products.storedForm)
             #expect(stored.format == StoredForm.format(for: page.format))
+            // Encoded into the run's reused memory, byte for byte what an encode on its own gives.
+            #expect(stored == (try StoredForm.encode(page)))
             let decoded = try ImageDecoder.decode(stored.bytes)
             #expect(decoded.width == page.width && decoded.height == page.height)
             if page.format == .bw1 {

@@ -97,6 +97,8 @@ struct SANEAcquisition {
     let duplex: Bool
     let sourceKind: ScanSource.Kind?
     let resolution: Double
+    /// Where page buffers come from when an earlier page's buffer is free again.
+    let rasterPool: PageRasterPool
     /// Test hook: option assignments (name, value text) to make before page N (1-based).
     let beforePage: (@Sendable (Int) -> [(String, String)])?
 
@@ -195,6 +197,7 @@ struct SANEAcquisition {
         }
         do {
             let image = try Self.assemble(frames, resolution: resolution)
+            rasterPool.track(image.pixels)
             return .page(ScannedPage(content: .raster(image), pageNumber: number, origin: origin(of: number),
                                      xDPI: resolution, yDPI: resolution))
         } catch {
@@ -217,10 +220,10 @@ struct SANEAcquisition {
     private func readFrame(_ parameters: FrameParameters, page: Int) -> Result<[UInt8], Error> {
         var failure: Error?
         var ended = false
-        // Known height: read straight into the page's own storage (no intermediate copy).
+        // Known height: read straight into the page's own storage (no intermediate copy), a
+        // buffer an earlier page no longer uses when there is one.
         let expected = parameters.lines > 0 ? parameters.lines * parameters.bytesPerLine : 0
-        var data = [UInt8](unsafeUninitializedCapacity: expected) { storage, count in
-            HugePages.advise(UnsafeMutableRawBufferPointer(storage))
+        func fill(_ storage: UnsafeMutableBufferPointer<UInt8>) -> Int {
             var filled = 0
             while filled < expected {
                 if buffer.isCancelRequested || watch.hasFired {
@@ -239,7 +242,18 @@ struct SANEAcquisition {
                     break
                 }
             }
-            count = filled
+            return filled
+        }
+        var data: [UInt8]
+        if var reused = rasterPool.take(count: expected) {
+            let filled = reused.withUnsafeMutableBufferPointer { fill($0) }
+            reused.removeLast(expected - filled)
+            data = reused
+        } else {
+            data = [UInt8](unsafeUninitializedCapacity: expected) { storage, count in
+                HugePages.advise(UnsafeMutableRawBufferPointer(storage))
+                count = fill(storage)
+            }
         }
         if let failure { return .failure(failure) }
         if ended { return .success(data) }

@@ -61,6 +61,7 @@ public actor ScannerSession {
     private let bufferLimits: PageBuffer.Limits
     private var runCounter: UInt64 = 0
     private var beforePage: (@Sendable (Int) -> [(String, String)])?
+    private var rasterPool = PageRasterPool.shared
 
     private init(scanner: ScannerInfo, thread: DedicatedThreads, handle: SANEHandle, capabilities: ScannerCapabilities,
                  timeout: Double, bufferLimits: PageBuffer.Limits) {
@@ -272,6 +273,11 @@ public actor ScannerSession {
         beforePage = hook
     }
 
+    /// Test hook: the pool page buffers of the next scans come from (the process's by default).
+    func setRasterPool(_ pool: PageRasterPool) {
+        rasterPool = pool
+    }
+
     /// Starts a scan and returns its pages. The stream ends normally when the feeder runs empty
     /// after at least one page, after `maxPages` (default: the configured XferCount; flatbed: 1)
     /// or after the single flatbed page; it ends with a `ScanBridgeError` on a fault (every page
@@ -296,7 +302,8 @@ public actor ScannerSession {
         }
         let acquisition = SANEAcquisition(handle: handle, device: id, buffer: buffer, watch: watch, maxPages: limit,
                                           usesFeeder: usesFeeder, duplex: plan?.duplex ?? (source?.kind == .feederDuplex),
-                                          sourceKind: source?.kind, resolution: resolution, beforePage: beforePage)
+                                          sourceKind: source?.kind, resolution: resolution, rasterPool: rasterPool,
+                                          beforePage: beforePage)
         state = .scanning(run: run, buffer: buffer)
         thread.submit { [weak self] in
             acquisition.run()

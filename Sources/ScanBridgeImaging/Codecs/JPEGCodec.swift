@@ -1,4 +1,5 @@
 import CTurboJPEG
+import ScanBridgeCore
 
 /// JPEG through TurboJPEG. Encodes `gray8` and `rgb24` directly (other formats are converted to
 /// 8-bit first); decodes to `gray8` or `rgb24`, optionally DCT-scaled by 1/2, 1/4 or 1/8, which
@@ -22,6 +23,13 @@ public enum JPEGCodec {
     /// Encodes `image` at `quality` (1...100). Gray images always become grayscale JPEGs.
     /// The image's dpi is written into the JFIF header.
     public static func encode(_ image: Image, quality: Int = 85, subsampling: Subsampling = .s420) throws -> [UInt8] {
+        try encode(image, quality: quality, subsampling: subsampling, output: nil)
+    }
+
+    /// `encode`, with TurboJPEG writing into `output` (grown when too small) instead of a buffer
+    /// of its own: a caller that encodes page after page keeps that memory mapped.
+    public static func encode(_ image: Image, quality: Int = 85, subsampling: Subsampling = .s420,
+                              output reused: JPEGOutputBuffer?) throws -> [UInt8] {
         guard (1...100).contains(quality) else { throw ImagingError.invalid("JPEG quality \(quality) is outside 1...100") }
         guard image.width > 0, image.height > 0 else { throw ImagingError.invalid("cannot encode an empty image as JPEG") }
         let source: Image
@@ -36,17 +44,23 @@ public enum JPEGCodec {
         // One worst-case buffer up front (malloc: untouched pages cost nothing) instead of
         // TurboJPEG growing its own by realloc.
         let sampling = gray ? Int32(TJSAMP_GRAY.rawValue) : subsampling.turbo
-        var size = tjBufSize(Int32(source.width), Int32(source.height), sampling)
-        var output: UnsafeMutablePointer<UInt8>? = tjAlloc(Int32(clamping: size))
-        defer { if let output { tjFree(output) } }
-        guard output != nil, size < UInt(Int32.max) else { throw ImagingError.invalid("image too large for a JPEG buffer") }
+        let worstCase = tjBufSize(Int32(source.width), Int32(source.height), sampling)
+        guard worstCase < UInt(Int32.max) else { throw ImagingError.invalid("image too large for a JPEG buffer") }
+        let buffer = reused ?? JPEGOutputBuffer()
+        guard buffer.reserve(Int(worstCase)) else { throw ImagingError.invalid("image too large for a JPEG buffer") }
+        var output: UnsafeMutablePointer<UInt8>? = buffer.base
+        var size = UInt(buffer.capacity)
         let status = source.pixels.withUnsafeBufferPointer { pixels in
             tjCompress2(handle, pixels.baseAddress, Int32(source.width), Int32(source.stride), Int32(source.height),
                         gray ? Int32(TJPF_GRAY.rawValue) : Int32(TJPF_RGB.rawValue), &output, &size,
                         sampling, Int32(quality), TJFLAG_NOREALLOC)
         }
         guard status == 0, let output else { throw ImagingError.library("TurboJPEG encode", String(cString: tjGetErrorStr2(handle))) }
-        var bytes = Array(UnsafeBufferPointer(start: output, count: Int(size)))
+        var bytes = [UInt8](unsafeUninitializedCapacity: Int(size)) { copy, count in
+            HugePages.advise(UnsafeMutableRawBufferPointer(copy))
+            copy.baseAddress!.update(from: output, count: Int(size))
+            count = Int(size)
+        }
         setJFIFDensity(&bytes, xDPI: image.xDPI, yDPI: image.yDPI)
         return bytes
     }
@@ -116,5 +130,27 @@ public enum JPEGCodec {
         bytes[13] = 1
         bytes[14] = UInt8(x >> 8); bytes[15] = UInt8(x & 0xFF)
         bytes[16] = UInt8(y >> 8); bytes[17] = UInt8(y & 0xFF)
+    }
+}
+
+/// Memory TurboJPEG encodes into, kept from one encode to the next by a caller that encodes many
+/// pages (the scan pipeline), so that each page's JPEG is written into pages already mapped
+/// instead of a fresh worst-case buffer the kernel zeroes page by page. Used by one encode at a
+/// time; freed with the object.
+public final class JPEGOutputBuffer: @unchecked Sendable {
+    private(set) var base: UnsafeMutablePointer<UInt8>?
+    private(set) var capacity = 0
+
+    public init() {}
+
+    deinit { if let base { tjFree(base) } }
+
+    /// Makes room for `bytes`; false when TurboJPEG cannot allocate them.
+    func reserve(_ bytes: Int) -> Bool {
+        if capacity >= bytes, base != nil { return true }
+        if let base { tjFree(base) }
+        base = tjAlloc(Int32(clamping: bytes))
+        capacity = base == nil ? 0 : bytes
+        return base != nil
     }
 }

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// What the scan pipeline makes of a page as it arrives: its stored form and its reduction for
 /// thumbnails, so that requests for either need no other pass over the page.
 public struct PageProducts: Sendable, Equatable {
@@ -21,9 +23,10 @@ public enum ScanPipeline {
     /// are served from the reduced page; larger ones read the whole page.
     public static let thumbnailSourceBox = 240
 
-    /// Step 1: the page in its stored form; nil when the encode fails.
-    public static func storedForm(of image: Image) -> EncodedImage? {
-        try? StoredForm.encode(image)
+    /// Step 1: the page in its stored form; nil when the encode fails. `jpegOutput`: see
+    /// `StoredForm.encode`.
+    public static func storedForm(of image: Image, jpegOutput: JPEGOutputBuffer? = nil) -> EncodedImage? {
+        try? StoredForm.encode(image, jpegOutput: jpegOutput)
     }
 
     /// Step 2: the page reduced for thumbnails; nil when it would not be smaller than the page.
@@ -34,8 +37,20 @@ public enum ScanPipeline {
 
     /// Both steps for one page, on the calling thread. The encoder's pass brings the page into
     /// the cache; the reduction follows it.
-    public static func products(of image: Image) -> PageProducts {
-        PageProducts(storedForm: storedForm(of: image), thumbnailSource: thumbnailSource(of: image))
+    public static func products(of image: Image, jpegOutput: JPEGOutputBuffer? = nil) -> PageProducts {
+        PageProducts(storedForm: storedForm(of: image, jpegOutput: jpegOutput), thumbnailSource: thumbnailSource(of: image))
+    }
+}
+
+/// The JPEG output buffers of one run of the pipeline, one per page being encoded at a time:
+/// every page after the first few is encoded into memory already mapped. Freed with the run.
+final class JPEGOutputBuffers: Sendable {
+    private let idle = Mutex<[JPEGOutputBuffer]>([])
+
+    func withBuffer<R>(_ body: (JPEGOutputBuffer) -> R) -> R {
+        let buffer = idle.withLock { $0.popLast() } ?? JPEGOutputBuffer()
+        defer { idle.withLock { $0.append(buffer) } }
+        return body(buffer)
     }
 }
 
@@ -46,8 +61,9 @@ extension AsyncSequence where Self: Sendable, Element: Sendable {
     /// elements come out in order, each with its products (empty for pages without an image).
     public func scanPipeline(pool: ComputePool = .shared,
                              image: @escaping @Sendable (Element) -> Image?) -> ParallelMapSequence<Self, (Element, PageProducts)> {
-        parallelMap(pool: pool) { element in
-            (element, image(element).map(ScanPipeline.products) ?? PageProducts())
+        let outputs = JPEGOutputBuffers()
+        return parallelMap(pool: pool) { element in
+            (element, image(element).map { page in outputs.withBuffer { ScanPipeline.products(of: page, jpegOutput: $0) } } ?? PageProducts())
         }
     }
 }

@@ -28,12 +28,13 @@ public enum StoredForm {
     }
 
     /// `image` in its stored form. Blocking CPU work: call it on the compute pool.
-    public static func encode(_ image: Image) throws -> EncodedImage {
+    /// `jpegOutput`, when given, is the memory a JPEG is encoded into (see `JPEGOutputBuffer`).
+    public static func encode(_ image: Image, jpegOutput: JPEGOutputBuffer? = nil) throws -> EncodedImage {
         let bytes: [UInt8]
         let format = format(for: image.format)
         switch format {
         case .png: bytes = try PNGCodec.encode(image, compressionLevel: bwCompressionLevel, filters: .none)
-        default: bytes = try JPEGCodec.encode(image, quality: jpegQuality, subsampling: .s420)
+        default: bytes = try JPEGCodec.encode(image, quality: jpegQuality, subsampling: .s420, output: jpegOutput)
         }
         return EncodedImage(format: format, bytes: bytes, width: image.width, height: image.height)
     }

@@ -13,6 +13,11 @@ public enum MemoryPolicy {
     /// grows to a multiple of `BufferMemoryLimit`. Process-wide, so the executable calls it once at
     /// start-up (`scanbridge serve`); idempotent.
     ///
+    /// The price is that every such block is memory the kernel zeroes when it is first written.
+    /// Scanned pages, the largest and most frequent blocks, avoid it through the scanner
+    /// sessions' bounded pool of page buffers (`PageRasterPool` in ScanBridgeDevices), which
+    /// gives a page the buffer of an earlier page that is gone instead of a new one.
+    ///
     /// Fixing the mmap threshold also fixes glibc's trim threshold at its 128 KiB default, so
     /// the free top of a heap was given back after every request and the next one faulted it in
     /// again: a BW thumbnail request's few hundred KB of scratch were 4 % of the service's CPU
