@@ -102,7 +102,7 @@ struct HTTPConnection {
         await withTaskGroup(of: HandlerOutcome.self) { group in
             group.addTask { .response(await self.responder.respond(to: request)) }
             group.addTask {
-                do { try await Task.sleep(for: Self.closeWatchDelay) } catch { return .peerSentMore }
+                guard await CoarseDelay.shared.wait(Self.closeWatchDelay) else { return .peerSentMore }
                 return await self.reader.watchForPeerClose() ? .peerClosed : .peerSentMore
             }
             var result: Response?

@@ -1,0 +1,95 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import ScanBridgeCore
+import Synchronization
+
+/// Delays of at least a given time, kept by one clock thread for the whole process.
+///
+/// Every request without a body waits a short while before its connection starts watching for
+/// the peer closing; most handlers answer first and cancel the wait. With `Task.sleep` each wait
+/// arms a libdispatch timer that still fires after the cancellation, on libdispatch's own
+/// threads; here a wait is an entry in a table, and a cancelled one is simply removed. The clock
+/// ticks every `resolution` while anything waits and sleeps otherwise, so a wait ends up to one
+/// tick late, which is what a close watcher can afford.
+final class CoarseDelay: Sendable {
+    static let shared = CoarseDelay(resolution: .milliseconds(10))
+
+    private struct Waiter {
+        var deadline: ContinuousClock.Instant
+        var continuation: CheckedContinuation<Bool, Never>
+    }
+
+    private struct State {
+        var waiters: [UInt64: Waiter] = [:]
+        /// Waits cancelled before they were entered (their task was cancelled first).
+        var cancelledEarly: Set<UInt64> = []
+        var nextID: UInt64 = 0
+    }
+
+    private let resolution: Duration
+    private let state = Mutex(State())
+    /// Posted when the first wait arrives, so that an idle clock does not tick.
+    private let work = ClockWakeup()
+
+    private init(resolution: Duration) {
+        self.resolution = resolution
+        NamedThread.start(name: "sb-coarse-delay") { [self] in run() }
+    }
+
+    /// Waits at least `delay`; false when the task was cancelled first.
+    func wait(_ delay: Duration) async -> Bool {
+        let id = state.withLock { state in
+            state.nextID += 1
+            return state.nextID
+        }
+        let deadline = ContinuousClock.now + delay
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let (entered, first) = state.withLock { state -> (Bool, Bool) in
+                    if state.cancelledEarly.remove(id) != nil { return (false, false) }
+                    state.waiters[id] = Waiter(deadline: deadline, continuation: continuation)
+                    return (true, state.waiters.count == 1)
+                }
+                if !entered { continuation.resume(returning: false) }
+                if first { work.post() }
+            }
+        } onCancel: {
+            let waiting = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+                if let waiter = state.waiters.removeValue(forKey: id) { return waiter.continuation }
+                state.cancelledEarly.insert(id)
+                return nil
+            }
+            waiting?.resume(returning: false)
+        }
+    }
+
+    private func run() {
+        let tick = useconds_t(resolution.components.attoseconds / 1_000_000_000_000)
+            + useconds_t(resolution.components.seconds * 1_000_000)
+        while true {
+            let empty = state.withLock { $0.waiters.isEmpty }
+            if empty { work.wait() }
+            usleep(tick)
+            let now = ContinuousClock.now
+            let due = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
+                let ids = state.waiters.compactMap { $0.value.deadline <= now ? $0.key : nil }
+                return ids.compactMap { state.waiters.removeValue(forKey: $0)?.continuation }
+            }
+            for continuation in due { continuation.resume(returning: true) }
+        }
+    }
+}
+
+/// A POSIX counting semaphore: the clock thread blocks on it while nothing waits.
+private final class ClockWakeup: @unchecked Sendable {
+    private let semaphore = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
+
+    init() { sem_init(semaphore, 0, 0) }
+
+    func post() { sem_post(semaphore) }
+
+    func wait() { while sem_wait(semaphore) != 0 && errno == EINTR {} }
+}

@@ -1,0 +1,42 @@
+import Testing
+@testable import ScanBridgeHTTP
+
+/// The process-wide clock behind the close watcher's delay.
+@Suite("Coarse delays")
+struct CoarseDelayTests {
+    @Test func aWaitLastsAtLeastItsDelay() async {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let elapsed = await CoarseDelay.shared.wait(.milliseconds(30))
+        #expect(elapsed)
+        #expect(clock.now - start >= .milliseconds(30))
+    }
+
+    @Test func aCancelledWaitEndsAtOnceWithFalse() async {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let waiting = Task { await CoarseDelay.shared.wait(.seconds(30)) }
+        try? await Task.sleep(for: .milliseconds(20))
+        waiting.cancel()
+        #expect(await waiting.value == false)
+        #expect(clock.now - start < .seconds(5))
+    }
+
+    @Test func aTaskCancelledBeforeItWaitsDoesNotWait() async {
+        let waiting = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return await CoarseDelay.shared.wait(.seconds(30))
+        }
+        #expect(await waiting.value == false)
+    }
+
+    @Test func manyWaitsEndInTheirOwnTime() async {
+        let results = await withTaskGroup(of: Bool.self, returning: [Bool].self) { group in
+            for index in 0..<200 {
+                group.addTask { await CoarseDelay.shared.wait(.milliseconds(index % 20)) }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.count == 200 && results.allSatisfy { $0 })
+    }
+}
