@@ -520,12 +520,14 @@ final class URingStream: ByteStream, SocketBacked {
 }
 
 /// A listening socket: its multishot accept runs on one ring; the connections it accepts are
-/// spread over every ring in turn.
+/// spread over every ring in turn (its own turn, so that outgoing connections and other
+/// listeners do not skew its spread).
 final class URingListener: StreamListener, SocketBacked {
     let handle: SocketHandle
     let loop: URingLoop
     let rings: URingRings
     let port: Int
+    private let turn = Atomic<Int>(0)
     var fileDescriptor: Int32 { handle.fd }
 
     init(fd: Int32, port: Int, rings: URingRings) {
@@ -540,7 +542,7 @@ final class URingListener: StreamListener, SocketBacked {
         let connection = try await loop.perform(handle, "accept") { id, reply in
             .accept(id: id, owner: owner, fd: fd, reply: reply)
         }
-        return URingStream(fd: connection, loop: rings.nextLoop())
+        return URingStream(fd: connection, loop: rings.loop(turn: turn.add(1, ordering: .relaxed).oldValue))
     }
 
     func close() async {

@@ -43,10 +43,14 @@ final class URingRings: Sendable {
         self.loops = loops
     }
 
-    /// The ring for the next connection (round robin).
+    /// The ring for the next outgoing connection (round robin).
     func nextLoop() -> URingLoop {
-        if loops.count == 1 { return loops[0] }
-        return loops[turn.add(1, ordering: .relaxed).oldValue % loops.count]
+        loop(turn: turn.add(1, ordering: .relaxed).oldValue)
+    }
+
+    /// The ring for turn number `turn` of a round robin.
+    func loop(turn: Int) -> URingLoop {
+        loops.count == 1 ? loops[0] : loops[turn % loops.count]
     }
 
     /// For the log and `GET /api/server`.
