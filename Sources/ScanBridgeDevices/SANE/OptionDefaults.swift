@@ -11,35 +11,29 @@ import Synchronization
 enum OptionDefaults {
     private static let recorded = Mutex<[String: [String: OptionValue]]>([:])
 
-    /// On the device's thread, right after `sane_open`: the first time records the device's
-    /// values, every later time sets back the ones that differ. Returns the names of options
-    /// that could not be set back (the session then reports the values it really has).
-    @discardableResult
-    static func restore(_ handle: SANEHandle, device saneName: String) -> [String] {
-        let current = settableValues(handle)
+    /// On the device's thread, right after `sane_open`, with the capabilities just read: the
+    /// first time records the device's values, every later time sets back the ones that differ.
+    /// True when it set any (the caller reads the capabilities again).
+    static func restore(_ handle: SANEHandle, device saneName: String, read capabilities: ScannerCapabilities) -> Bool {
+        var current: [String: OptionValue] = [:]
+        for option in capabilities.options where option.holdsSettableValue {
+            current[option.name] = capabilities.values[option.name] ?? OptionValue.none
+        }
         guard let defaults = recorded.withLock({ table in
             if let known = table[saneName] { return known }
             table[saneName] = current
             return nil
-        }) else { return [] }
+        }) else { return false }
         var pending = defaults.filter { current[$0.key] != $0.value }
+        guard !pending.isEmpty else { return false }
         // Two passes: an option may only become settable once another (mode, source) is back.
+        // One that cannot be set back stays as it is; the capabilities read again then say so.
         for _ in 0..<2 where !pending.isEmpty {
             for option in handle.descriptors() {
                 guard let value = pending[option.name], option.isActive, option.isSettable else { continue }
                 if handle.set(option, to: value).status == .good { pending[option.name] = nil }
             }
         }
-        return pending.keys.sorted()
-    }
-
-    /// The values of the options a client can set (active, settable, not a button or group).
-    private static func settableValues(_ handle: SANEHandle) -> [String: OptionValue] {
-        var values: [String: OptionValue] = [:]
-        for option in handle.descriptors() where !option.name.isEmpty && option.isActive && option.isSettable
-            && option.type != .group && option.type != .button {
-            values[option.name] = handle.value(of: option)
-        }
-        return values
+        return true
     }
 }

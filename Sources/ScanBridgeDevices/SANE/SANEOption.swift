@@ -26,6 +26,9 @@ public struct OptionDescriptor: Sendable, Equatable, Codable {
     public var isAdvanced: Bool
     public var constraint: Constraint
 
+    /// A value a client can set now and read back (what settings blobs and option defaults hold).
+    var holdsSettableValue: Bool { !name.isEmpty && isActive && isSettable && type != .group && type != .button }
+
     public init(index: Int32, name: String, title: String, summary: String, type: ValueType, unit: Unit, count: Int,
                 size: Int, isActive: Bool, isSettable: Bool, isAdvanced: Bool, constraint: Constraint) {
         self.index = index

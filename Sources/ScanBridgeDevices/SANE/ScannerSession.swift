@@ -101,8 +101,10 @@ public actor ScannerSession {
             thread.submit {
                 switch SANEHandle.open(name: info.saneName) {
                 case .success(let handle):
-                    OptionDefaults.restore(handle, device: info.saneName)
-                    let capabilities = readCapabilities(handle)
+                    var capabilities = readCapabilities(handle)
+                    if OptionDefaults.restore(handle, device: info.saneName, read: capabilities) {
+                        capabilities = readCapabilities(handle)
+                    }
                     // Too late: the caller gave up; do not leak the open device.
                     if !shot.resume(with: .success((handle, capabilities))) { handle.close() }
                 case .failure(let failure):
@@ -221,8 +223,7 @@ public actor ScannerSession {
     /// for `GET …/scanner/settings`; `applySettings` takes it back.
     public func settingsBlob() throws -> String {
         var options: [String: OptionValue] = [:]
-        for option in capabilities.options where option.isActive && option.isSettable && !option.name.isEmpty
-            && option.type != .button && option.type != .group {
+        for option in capabilities.options where option.holdsSettableValue {
             if let value = capabilities.values[option.name], value != .none { options[option.name] = value }
         }
         let data = try JSONEncoder().encode(SettingsSnapshot(device: scanner.id, options: options))

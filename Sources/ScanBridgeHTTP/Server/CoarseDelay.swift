@@ -12,10 +12,10 @@ import Synchronization
 /// the peer closing; most handlers answer first and cancel the wait. With `Task.sleep` each wait
 /// arms a libdispatch timer that still fires after the cancellation, on libdispatch's own
 /// threads; here a wait is an entry in a table, and a cancelled one is simply removed. The clock
-/// ticks every `resolution` while anything waits and sleeps otherwise, so a wait ends up to one
+/// ticks every `tickMicroseconds` while anything waits and sleeps otherwise, so a wait ends up to one
 /// tick late, which is what a close watcher can afford.
 final class CoarseDelay: Sendable {
-    static let shared = CoarseDelay(resolution: .milliseconds(10))
+    static let shared = CoarseDelay(tickMicroseconds: 10_000)
 
     private struct Waiter {
         var deadline: ContinuousClock.Instant
@@ -29,13 +29,13 @@ final class CoarseDelay: Sendable {
         var nextID: UInt64 = 0
     }
 
-    private let resolution: Duration
+    private let tickMicroseconds: useconds_t
     private let state = Mutex(State())
     /// Posted when the first wait arrives, so that an idle clock does not tick.
     private let work = ClockWakeup()
 
-    private init(resolution: Duration) {
-        self.resolution = resolution
+    private init(tickMicroseconds: useconds_t) {
+        self.tickMicroseconds = tickMicroseconds
         NamedThread.start(name: "sb-coarse-delay") { [self] in run() }
     }
 
@@ -67,12 +67,10 @@ final class CoarseDelay: Sendable {
     }
 
     private func run() {
-        let tick = useconds_t(resolution.components.attoseconds / 1_000_000_000_000)
-            + useconds_t(resolution.components.seconds * 1_000_000)
         while true {
             let empty = state.withLock { $0.waiters.isEmpty }
             if empty { work.wait() }
-            usleep(tick)
+            usleep(tickMicroseconds)
             let now = ContinuousClock.now
             let due = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
                 let ids = state.waiters.compactMap { $0.value.deadline <= now ? $0.key : nil }
