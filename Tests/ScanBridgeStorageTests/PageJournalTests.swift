@@ -169,4 +169,91 @@ struct PageJournalTests {
         #expect(pages.map(\.meta.uid) == ["p0", "p1", "kept"])
         #expect(try pages[2].read() == Self.encodedPage(seq: 8))
     }
+
+    /// The file's size from its inode (reading it would bring it into the page cache).
+    static func fileSize(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? -1
+    }
+
+    /// How many of the file's 4 KiB pages the page cache holds (`mincore` over a mapping of it).
+    static func cachedPages(_ path: String) throws -> Int {
+        let fd = open(path, O_RDONLY)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        let length = fileSize(path)
+        guard length > 0 else { return 0 }
+        let mapping = try #require(mmap(nil, length, PROT_READ, MAP_SHARED, fd, 0))
+        try #require(mapping != MAP_FAILED)
+        defer { munmap(mapping, length) }
+        var resident = [UInt8](repeating: 0, count: (length + 4095) / 4096)
+        try #require(mincore(mapping, length, &resident) == 0)
+        return resident.filter { $0 & 1 != 0 }.count
+    }
+
+    @Test("every record ends on a 4 KiB boundary and is written past the page cache; the meta comes back without its padding")
+    func alignedDirectRecords() async throws {
+        let folder = try Support.temporaryFolder()
+        defer { Support.remove(folder) }
+        let path = Self.journalFile(folder, job: "aligned")
+        let (journal, _) = try await PageJournal.open(folder: folder)
+        let file = try await journal.begin(job: "aligned", details: Array("{\"who\":\"test\"}".utf8))
+        #expect(Self.fileSize(path) == 4096)
+        for index in 0..<3 {
+            try await file.append(page: Self.encodedPage(seq: UInt64(index), size: 40_000 + 777 * index), id: index, uid: "p\(index)", pageNumber: index + 1)
+            #expect(Self.fileSize(path) % 4096 == 0)
+        }
+        try await file.end(JournaledJobEnd(status: "completed", code: 0, message: "Successful"))
+        #expect(Self.fileSize(path) % 4096 == 0)
+        // Direct writes on the test folder's file system (ext4 on the machines this runs on): the
+        // records went from memory to the disk, and none of them sits in the page cache.
+        #expect(journal.writesPastPageCache)
+        #expect(try Self.cachedPages(path) == 0)
+        let (_, jobs) = try await PageJournal.open(folder: folder)
+        let job = try #require(jobs.first)
+        #expect(String(decoding: job.details, as: UTF8.self) == "{\"who\":\"test\"}")
+        #expect(job.end?.status == "completed" && job.damagedRecords == 0 && job.tornBytes == 0)
+        for (index, page) in job.pages.enumerated() {
+            #expect(try page.read() == Self.encodedPage(seq: UInt64(index), size: 40_000 + 777 * index))
+        }
+    }
+
+    @Test("a journal file that does not end aligned takes the next record through the page cache, and the one after direct")
+    func unalignedFileGoesOn() async throws {
+        let folder = try Support.temporaryFolder()
+        defer { Support.remove(folder) }
+        let (journal, _) = try await PageJournal.open(folder: folder)
+        let path = Self.journalFile(folder, job: "odd")
+        // A job record 4095 bytes long, as a record framed for another offset would leave the file.
+        let record = JournalRecord.frame(kind: .job, meta: Array("{\"who\":\"odd\"}".utf8), bodyLength: 0, at: 1)
+        #expect(record.count == 4095)
+        _ = FileManager.default.createFile(atPath: path, contents: Data(record))
+        let file = journal.reopen(job: "odd")
+        try await file.append(page: Self.encodedPage(seq: 1), id: 1, uid: "a", pageNumber: 1)
+        #expect(Self.fileSize(path) % 4096 == 0)
+        try await file.append(page: Self.encodedPage(seq: 2), id: 2, uid: "b", pageNumber: 2)
+        #expect(journal.writesPastPageCache)
+        let (_, jobs) = try await PageJournal.open(folder: folder)
+        let job = try #require(jobs.first)
+        #expect(String(decoding: job.details, as: UTF8.self) == "{\"who\":\"odd\"}")
+        #expect(try job.pages.map { try $0.read() } == [Self.encodedPage(seq: 1), Self.encodedPage(seq: 2)])
+    }
+
+    @Test("a file system that refuses direct writes gets every record through the page cache, and nothing is lost")
+    func directWritesRefused() async throws {
+        let folder = try Support.temporaryFolder()
+        defer { Support.remove(folder) }
+        let path = Self.journalFile(folder, job: "no-direct")
+        // The seam is process-wide: the whole path, which no other test uses.
+        PosixFaults.refuseDirectWrites(pathSuffix: path)
+        defer { PosixFaults.refuseDirectWrites(pathSuffix: nil) }
+        let (journal, _) = try await PageJournal.open(folder: folder)
+        let file = try await journal.begin(job: "no-direct", details: Array("{}".utf8))
+        #expect(!journal.writesPastPageCache)
+        for index in 0..<2 {
+            try await file.append(page: Self.encodedPage(seq: UInt64(index)), id: index, uid: "p\(index)", pageNumber: index + 1)
+        }
+        #expect(Self.fileSize(path) % 4096 == 0)
+        let (_, jobs) = try await PageJournal.open(folder: folder)
+        #expect(try jobs.first?.pages.map { try $0.read() } == [Self.encodedPage(seq: 0), Self.encodedPage(seq: 1)])
+    }
 }

@@ -9,9 +9,17 @@
 /// so a record whose header or meta was torn by a crash, or damaged on disk, is recognised
 /// without reading its body. The body (a page's stored form) is sealed with AES-256-GCM, whose
 /// authentication tag checks it when it is read.
+///
+/// A record ends on an `alignment` boundary of the file: its meta (JSON) is followed by as many
+/// spaces as that takes, covered by the checksum and dropped again when the record is read. So
+/// every record starts aligned and can be written with `O_DIRECT`, straight from memory to the
+/// disk, without the copy into the page cache that a buffered write and its fsync cost (for a
+/// page of megabytes, more CPU than sealing it).
 enum JournalRecord {
     static let magic = Array("SBJ1".utf8)
     static let headerLength = 28
+    /// What records are aligned to: a page of memory, a multiple of every disk's logical block.
+    static let alignment = 4096
     /// Meta beyond this is not a record of ours (a damaged length field).
     static let maxMetaLength = 1 << 20
 
@@ -31,17 +39,23 @@ enum JournalRecord {
         var bodyLength: Int
     }
 
-    /// The header and meta bytes to write in front of `bodyLength` bytes of body.
-    static func frame(kind: Kind, meta: [UInt8], bodyLength: Int) -> [UInt8] {
+    /// The header and meta bytes to write in front of `bodyLength` bytes of body, for a record
+    /// starting at `offset` of its file: the meta is padded so that the record ends aligned.
+    static func frame(kind: Kind, meta: [UInt8], bodyLength: Int, at offset: Int) -> [UInt8] {
+        let unpadded = offset + headerLength + meta.count + bodyLength
+        let padded = meta + [UInt8](repeating: padding, count: (alignment - unpadded % alignment) % alignment)
         var bytes = magic
-        bytes.reserveCapacity(headerLength + meta.count)
+        bytes.reserveCapacity(headerLength + padded.count)
         append(UInt32(kind.rawValue), to: &bytes)
-        append(UInt32(meta.count), to: &bytes)
+        append(UInt32(padded.count), to: &bytes)
         append(UInt64(bodyLength), to: &bytes)
-        bytes += checksum(Array(bytes[0..<20]), meta)
-        bytes += meta
+        bytes += checksum(Array(bytes[0..<20]), padded)
+        bytes += padded
         return bytes
     }
+
+    /// The byte meta is padded with: JSON allows spaces after a value, and the reader drops them.
+    static let padding = UInt8(ascii: " ")
 
     /// The fixed part of a header: nil unless the magic matches and the lengths are plausible.
     static func parseFixed(_ bytes: [UInt8]) -> (kind: UInt32, metaLength: Int, bodyLength: Int)? {
@@ -54,12 +68,13 @@ enum JournalRecord {
     }
 
     /// Checks the checksum over the fixed header and `meta`; nil when it does not match or the
-    /// kind is unknown.
+    /// kind is unknown. The header's meta is without its padding.
     static func verify(fixed bytes: [UInt8], meta: [UInt8]) -> Header? {
         guard let parsed = parseFixed(bytes), parsed.metaLength == meta.count,
               checksum(Array(bytes[0..<20]), meta) == Array(bytes[20..<28]),
               let kind = Kind(rawValue: parsed.kind) else { return nil }
-        return Header(kind: kind, meta: meta, bodyLength: parsed.bodyLength)
+        let end = meta.lastIndex { $0 != padding }.map { $0 + 1 } ?? 0
+        return Header(kind: kind, meta: Array(meta[..<end]), bodyLength: parsed.bodyLength)
     }
 
     static func checksum(_ fixed: [UInt8], _ meta: [UInt8]) -> [UInt8] {

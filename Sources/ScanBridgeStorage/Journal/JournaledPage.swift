@@ -83,43 +83,33 @@ public struct JournaledPage: Sendable, Equatable {
                  cause: .init(code: 0, message: path))
     }
 
-    /// The sealed body of `page` for a record: nonce ‖ AES-256-GCM(u32le header length ‖ header
-    /// ‖ payload) ‖ tag, encrypted straight into the one array it returns (a colour page's stored
-    /// form is megabytes; no plaintext copy is made).
-    static func seal(_ page: Page, job: String, uid: String, key: [UInt8]) throws(ScanBridgeError) -> [UInt8] {
-        let form = page.fileForm()
-        let prefix = withUnsafeBytes(of: UInt32(form.header.count).littleEndian) { Array($0) } + form.header
-        let total = Crypto.nonceLength + prefix.count + form.payload.count + Crypto.tagLength
-        do throws(Crypto.Failure) {
+    /// The sealed body of a page for a record: nonce ‖ AES-256-GCM(u32le header length ‖ header
+    /// ‖ payload) ‖ tag, encrypted chunk by chunk into the record as it is written (a colour
+    /// page's stored form is megabytes; neither a plaintext nor a sealed copy of it is made).
+    struct Seal: Sendable {
+        let prefix: [UInt8]
+        let payload: [UInt8]
+        let associatedData: [UInt8]
+        let key: [UInt8]
+
+        init(_ page: Page, job: String, uid: String, key: [UInt8]) {
+            let form = page.fileForm()
+            prefix = withUnsafeBytes(of: UInt32(form.header.count).littleEndian) { Array($0) } + form.header
+            payload = form.payload
+            associatedData = JournaledPage.associatedData(job: job, page: uid)
+            self.key = key
+        }
+
+        var length: Int { Crypto.nonceLength + prefix.count + payload.count + Crypto.tagLength }
+
+        /// Seals the page into `writer` (a fresh nonce each time). Blocking CPU work: the journal's thread.
+        func write(to writer: inout JournalRecordWriter) throws {
             let nonce = try Crypto.randomBytes(Crypto.nonceLength)
-            let gcm = try Crypto.GCM(key: key, nonce: nonce, aad: associatedData(job: job, page: uid), encrypting: true)
-            var failure: Crypto.Failure?
-            let sealed = [UInt8](unsafeUninitializedCapacity: total) { storage, initialized in
-                let output = UnsafeMutableRawBufferPointer(storage)
-                var offset = 0
-                func put(_ bytes: [UInt8], encrypt: Bool) {
-                    guard failure == nil, !bytes.isEmpty else { return }
-                    bytes.withUnsafeBytes { input in
-                        if encrypt {
-                            do throws(Crypto.Failure) { try gcm.update(input.baseAddress!, output.baseAddress! + offset, count: input.count) } catch { failure = error }
-                        } else {
-                            (output.baseAddress! + offset).copyMemory(from: input.baseAddress!, byteCount: input.count)
-                        }
-                    }
-                    offset += bytes.count
-                }
-                put(nonce, encrypt: false)
-                put(prefix, encrypt: true)
-                put(form.payload, encrypt: true)
-                if failure == nil {
-                    do throws(Crypto.Failure) { put(try gcm.finishEncrypting(), encrypt: false) } catch { failure = error }
-                }
-                initialized = failure == nil ? total : 0
-            }
-            if let failure { throw failure }
-            return sealed
-        } catch {
-            throw .storage(StorageErrorCode.writeFailed, "Cannot seal a page for the journal.", cause: .init(code: 0, message: error.operation))
+            let gcm = try Crypto.GCM(key: key, nonce: nonce, aad: associatedData, encrypting: true)
+            try writer.put(nonce)
+            try writer.putEncrypted(prefix, with: gcm)
+            try writer.putEncrypted(payload, with: gcm)
+            try writer.put(try gcm.finishEncrypting())
         }
     }
 }

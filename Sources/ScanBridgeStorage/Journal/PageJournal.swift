@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ScanBridgeCore
+import Synchronization
 
 /// How a journaled job ended, as its `end` record says.
 public struct JournaledJobEnd: Sendable, Equatable, Codable {
@@ -43,8 +44,10 @@ public struct RecoveredJob: Sendable {
 /// append); a damaged record in the middle is skipped and the ones after it kept.
 ///
 /// The journal key (`journal/.key`, 32 random bytes, mode 0600) is kept on disk, unlike the
-/// buffer cache's, because pages must open again after a restart. All file work runs on the
-/// journal's own storage thread, one operation at a time.
+/// buffer cache's, because pages must open again after a restart. All file work, sealing
+/// included, runs on the journal's own storage thread, one operation at a time. Records are
+/// written with `O_DIRECT` (see `JournalRecord`) unless the file system refuses it, then
+/// through the page cache.
 public final class PageJournal: Sendable {
     static let keyName = ".key"
     static let suffix = ".journal"
@@ -53,6 +56,9 @@ public final class PageJournal: Sendable {
     let key: [UInt8]
     let queue: BlockingQueue
     let logger: Logger
+    let staging = JournalStaging()
+    /// Cleared for good when the journal's file system refuses `O_DIRECT`.
+    let writesDirect = Atomic<Bool>(true)
 
     private init(folder: String, key: [UInt8], queue: BlockingQueue, logger: Logger) {
         self.folder = folder
@@ -89,7 +95,7 @@ public final class PageJournal: Sendable {
                 throw .file(error, writing: true, what: "the journal of job \(uid)")
             }
         }
-        try await journal.append(kind: .job, meta: details, body: [], what: "the journal of job \(uid)")
+        try await journal.append(kind: .job, meta: details, what: "the journal of job \(uid)")
         return journal
     }
 
@@ -197,10 +203,9 @@ public struct JobJournal: Sendable {
         do { metaBytes = Array(try JSONEncoder().encode(meta)) } catch {
             throw .storage(StorageErrorCode.writeFailed, "Cannot describe page \(pageNumber) for the journal.")
         }
-        let key = journal.key, job = job
-        let body = try JournaledPage.seal(page, job: job, uid: uid, key: key)
-        let location = try await append(kind: .page, meta: metaBytes, body: body, what: "page \(pageNumber) to the journal of job \(job)")
-        return JournaledPage(job: job, meta: meta, path: journal.path(job: job), bodyOffset: location.bodyOffset, bodyLength: body.count, key: key)
+        let seal = JournaledPage.Seal(page, job: job, uid: uid, key: journal.key)
+        let location = try await append(kind: .page, meta: metaBytes, body: seal, what: "page \(pageNumber) to the journal of job \(job)")
+        return JournaledPage(job: job, meta: meta, path: journal.path(job: job), bodyOffset: location.bodyOffset, bodyLength: seal.length, key: journal.key)
     }
 
     /// Records how the job ended.
@@ -209,32 +214,65 @@ public struct JobJournal: Sendable {
         do { meta = Array(try JSONEncoder().encode(end)) } catch {
             throw .storage(StorageErrorCode.writeFailed, "Cannot describe the end of job \(job) for the journal.")
         }
-        try await append(kind: .end, meta: meta, body: [], what: "the end of job \(job) to its journal")
+        try await append(kind: .end, meta: meta, what: "the end of job \(job) to its journal")
     }
 
     /// Appends one record and fsyncs the file. A failed append is cut off again, so the file
-    /// ends with a whole record and later appends stay readable; it is never retried into a success.
+    /// ends with a whole record and later appends stay readable; it is never retried into a success
+    /// (a file system that refuses direct writes gets the record again through the page cache).
     @discardableResult
-    func append(kind: JournalRecord.Kind, meta: [UInt8], body: [UInt8], what: String) async throws(ScanBridgeError) -> (recordOffset: Int, bodyOffset: Int) {
-        let path = journal.path(job: job)
-        let frame = JournalRecord.frame(kind: kind, meta: meta, bodyLength: body.count)
+    func append(kind: JournalRecord.Kind, meta: [UInt8], body: JournaledPage.Seal? = nil, what: String) async throws(ScanBridgeError) -> (recordOffset: Int, bodyOffset: Int) {
+        let path = journal.path(job: job), journal = journal
         return try await journal.run { () throws(ScanBridgeError) -> (recordOffset: Int, bodyOffset: Int) in
-            let fd: Int32
-            do throws(SystemCallError) { fd = try Posix.openForAppending(path) } catch {
+            let direct = journal.writesDirect.load(ordering: .relaxed)
+            do {
+                do {
+                    return try Self.append(kind: kind, meta: meta, body: body, to: path, direct: direct, staging: journal.staging)
+                } catch let error as SystemCallError where direct && error.errno == EINVAL {
+                    journal.refuseDirectWrites(error)
+                    return try Self.append(kind: kind, meta: meta, body: body, to: path, direct: false, staging: journal.staging)
+                }
+            } catch let error as SystemCallError {
                 throw .file(error, writing: true, what: what)
-            }
-            defer { Posix.close(fd) }
-            var start = 0
-            do throws(SystemCallError) {
-                start = try Posix.fileSize(fd, path)
-                try Posix.writeAll(fd, frame, path)
-                if !body.isEmpty { try Posix.writeAll(fd, body, path) }
-                try Posix.fsync(fd, path)
             } catch {
-                try? Posix.truncate(fd, length: start, path)
-                throw .file(error, writing: true, what: what)
+                throw .storage(StorageErrorCode.writeFailed, "Cannot seal \(what).", cause: .init(code: 0, message: "\(error)"))
             }
+        }
+    }
+
+    /// One try at appending a record (blocking): cut off again when it fails.
+    private static func append(kind: JournalRecord.Kind, meta: [UInt8], body: JournaledPage.Seal?, to path: String, direct: Bool,
+                               staging: JournalStaging) throws -> (recordOffset: Int, bodyOffset: Int) {
+        let fd = try Posix.openForRecords(path, direct: direct)
+        defer { Posix.close(fd) }
+        var start = 0
+        do {
+            start = try Posix.fileSize(fd, path)
+            if direct && start % JournalRecord.alignment != 0 {
+                // A file from before records were aligned: this record ends aligned, the next goes direct.
+                try Posix.stopDirectWrites(fd, path)
+            }
+            let frame = JournalRecord.frame(kind: kind, meta: meta, bodyLength: body?.length ?? 0, at: start)
+            var writer = JournalRecordWriter(fd: fd, path: path, offset: start, staging: staging)
+            try writer.put(frame)
+            try body?.write(to: &writer)
+            try writer.finish()
+            try Posix.fsync(fd, path)
             return (start, start + frame.count)
+        } catch {
+            try? Posix.truncate(fd, length: start, path)
+            throw error
+        }
+    }
+}
+
+extension PageJournal {
+    /// Whether records are written with `O_DIRECT`.
+    var writesPastPageCache: Bool { writesDirect.load(ordering: .relaxed) }
+
+    func refuseDirectWrites(_ error: SystemCallError) {
+        if writesDirect.exchange(false, ordering: .relaxed) {
+            logger.notice("The journal's file system refuses direct writes (\(error)); records go through the page cache")
         }
     }
 }

@@ -16,6 +16,17 @@ import Musl
 /// costs one uncontended lock per fsync.
 enum PosixFaults {
     private static let armedFsync = Mutex<(pathSuffix: String, errno: Int32)?>(nil)
+    private static let directRefusedSuffix = Mutex<String?>(nil)
+
+    /// Makes opening a path ending in `pathSuffix` for direct writes fail with EINVAL, as on a
+    /// file system without `O_DIRECT`, until `nil` is set again.
+    static func refuseDirectWrites(pathSuffix: String?) {
+        directRefusedSuffix.withLock { $0 = pathSuffix }
+    }
+
+    static func directWritesRefused(path: String) -> Bool {
+        directRefusedSuffix.withLock { suffix in suffix.map { path.hasSuffix($0) } ?? false }
+    }
 
     /// Arms one fsync failure for the next fsync of a path ending in `pathSuffix`.
     static func failNextFsync(pathSuffix: String, errno: Int32) {
