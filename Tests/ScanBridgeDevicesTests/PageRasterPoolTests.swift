@@ -17,7 +17,7 @@ private func snapshot(_ pixels: [UInt8]) -> [UInt8] {
 @Suite("Page raster pool")
 struct PageRasterPoolTests {
     @Test func aBufferIsHandedOutOnlyOnceNothingElseReferencesIt() {
-        let pool = PageRasterPool(minimumBytes: 16, maxBytes: 1 << 20, idleRelease: .seconds(60))
+        let pool = ByteArrayPool(name: "sb-test-pool", minimumBytes: 16, maxBytes: 1 << 20, idleRelease: .seconds(60))
         var page: [UInt8]? = [UInt8](repeating: 7, count: 4096)
         pool.track(page!)
         #expect(pool.holding.buffers == 1)
@@ -33,7 +33,9 @@ struct PageRasterPoolTests {
     }
 
     @Test func smallBuffersAndBuffersPastTheBoundAreNotKept() {
-        let pool = PageRasterPool(minimumBytes: 1024, maxBytes: 8192, idleRelease: .seconds(60))
+        // The bound counts the arrays' room (their capacity, a little over 4096 each).
+        let room = [UInt8](repeating: 1, count: 4096).capacity
+        let pool = ByteArrayPool(name: "sb-test-pool", minimumBytes: 1024, maxBytes: 2 * room, idleRelease: .seconds(60))
         pool.track([UInt8](repeating: 0, count: 512))
         #expect(pool.holding.buffers == 0)
         var kept: [[UInt8]] = []
@@ -42,24 +44,24 @@ struct PageRasterPoolTests {
             kept.append(page)
             pool.track(page)
         }
-        #expect(pool.holding.buffers == 2 && pool.holding.bytes == 8192)
+        #expect(pool.holding.buffers == 2 && pool.holding.bytes == 2 * room)
         #expect(pool.take(count: 512) == nil)
         kept.removeAll()
     }
 
     @Test func freeBuffersOfAnotherSizeAreGivenBackWhenAScanOfThatSizeStarts() {
-        let pool = PageRasterPool(minimumBytes: 16, maxBytes: 1 << 20, idleRelease: .seconds(60))
+        let pool = ByteArrayPool(name: "sb-test-pool", minimumBytes: 16, maxBytes: 1 << 20, idleRelease: .seconds(60))
         pool.track([UInt8](repeating: 1, count: 4096))
         let inUse = [UInt8](repeating: 2, count: 2048)
         pool.track(inUse)
         #expect(pool.take(count: 1000) == nil)
         // The free 4096-byte buffer went; the 2048-byte one is still referenced and stays.
-        #expect(pool.holding.buffers == 1 && pool.holding.bytes == 2048 && pool.counters.released == 1)
+        #expect(pool.holding.buffers == 1 && pool.holding.bytes == inUse.capacity && pool.counters.released == 1)
         #expect(inUse.allSatisfy { $0 == 2 })
     }
 
     @Test func theTrimmerGivesBackBuffersLeftFreeAndEnds() async throws {
-        let pool = PageRasterPool(minimumBytes: 16, maxBytes: 1 << 20, idleRelease: .milliseconds(150))
+        let pool = ByteArrayPool(name: "sb-test-pool", minimumBytes: 16, maxBytes: 1 << 20, idleRelease: .milliseconds(150))
         var page: [UInt8]? = [UInt8](repeating: 3, count: 4096)
         pool.track(page!)
         try await Task.sleep(for: .milliseconds(400))
@@ -79,7 +81,7 @@ struct PageRasterPoolTests {
 extension SANESessionTests {
     private static let colourPage = [("mode", "Color"), ("source", "Automatic Document Feeder")]
 
-    private static func scan(pool: PageRasterPool, picture: String, maxPages: Int? = nil) async throws -> TestSANE.Outcome {
+    private static func scan(pool: ByteArrayPool, picture: String, maxPages: Int? = nil) async throws -> TestSANE.Outcome {
         let session = try await TestSANE.open(options: colourPage + [("test-picture", picture)])
         await session.setRasterPool(pool)
         let outcome = await TestSANE.collect(try await session.scan(maxPages: maxPages))
@@ -89,13 +91,13 @@ extension SANESessionTests {
 
     @Test func pooledBuffersNeverServeAPageStillReferencedAndGiveTheSamePixels() async throws {
         // Without a pool (it keeps nothing): the pixels every later scan must match.
-        let unpooled = PageRasterPool(minimumBytes: 1, maxBytes: 0)
+        let unpooled = ByteArrayPool(name: "sb-test-pool", minimumBytes: 1, maxBytes: 0)
         let pattern = try await Self.scan(pool: unpooled, picture: "Color pattern", maxPages: 3)
         let grid = try await Self.scan(pool: unpooled, picture: "Grid", maxPages: 3)
         #expect(pattern.error == nil && pattern.pages.count == 3 && grid.pages.count == 3)
         #expect(pattern.pages[0].image!.pixels != grid.pages[0].image!.pixels)
 
-        let pool = PageRasterPool(minimumBytes: 1, maxBytes: 64 << 20, idleRelease: .seconds(60))
+        let pool = ByteArrayPool(name: "sb-test-pool", minimumBytes: 1, maxBytes: 64 << 20, idleRelease: .seconds(60))
         // First job: its pages stay referenced (as pages in the image buffer are).
         var first = try await Self.scan(pool: pool, picture: "Grid", maxPages: 3).pages
         let firstCopies = first.map { snapshot($0.image!.pixels) }
@@ -120,7 +122,7 @@ extension SANESessionTests {
     }
 
     @Test func aPageCancelledMidReadLeavesTheDeliveredPagesIntact() async throws {
-        let pool = PageRasterPool(minimumBytes: 1, maxBytes: 64 << 20, idleRelease: .seconds(60))
+        let pool = ByteArrayPool(name: "sb-test-pool", minimumBytes: 1, maxBytes: 64 << 20, idleRelease: .seconds(60))
         // Free buffers of the right size in the pool, from a job whose pages are gone.
         _ = try await Self.scan(pool: pool, picture: "Grid", maxPages: 4)
         #expect(pool.counters.tracked == 4)
@@ -149,7 +151,7 @@ extension SANESessionTests {
         #expect(again.error == nil && again.pages.count == 3)
         #expect(again.pages.allSatisfy { !heldAddresses.contains(storage($0.image!.pixels)) })
         #expect(delivered.map { $0.image!.pixels } == copies)
-        let reference = try await Self.scan(pool: PageRasterPool(minimumBytes: 1, maxBytes: 0), picture: "Color pattern", maxPages: 3)
+        let reference = try await Self.scan(pool: ByteArrayPool(name: "sb-test-pool", minimumBytes: 1, maxBytes: 0), picture: "Color pattern", maxPages: 3)
         #expect(again.pages.map { $0.image!.pixels } == reference.pages.map { $0.image!.pixels })
         #expect(delivered.map { $0.image!.pixels } == Array(reference.pages.prefix(2)).map { $0.image!.pixels })
     }

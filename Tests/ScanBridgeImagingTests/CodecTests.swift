@@ -40,6 +40,27 @@ struct CodecTests {
         }
     }
 
+    @Test func jpegsCopiedOutIntoRecycledArraysReuseAPageThatIsGoneNeverOneInUse() throws {
+        let pool = ByteArrayPool(name: "sb-test-jpegs", minimumBytes: 1024, maxBytes: 64 << 20, idleRelease: .seconds(60))
+        let output = JPEGOutputBuffer(recycling: pool)
+        let first = TestPage.make(width: 803, height: 1001, seed: 41), second = TestPage.make(width: 803, height: 1001, seed: 42)
+        var kept: [UInt8]? = try JPEGCodec.encode(first, quality: 85, output: output)
+        let firstReference = try JPEGCodec.encode(first, quality: 85)
+        #expect(kept == firstReference)
+        #expect(pool.holding.buffers == 1)
+        // The first page still holds its JPEG: the second gets an array of its own.
+        let other = try JPEGCodec.encode(second, quality: 85, output: output)
+        #expect(pool.counters.reused == 0)
+        #expect(kept == firstReference, "the kept JPEG is untouched")
+        let address = kept!.withUnsafeBytes { $0.baseAddress! }
+        kept = nil
+        let again = try JPEGCodec.encode(second, quality: 85, output: output)
+        #expect(pool.counters.reused == 1)
+        #expect(again.withUnsafeBytes { $0.baseAddress! } == address, "the gone page's array was reused")
+        let reference = try JPEGCodec.encode(second, quality: 85)
+        #expect(again == other && again == reference)
+    }
+
     @Test func jpegScaledDecodeForThumbnails() throws {
         let page = TestPage.make(width: 803, height: 1001)
         let bytes = try JPEGCodec.encode(page, quality: 85)

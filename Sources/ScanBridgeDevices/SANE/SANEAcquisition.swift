@@ -98,7 +98,7 @@ struct SANEAcquisition {
     let sourceKind: ScanSource.Kind?
     let resolution: Double
     /// Where page buffers come from when an earlier page's buffer is free again.
-    let rasterPool: PageRasterPool
+    let rasterPool: ByteArrayPool
     /// Test hook: option assignments (name, value text) to make before page N (1-based).
     let beforePage: (@Sendable (Int) -> [(String, String)])?
 

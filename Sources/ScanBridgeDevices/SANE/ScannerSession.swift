@@ -61,7 +61,7 @@ public actor ScannerSession {
     private let bufferLimits: PageBuffer.Limits
     private var runCounter: UInt64 = 0
     private var beforePage: (@Sendable (Int) -> [(String, String)])?
-    private var rasterPool = PageRasterPool.shared
+    private var rasterPool = ByteArrayPool.pageRasters
 
     private init(scanner: ScannerInfo, thread: DedicatedThreads, handle: SANEHandle, capabilities: ScannerCapabilities,
                  timeout: Double, bufferLimits: PageBuffer.Limits) {
@@ -275,7 +275,7 @@ public actor ScannerSession {
     }
 
     /// Test hook: the pool page buffers of the next scans come from (the process's by default).
-    func setRasterPool(_ pool: PageRasterPool) {
+    func setRasterPool(_ pool: ByteArrayPool) {
         rasterPool = pool
     }
 

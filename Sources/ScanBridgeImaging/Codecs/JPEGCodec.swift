@@ -56,12 +56,9 @@ public enum JPEGCodec {
                         sampling, Int32(quality), TJFLAG_NOREALLOC)
         }
         guard status == 0, let output else { throw ImagingError.library("TurboJPEG encode", String(cString: tjGetErrorStr2(handle))) }
-        var bytes = [UInt8](unsafeUninitializedCapacity: Int(size)) { copy, count in
-            HugePages.advise(UnsafeMutableRawBufferPointer(copy))
-            copy.baseAddress!.update(from: output, count: Int(size))
-            count = Int(size)
-        }
+        var bytes = buffer.copy(UnsafeBufferPointer(start: output, count: Int(size)))
         setJFIFDensity(&bytes, xDPI: image.xDPI, yDPI: image.yDPI)
+        buffer.recycler?.track(bytes)
         return bytes
     }
 
@@ -140,8 +137,33 @@ public enum JPEGCodec {
 public final class JPEGOutputBuffer: @unchecked Sendable {
     private(set) var base: UnsafeMutablePointer<UInt8>?
     private(set) var capacity = 0
+    /// Where the arrays the JPEGs are copied out into come from (and go back to once their
+    /// pages are gone); nil: fresh arrays.
+    let recycler: ByteArrayPool?
 
-    public init() {}
+    /// Fresh arrays from a recycler get this much room beyond their JPEG, so that the next
+    /// pages, whose JPEGs are rarely the same size, fit into them.
+    static let recycledRoom = 1 << 20
+
+    public init(recycling recycler: ByteArrayPool? = nil) {
+        self.recycler = recycler
+    }
+
+    /// The encoded bytes as an array of their own: an array of an earlier page's that is free
+    /// again when the recycler has one, else fresh memory.
+    func copy(_ encoded: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+        if var recycled = recycler?.take(capacityFor: encoded.count) {
+            recycled.append(contentsOf: encoded)
+            return recycled
+        }
+        let room = recycler == nil ? encoded.count : encoded.count + Self.recycledRoom
+        var bytes = [UInt8](unsafeUninitializedCapacity: room) { copy, count in
+            HugePages.advise(UnsafeMutableRawBufferPointer(copy))
+            count = 0
+        }
+        bytes.append(contentsOf: encoded)
+        return bytes
+    }
 
     deinit { if let base { tjFree(base) } }
 

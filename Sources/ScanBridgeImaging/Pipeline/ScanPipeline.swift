@@ -1,3 +1,4 @@
+import ScanBridgeCore
 import Synchronization
 
 /// What the scan pipeline makes of a page as it arrives: its stored form and its reduction for
@@ -43,15 +44,23 @@ public enum ScanPipeline {
 }
 
 /// The JPEG output buffers of one run of the pipeline, one per page being encoded at a time:
-/// every page after the first few is encoded into memory already mapped. Freed with the run.
+/// every page after the first few is encoded into memory already mapped, and its stored form
+/// copied out into the array of an earlier page that is gone (`ByteArrayPool.storedForms`).
+/// Freed with the run.
 final class JPEGOutputBuffers: Sendable {
     private let idle = Mutex<[JPEGOutputBuffer]>([])
 
     func withBuffer<R>(_ body: (JPEGOutputBuffer) -> R) -> R {
-        let buffer = idle.withLock { $0.popLast() } ?? JPEGOutputBuffer()
+        let buffer = idle.withLock { $0.popLast() } ?? JPEGOutputBuffer(recycling: .storedForms)
         defer { idle.withLock { $0.append(buffer) } }
         return body(buffer)
     }
+}
+
+extension ByteArrayPool {
+    /// The arrays of scanned pages' stored forms (megabytes of JPEG a page), reused for later
+    /// pages once their pages are deleted, like the page buffers themselves.
+    public static let storedForms = ByteArrayPool(name: "sb-stored-forms", maxBytes: 256 << 20)
 }
 
 extension AsyncSequence where Self: Sendable, Element: Sendable {

@@ -15,7 +15,7 @@ public enum MemoryPolicy {
     ///
     /// The price is that every such block is memory the kernel zeroes when it is first written.
     /// Scanned pages, the largest and most frequent blocks, avoid it through the scanner
-    /// sessions' bounded pool of page buffers (`PageRasterPool` in ScanBridgeDevices), which
+    /// sessions' bounded pool of page buffers (`ByteArrayPool.pageRasters` in ScanBridgeDevices), which
     /// gives a page the buffer of an earlier page that is gone instead of a new one.
     ///
     /// Fixing the mmap threshold also fixes glibc's trim threshold at its 128 KiB default, so
