@@ -99,22 +99,10 @@ actor ScanJob {
     init(uid: String, origin: String?, source: any JobPageSource, scanner: ScannerInfo?, adjustments: [String], maxPages: Int?,
          buffer: ImageBuffer, jobTimeout: Int, logger: Logger, events: EventHub, metrics: ServiceMetrics,
          journaling: Journaling? = nil, sane: SANEContext = .shared, onRelease: @escaping @Sendable (String) async -> Void) {
-        self.journaling = journaling
-        self.sane = sane
-        self.uid = uid
-        self.origin = origin
-        self.scanner = scanner
-        self.deviceID = source.deviceID
-        self.adjustments = adjustments
-        self.source = source
-        self.buffer = buffer
-        self.maxPages = maxPages
-        self.jobTimeout = jobTimeout > 0 ? .seconds(jobTimeout) : nil
-        self.logger = logger
-        self.onRelease = onRelease
-        self.events = events
-        self.metrics = metrics
-        self.status = .pending
+        self.init(uid: uid, origin: origin, scanner: scanner, deviceID: source.deviceID, adjustments: adjustments, source: source,
+                  maxPages: maxPages, jobTimeout: jobTimeout > 0 ? .seconds(jobTimeout) : nil, buffer: buffer,
+                  journaling: journaling, journal: nil, pages: [], status: .pending,
+                  logger: logger, events: events, metrics: metrics, sane: sane, onRelease: onRelease)
     }
 
     /// A job found in the page journal at start-up, with its pages (already back in the buffer):
@@ -122,53 +110,54 @@ actor ScanJob {
     init(recovered: RecoveredJob, details: JournaledJobDetails, pages: [JobPage], journal: PageJournal, buffer: ImageBuffer,
          logger: Logger, events: EventHub, metrics: ServiceMetrics, sane: SANEContext = .shared,
          onRelease: @escaping @Sendable (String) async -> Void) {
-        uid = recovered.uid
-        origin = details.origin
-        scanner = details.scanner
-        deviceID = details.scanner.id
-        adjustments = details.adjustments
-        journaling = Journaling(journal: journal, details: details)
-        self.journal = journal.reopen(job: recovered.uid)
-        self.sane = sane
-        self.buffer = buffer
-        maxPages = details.maxPages
-        jobTimeout = nil
-        self.logger = logger
-        self.events = events
-        self.metrics = metrics
-        self.onRelease = onRelease
-        self.pages = pages
+        var status = Status.interrupted, code = 0
+        var message = "Interrupted: the service stopped while the job ran; its \(pages.count) journaled page(s) are kept. "
+            + "PATCH {\"status\": \"running\"} resumes it on the same scanner."
         if let end = recovered.end, let final = Status(rawValue: end.status), final.isFinished {
-            status = final
-            code = end.code
-            message = end.message
-        } else {
-            status = .interrupted
-            message = "Interrupted: the service stopped while the job ran; its \(pages.count) journaled page(s) are kept. "
-                + "PATCH {\"status\": \"running\"} resumes it on the same scanner."
+            (status, code, message) = (final, end.code, end.message)
         }
+        self.init(uid: recovered.uid, origin: details.origin, scanner: details.scanner, deviceID: details.scanner.id,
+                  adjustments: details.adjustments, source: nil, maxPages: details.maxPages, jobTimeout: nil, buffer: buffer,
+                  journaling: Journaling(journal: journal, details: details), journal: journal.reopen(job: recovered.uid),
+                  pages: pages, status: status, code: code, message: message,
+                  logger: logger, events: events, metrics: metrics, sane: sane, onRelease: onRelease)
     }
 
     /// A job whose pages were imported from a file (`JobRegistry.importJob`) and are in the
     /// buffer already: completed from the start, with no device, no timeout and no journal.
     init(uid: String, origin: String?, imported pages: [JobPage], buffer: ImageBuffer, logger: Logger, events: EventHub,
          metrics: ServiceMetrics) {
+        self.init(uid: uid, origin: origin, scanner: nil, deviceID: Self.importDeviceID, adjustments: [], source: nil,
+                  maxPages: nil, jobTimeout: nil, buffer: buffer, journaling: nil, journal: nil, pages: pages, status: .completed,
+                  logger: logger, events: events, metrics: metrics, sane: .shared, onRelease: { _ in })
+    }
+
+    /// Every job's state at its start, whichever way it came about.
+    private init(uid: String, origin: String?, scanner: ScannerInfo?, deviceID: String, adjustments: [String],
+                 source: (any JobPageSource)?, maxPages: Int?, jobTimeout: Duration?, buffer: ImageBuffer,
+                 journaling: Journaling?, journal: JobJournal?, pages: [JobPage], status: Status, code: Int = 0,
+                 message: String = "Successful", logger: Logger, events: EventHub, metrics: ServiceMetrics, sane: SANEContext,
+                 onRelease: @escaping @Sendable (String) async -> Void) {
         self.uid = uid
         self.origin = origin
-        scanner = nil
-        deviceID = Self.importDeviceID
-        adjustments = []
-        journaling = nil
-        sane = .shared
+        self.scanner = scanner
+        self.deviceID = deviceID
+        self.adjustments = adjustments
+        self.source = source
+        self.maxPages = maxPages
+        self.jobTimeout = jobTimeout
         self.buffer = buffer
-        maxPages = nil
-        jobTimeout = nil
+        self.journaling = journaling
+        self.journal = journal
+        self.pages = pages
+        self.status = status
+        self.code = code
+        self.message = message
         self.logger = logger
         self.events = events
         self.metrics = metrics
-        onRelease = { _ in }
-        self.pages = pages
-        status = .completed
+        self.sane = sane
+        self.onRelease = onRelease
     }
 
     /// The `deviceID` of jobs whose pages were imported from a file.
