@@ -176,6 +176,12 @@ struct OperationTests {
         // Sums at their largest: all white, every block.
         let white = Image(width: 64, height: 48, format: .rgb24, xDPI: 300, yDPI: 300, pixels: [UInt8](repeating: 255, count: 64 * 48 * 3))
         for block in 2...16 { #expect(white.blockAveraged(block).pixels.allSatisfy { $0 == 255 }, "block \(block)") }
+        // Smaller than a block: an empty image.
+        let tiny = Image(width: 5, height: 3, format: .rgb24, xDPI: 300, yDPI: 300, pixels: [UInt8](repeating: 9, count: 45))
+        for block in [2, 4, 8] {
+            let averaged = tiny.blockAveraged(block)
+            #expect(averaged.width == 5 / block && averaged.height == 3 / block && averaged.pixels.count == (5 / block) * (3 / block) * 3)
+        }
     }
 
     @Test func blockMeanIsExactForEveryBlockAndSum() {

@@ -23,10 +23,13 @@ extension Image {
         let outWidth = width / block, outHeight = height / block
         let count = outWidth * format.channels * outHeight
         let out = [UInt8](unsafeUninitializedCapacity: count) { storage, initialized in
-            if format == .gray8 && (block == 2 || block == 4) {
-                averageGrayPairs(block, outWidth: outWidth, outHeight: outHeight, into: storage.baseAddress!)
-            } else {
-                averageThroughColumnSums(block, outWidth: outWidth, outHeight: outHeight, into: storage.baseAddress!)
+            // No storage when the image is smaller than a block: nothing to write.
+            if let destination = storage.baseAddress, count > 0 {
+                if format == .gray8 && (block == 2 || block == 4) {
+                    averageGrayPairs(block, outWidth: outWidth, outHeight: outHeight, into: destination)
+                } else {
+                    averageThroughColumnSums(block, outWidth: outWidth, outHeight: outHeight, into: destination)
+                }
             }
             initialized = count
         }
