@@ -4,9 +4,9 @@
 ///
 /// It reads every byte of the page once, and on a page larger than the caches that read is most
 /// of its time, so the work per byte is kept to vector operations the build's baseline x86-64
-/// target has (SSE2: no byte shuffles, no 32-bit lane multiply instruction of its own).
-/// A scalar loop per output pixel, adding its `block` column sums channel by channel and dividing
-/// with a 64-bit multiply, took more than half of the time of a colour page (perf annotate).
+/// target has (SSE2: no byte shuffles, no 32-bit lane multiply instruction of its own): a scalar
+/// loop per output pixel, adding its `block` column sums channel by channel and dividing with a
+/// 64-bit multiply, costs more than the whole read of a colour page (perf annotate).
 extension Image {
     /// The largest block `blockAveraged` takes.
     static let largestBlock = 16

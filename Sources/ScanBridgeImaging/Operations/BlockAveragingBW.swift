@@ -99,7 +99,7 @@ extension Image {
 
 extension Image {
     /// Indexed by a block's black bits, its mean gray, rounded as `blockAveraged` rounds: a
-    /// lookup of the block² + 1 possible counts, where dividing took a multiply per output pixel.
+    /// lookup of the block² + 1 possible counts instead of a multiply per output pixel.
     fileprivate static func blockGrays(_ block: Int) -> [UInt8] {
         let mean = BlockMean(block: block), pixels = UInt32(block * block)
         return (0...pixels).map { black in mean((pixels - black) * 255) }
