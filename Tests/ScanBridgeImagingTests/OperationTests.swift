@@ -136,32 +136,81 @@ struct OperationTests {
         }
     }
 
+    /// Each block's rounded mean by the plain loop over its pixels (BW: a set bit is black, 0).
+    static func plainBlockMeans(_ image: Image, _ block: Int) -> [UInt8] {
+        let channels = image.format == .bw1 ? 1 : image.format.channels
+        func sample(_ x: Int, _ y: Int, _ channel: Int) -> Int {
+            guard image.format == .bw1 else { return Int(image.pixels[y * image.stride + x * channels + channel]) }
+            return image.pixels[y * image.stride + x / 8] & (0x80 >> UInt8(x % 8)) != 0 ? 0 : 255
+        }
+        var means: [UInt8] = []
+        for by in 0..<(image.height / block) {
+            for bx in 0..<(image.width / block) {
+                for channel in 0..<channels {
+                    var sum = 0
+                    for y in 0..<block {
+                        for x in 0..<block { sum += sample(bx * block + x, by * block + y, channel) }
+                    }
+                    means.append(UInt8((sum + block * block / 2) / (block * block)))
+                }
+            }
+        }
+        return means
+    }
+
     @Test func blockAveragingMatchesThePlainMeanForEveryBlockAndLayout() {
-        // Gray and colour, odd sizes (remainders left out), rows with bytes after the pixels.
+        // Gray and colour, odd sizes (remainders left out), rows with bytes after the pixels;
+        // widths that end inside and outside a vector step, and a row as wide as a page's.
         var rng = SplitMix64(state: 11)
-        for (format, width, height, padding) in [(PixelFormat.rgb24, 97, 61, 0), (.rgb24, 50, 33, 5), (.gray8, 83, 47, 3), (.gray8, 16, 16, 0)] {
+        for (format, width, height, padding) in [(PixelFormat.rgb24, 97, 61, 0), (.rgb24, 50, 33, 5), (.gray8, 83, 47, 3), (.gray8, 16, 16, 0),
+                                                 (.gray8, 2480, 18, 0), (.rgb24, 2483, 17, 1), (.gray8, 165, 40, 7), (.rgb24, 33, 35, 2)] {
             let stride = format.minimumStride(width: width) + padding
             let image = Image(width: width, height: height, format: format, stride: stride, xDPI: 300, yDPI: 300,
                               pixels: (0..<(stride * height)).map { _ in UInt8(rng.int(0..<256)) })
-            let channels = format.channels
-            for block in [2, 3, 4, 5, 7, 16] where block <= min(width, height) {
+            for block in [2, 3, 4, 5, 6, 7, 8, 13, 16] where block <= min(width, height) {
                 let averaged = image.blockAveraged(block)
                 #expect(averaged.width == width / block && averaged.height == height / block)
-                var expected: [UInt8] = []
-                for by in 0..<(height / block) {
-                    for bx in 0..<(width / block) {
-                        for channel in 0..<channels {
-                            var sum = 0
-                            for y in 0..<block {
-                                for x in 0..<block { sum += Int(image.pixels[(by * block + y) * stride + (bx * block + x) * channels + channel]) }
-                            }
-                            expected.append(UInt8((sum + block * block / 2) / (block * block)))
-                        }
-                    }
-                }
-                #expect(averaged.pixels == expected, "\(format) \(width)×\(height)+\(padding), block \(block)")
+                #expect(averaged.pixels == Self.plainBlockMeans(image, block), "\(format) \(width)×\(height)+\(padding), block \(block)")
             }
         }
+        // Sums at their largest: all white, every block.
+        let white = Image(width: 64, height: 48, format: .rgb24, xDPI: 300, yDPI: 300, pixels: [UInt8](repeating: 255, count: 64 * 48 * 3))
+        for block in 2...16 { #expect(white.blockAveraged(block).pixels.allSatisfy { $0 == 255 }, "block \(block)") }
+        // Smaller than a block: an empty image.
+        let tiny = Image(width: 5, height: 3, format: .rgb24, xDPI: 300, yDPI: 300, pixels: [UInt8](repeating: 9, count: 45))
+        for block in [2, 4, 8] {
+            let averaged = tiny.blockAveraged(block)
+            #expect(averaged.width == 5 / block && averaged.height == 3 / block && averaged.pixels.count == (5 / block) * (3 / block) * 3)
+        }
+    }
+
+    @Test func blockMeanIsExactForEveryBlockAndSum() {
+        for block in 1...16 {
+            let divisor = block * block
+            let sums = (0...(255 * divisor)).map { UInt16($0) }
+            let expected = sums.map { UInt8((Int($0) + divisor / 2) / divisor) }
+            let mean = BlockMean(block: block)
+            #expect(sums.map { mean(UInt32($0)) } == expected, "block \(block), one at a time")
+            var vectorised = [UInt8](repeating: 0, count: sums.count)
+            sums.withUnsafeBufferPointer { sums in
+                vectorised.withUnsafeMutableBufferPointer { mean.store(sums.baseAddress!, count: sums.count, into: $0.baseAddress!) }
+            }
+            #expect(vectorised == expected, "block \(block), eight at a time")
+        }
+    }
+
+    @Test(arguments: [PixelFormat.gray8, .rgb24, .bw1])
+    func shrinkingByAWholeFactorGivesEachBlocksExactMean(format: PixelFormat) {
+        let page = TestPage.make(width: 240, height: 180, format: format, dpi: 300, seed: 31)
+        for factor in [2, 3, 4, 5, 12] {
+            let small = page.resized(width: 240 / factor, height: 180 / factor)
+            #expect(small.format == (format == .bw1 ? .gray8 : format) && small.width == 240 / factor && small.height == 180 / factor)
+            #expect(small.pixels == Self.plainBlockMeans(page, factor), "\(format), 1/\(factor)")
+            #expect(small.xDPI == 300 / Double(factor) && small.yDPI == 300 / Double(factor))
+        }
+        // Different factors across and down take the float passes: still the mean, nearly.
+        let uneven = page.resized(width: 120, height: 60)
+        #expect(uneven.width == 120 && uneven.height == 60)
     }
 
     @Test func bwBlockAveragingFromBitsEqualsAveragingTheExpandedPage() {
@@ -171,6 +220,7 @@ struct OperationTests {
             let expanded = bw.converted(to: .gray8)
             for block in [2, 3, 4, 7, 8, 13, 16] where block <= min(width, height) {
                 #expect(bw.blockAveragedFromBits(block) == expanded.blockAveraged(block), "\(width)×\(height), block \(block)")
+                #expect(bw.blockAveragedFromBits(block).pixels == Self.plainBlockMeans(bw, block), "\(width)×\(height), block \(block)")
             }
         }
         // Rows with bytes after the pixels (a wider stride), all bits set: they are not counted.

@@ -67,6 +67,15 @@ let benchmarks: @Sendable () -> Void = {
         var copy = bw
         for _ in benchmark.scaledIterations { blackHole(raw.tiffEncode(&copy, compression: .ccittG4)) }
     }
+    // The thumbnail source of each page alone (blocks of 4 for A4 at 300 dpi): the scan
+    // pipeline's second pass over every page.
+    for (name, page) in [("colour", colour), ("gray", gray), ("BW", bw)] {
+        Benchmark("Thumbnail source, \(name) page") { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(ThumbnailSource(of: page, maxWidth: ScanPipeline.thumbnailSourceBox, maxHeight: ScanPipeline.thumbnailSourceBox))
+            }
+        }
+    }
     Benchmark("Scan pipeline products, colour page") { benchmark in
         for _ in benchmark.scaledIterations { blackHole(ScanPipeline.products(of: colour)) }
     }

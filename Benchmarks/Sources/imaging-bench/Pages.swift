@@ -14,7 +14,8 @@ struct Random {
 }
 
 func makePage(dpi: Int = 300, seed: UInt64 = 1) -> Image {
-    let width = 210 * dpi * 10 / 254, height = 297 * dpi * 10 / 254
+    // A4 rounded to whole pixels (2480 × 3508 at 300 dpi), as scanners and the docs count it.
+    let width = (210 * dpi * 10 + 127) / 254, height = (297 * dpi * 10 + 127) / 254
     var rng = Random(state: seed)
     var pixels = [UInt8](repeating: 0, count: width * height * 3)
     pixels.withUnsafeMutableBufferPointer { p in

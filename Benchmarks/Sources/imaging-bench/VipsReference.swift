@@ -23,8 +23,17 @@ enum VipsReference {
         return String(cString: vips_error_buffer())
     }
 
-    /// `image` box-averaged down by the integer `factor`, computed into memory.
+    /// `image` box-averaged down by the integer `factor`, computed into memory; its byte count.
     static func shrink(_ image: Image, factor: Int) throws -> Int {
+        try shrink(image, factor: factor) { $0.count }
+    }
+
+    /// The pixels of `image` box-averaged down by `factor` (outside the timed calls: a copy).
+    static func shrunkPixels(_ image: Image, factor: Int) throws -> [UInt8] {
+        try shrink(image, factor: factor) { [UInt8]($0) }
+    }
+
+    private static func shrink<Result>(_ image: Image, factor: Int, reading: (UnsafeRawBufferPointer) -> Result) throws -> Result {
         try image.pixels.withUnsafeBytes { pixels in
             guard let input = vips_image_new_from_memory(pixels.baseAddress, pixels.count, Int32(image.width), Int32(image.height),
                                                          Int32(image.format.channels), VIPS_FORMAT_UCHAR) else {
@@ -36,8 +45,8 @@ enum VipsReference {
             defer { cvips_unref(output) }
             var size = 0
             guard let memory = vips_image_write_to_memory(output, &size) else { throw Failure(description: "write_to_memory: \(lastError())") }
-            cvips_free(memory)
-            return size
+            defer { cvips_free(memory) }
+            return reading(UnsafeRawBufferPointer(start: memory, count: size))
         }
     }
 

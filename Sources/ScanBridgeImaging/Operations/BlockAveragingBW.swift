@@ -14,12 +14,14 @@ extension Image {
         precondition((2...Self.largestBlock).contains(block), "block sizes 2…16 fit the 4-byte window")
         let outWidth = width / block, outHeight = height / block
         var out = [UInt8](repeating: 0, count: outWidth * outHeight)
-        let gray = BlockGray(block: block)
-        out.withUnsafeMutableBufferPointer { destination in
-            if 8 % block == 0 {
-                countWholeBlocksPerByte(block, outWidth: outWidth, outHeight: outHeight, gray: gray, into: destination)
-            } else {
-                countThroughWindows(block, outWidth: outWidth, outHeight: outHeight, gray: gray, into: destination)
+        let grays = Self.blockGrays(block)
+        grays.withUnsafeBufferPointer { gray in
+            out.withUnsafeMutableBufferPointer { destination in
+                if 8 % block == 0 {
+                    countWholeBlocksPerByte(block, outWidth: outWidth, outHeight: outHeight, gray: gray, into: destination)
+                } else {
+                    countThroughWindows(block, outWidth: outWidth, outHeight: outHeight, gray: gray, into: destination)
+                }
             }
         }
         var result = with(width: outWidth, height: outHeight, format: .gray8, pixels: out)
@@ -31,7 +33,7 @@ extension Image {
     /// Blocks of 2, 4 or 8 bits lie whole in a byte: one lookup gives the black bits of each of
     /// a byte's 8 / block blocks, in a lane of a byte each (at most 8 · 8 = 64 over the block's
     /// rows, so lanes never carry), and a block row costs one lookup per byte per row.
-    private func countWholeBlocksPerByte(_ block: Int, outWidth: Int, outHeight: Int, gray: BlockGray,
+    private func countWholeBlocksPerByte(_ block: Int, outWidth: Int, outHeight: Int, gray: UnsafeBufferPointer<UInt8>,
                                          into destination: UnsafeMutableBufferPointer<UInt8>) {
         let lanes = 8 / block
         let table = blackBitsPerLane[block]
@@ -46,7 +48,7 @@ extension Image {
                         for _ in 0..<block { packed &+= table[Int(p.pointee)]; p += stride }
                         let first = byte &* lanes
                         for lane in 0..<min(lanes, outWidth &- first) {
-                            destination[outY &* outWidth &+ first &+ lane] = gray.mean(black: (packed &>> UInt32(8 &* lane)) & 0xFF)
+                            destination[outY &* outWidth &+ first &+ lane] = gray[Int((packed &>> UInt32(8 &* lane)) & 0xFF)]
                         }
                     }
                 }
@@ -57,7 +59,7 @@ extension Image {
     /// Other blocks straddle bytes: the `block` bits under an output pixel are read from each
     /// row through a 4-byte window (a 16-bit lookup). The last few pixels of a row, whose window
     /// would reach past it, read a copy of the rows with zero bytes after them.
-    private func countThroughWindows(_ block: Int, outWidth: Int, outHeight: Int, gray: BlockGray,
+    private func countThroughWindows(_ block: Int, outWidth: Int, outHeight: Int, gray: UnsafeBufferPointer<UInt8>,
                                      into destination: UnsafeMutableBufferPointer<UInt8>) {
         let stride = self.stride, drop = UInt32(32 - block)
         let inside = min(outWidth, stride >= 4 ? ((stride - 4) * 8) / block + 1 : 0)
@@ -79,14 +81,14 @@ extension Image {
                     for outY in 0..<outHeight {
                         let rows = source.baseAddress! + outY * block * stride
                         let base = outY * outWidth
-                        for outX in 0..<inside { destination[base &+ outX] = gray.mean(black: black(at: outX &* block, rows: rows, stride: stride)) }
+                        for outX in 0..<inside { destination[base &+ outX] = gray[Int(black(at: outX &* block, rows: rows, stride: stride))] }
                         guard inside < outWidth else { continue }
                         for dy in 0..<block {
                             (tail.baseAddress! + dy * (stride + 3)).copyMemory(from: rows + dy * stride, byteCount: stride)
                         }
                         for outX in inside..<outWidth {
                             let count = black(at: outX &* block, rows: UnsafeRawPointer(tail.baseAddress!), stride: stride + 3)
-                            destination[base &+ outX] = gray.mean(black: count)
+                            destination[base &+ outX] = gray[Int(count)]
                         }
                     }
                 }
@@ -95,19 +97,12 @@ extension Image {
     }
 }
 
-/// A block's black bits to its mean gray, rounded as `blockAveraged` rounds.
-private struct BlockGray {
-    let divisor: UInt32, half: UInt64, reciprocal: UInt64
-
-    init(block: Int) {
-        divisor = UInt32(block * block)
-        half = UInt64(divisor / 2)
-        reciprocal = ((UInt64(1) << 40) + UInt64(divisor) - 1) / UInt64(divisor)   // as in blockAveraged
-    }
-
-    @inline(__always) func mean(black: UInt32) -> UInt8 {
-        let sum = UInt64((divisor &- black) &* 255)
-        return UInt8(truncatingIfNeeded: ((sum &+ half) &* reciprocal) >> 40)
+extension Image {
+    /// Indexed by a block's black bits, its mean gray, rounded as `blockAveraged` rounds: a
+    /// lookup of the block² + 1 possible counts instead of a multiply per output pixel.
+    fileprivate static func blockGrays(_ block: Int) -> [UInt8] {
+        let mean = BlockMean(block: block), pixels = UInt32(block * block)
+        return (0...pixels).map { black in mean((pixels - black) * 255) }
     }
 }
 

@@ -1,11 +1,18 @@
 /// Resampling: area-averaging when shrinking (each output pixel is the exact mean of the source
-/// area it covers), Catmull-Rom bicubic when enlarging. Separable: a horizontal pass per source
-/// row, then a vertical pass whose inner loop runs over whole rows in `SIMD8<Float>`.
+/// area it covers), Catmull-Rom bicubic when enlarging. A shrink by one whole factor both ways is
+/// block averaging in integers (`blockAveraged`); others are separable: a horizontal pass per
+/// source row, then a vertical pass whose inner loop runs over whole rows in `SIMD8<Float>`.
 /// `bw1` images are resampled in gray and come back as `gray8`.
 extension Image {
     /// This image resampled to `newWidth × newHeight`; dpi scales with the size.
     public func resized(width newWidth: Int, height newHeight: Int) -> Image {
         precondition(newWidth > 0 && newHeight > 0, "resize to an empty image")
+        if let block = wholeBlock(width: newWidth, height: newHeight) {
+            var result = format == .bw1 ? blockAveragedFromBits(block) : blockAveraged(block)
+            result.xDPI = xDPI * Double(newWidth) / Double(width)
+            result.yDPI = yDPI * Double(newHeight) / Double(height)
+            return result
+        }
         if format == .bw1 { return converted(to: .gray8).resized(width: newWidth, height: newHeight) }
         if newWidth == width && newHeight == height { return self }
         let channels = format.channels, sixteen = isSixteenBit
@@ -97,6 +104,17 @@ extension Image {
         result.xDPI = xDPI * Double(newWidth) / Double(max(1, width))
         result.yDPI = yDPI * Double(newHeight) / Double(max(1, height))
         return result
+    }
+
+    /// The block of a shrink to `newWidth × newHeight` by the same whole factor both ways, of an
+    /// 8-bit or BW image: that shrink is block averaging, whose integer sums give each pixel's
+    /// exact rounded mean several times faster than the float passes (the same pixels, for
+    /// factors of 2, 4, 8 and 16, whose weights and sums are exact in `Float`). Nil otherwise.
+    private func wholeBlock(width newWidth: Int, height newHeight: Int) -> Int? {
+        guard format == .gray8 || format == .rgb24 || format == .bw1, newWidth < width,
+              width % newWidth == 0, height % newHeight == 0, width / newWidth == height / newHeight,
+              (2...Self.largestBlock).contains(width / newWidth) else { return nil }
+        return width / newWidth
     }
 
     /// The size that fits into `maxWidth × maxHeight` keeping the aspect ratio (never 0).
