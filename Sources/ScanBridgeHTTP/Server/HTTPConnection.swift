@@ -98,12 +98,18 @@ struct HTTPConnection {
     /// Runs the handler; when the peer closes the connection meanwhile (a client that gave up
     /// on a long-polling request such as `next-page-info`), the handler's task is cancelled so
     /// that it stops waiting and takes nothing it could no longer deliver. Nil in that case.
+    /// The connection's own task waits out the delay, which the handler ends when it answers
+    /// first: the watcher is a task only for the handlers that take longer.
     private func respondWatchingForClose(to request: Request) async -> Response? {
         await withTaskGroup(of: HandlerOutcome.self) { group in
-            group.addTask { .response(await self.responder.respond(to: request)) }
+            let answered = CoarseDelay.shared.makeTicket()
             group.addTask {
-                guard await CoarseDelay.shared.wait(Self.closeWatchDelay) else { return .peerSentMore }
-                return await self.reader.watchForPeerClose() ? .peerClosed : .peerSentMore
+                let response = await self.responder.respond(to: request)
+                CoarseDelay.shared.end(answered)
+                return .response(response)
+            }
+            if await CoarseDelay.shared.wait(Self.closeWatchDelay, endedBy: answered) {
+                group.addTask { await self.reader.watchForPeerClose() ? .peerClosed : .peerSentMore }
             }
             var result: Response?
             var peerClosed = false
