@@ -502,6 +502,12 @@ final class URingStream: ByteStream, SocketBacked {
     }
 
     func send(_ bytes: [UInt8], timeout: Duration?) async throws(IOError) {
+        try await send(bytes, moreToFollow: false, timeout: timeout)
+    }
+
+    /// `moreToFollow` applies to the non-blocking sends from this thread; what goes to the ring
+    /// (the socket buffer was full) is pushed out as usual.
+    func send(_ bytes: [UInt8], moreToFollow: Bool, timeout: Duration?) async throws(IOError) {
         if bytes.isEmpty { return }
         let deadline = timeout.map { ContinuousClock.now + $0 }
         // Fast path: what the socket buffer takes now is sent from this thread; the ring waits
@@ -510,7 +516,7 @@ final class URingStream: ByteStream, SocketBacked {
         while sent < bytes.count {
             let start = sent
             guard let n = try handle.withDescriptor("send", { (fd) throws(IOError) in
-                try Socket.sendNow(fd, bytes, from: start)
+                try Socket.sendNow(fd, bytes, from: start, more: moreToFollow)
             }) else { break }
             sent += n
         }
@@ -566,4 +572,3 @@ final class URingListener: StreamListener, SocketBacked {
         await loop.close(handle)
     }
 }
-

@@ -144,7 +144,9 @@ struct HTTPConnection {
                 } else if bytes.count <= 64 * 1024 {
                     try await stream.send(head + bytes, timeout: limits.sendTimeout)
                 } else {
-                    try await stream.send(head, timeout: limits.sendTimeout)
+                    // The body is sent from its own array, not copied behind the head; the head
+                    // waits for it in the socket, so that both leave together.
+                    try await stream.send(head, moreToFollow: true, timeout: limits.sendTimeout)
                     try await stream.send(bytes, timeout: limits.sendTimeout)
                 }
                 return keepAlive
@@ -223,7 +225,7 @@ final class StreamingSink: ResponseBodySink {
             if bytes.count > 64 * 1024 {
                 // Large pieces (a PDF page's image) go out as they are, not copied into a frame.
                 let (open, close) = framing == .chunked ? ResponseSerializer.chunkFrame(bytes.count) : ([], [])
-                if !prefix.isEmpty || !open.isEmpty { try await stream.send(prefix + open, timeout: timeout) }
+                if !prefix.isEmpty || !open.isEmpty { try await stream.send(prefix + open, moreToFollow: true, timeout: timeout) }
                 try await stream.send(bytes, timeout: timeout)
                 if !close.isEmpty { try await stream.send(close, timeout: timeout) }
             } else {
