@@ -50,6 +50,8 @@ let package = Package(
             .product(name: "ScanBridgeHTTP", package: "ScanBridge"),
             .product(name: "ScanBridgeIO", package: "ScanBridge"),
             .product(name: "Hummingbird", package: "hummingbird"),
+            // Hummingbird 2 over TLS (NIOSSL, which builds BoringSSL): the HTTPS row's reference.
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
         ], swiftSettings: strict),
         // ScanBridgeUpload against the curl command line: large and many small HTTP PUTs.
         .executableTarget(name: "upload-benchmark", dependencies: [

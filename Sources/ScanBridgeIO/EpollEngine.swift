@@ -291,12 +291,16 @@ final class EpollStream: ByteStream, SocketBacked {
     }
 
     func send(_ bytes: [UInt8], timeout: Duration?) async throws(IOError) {
+        try await send(bytes, moreToFollow: false, timeout: timeout)
+    }
+
+    func send(_ bytes: [UInt8], moreToFollow: Bool, timeout: Duration?) async throws(IOError) {
         let deadline = timeout.map { ContinuousClock.now + $0 }
         var offset = 0
         while offset < bytes.count {
             let start = offset
             let sent = try handle.withDescriptor("send") { (fd) throws(IOError) -> Int? in
-                try Socket.sendNow(fd, bytes, from: start)
+                try Socket.sendNow(fd, bytes, from: start, more: moreToFollow)
             }
             if let sent {
                 offset += sent

@@ -41,6 +41,11 @@ public protocol ByteStream: Sendable {
     func receive(maxLength: Int, timeout: Duration?) async throws(IOError) -> [UInt8]
     /// Sends all of `bytes`, or throws.
     func send(_ bytes: [UInt8], timeout: Duration?) async throws(IOError)
+    /// Sends all of `bytes`; with `moreToFollow`, a socket may hold back what it has not sent yet
+    /// until the next send (MSG_MORE), so that a response head and the large body sent right
+    /// after it leave together and wake the peer once, not once for the head alone. A hint: the
+    /// next send must follow at once.
+    func send(_ bytes: [UInt8], moreToFollow: Bool, timeout: Duration?) async throws(IOError)
     /// Ends the sending side (the peer reads end of stream after what was sent) while receiving
     /// goes on. A server that answers and then closes with unread input makes the kernel reset
     /// the connection, which can destroy the answer before the peer reads it; half-closing and
@@ -58,6 +63,10 @@ public protocol ByteStream: Sendable {
 }
 
 extension ByteStream {
+    public func send(_ bytes: [UInt8], moreToFollow: Bool, timeout: Duration?) async throws(IOError) {
+        try await send(bytes, timeout: timeout)
+    }
+
     public var peerAddress: String? { nil }
     public var preferredExecutor: (any TaskExecutor)? { nil }
 }

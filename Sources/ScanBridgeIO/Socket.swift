@@ -176,10 +176,12 @@ enum Socket {
     }
 
     /// One non-blocking `send` of `bytes[offset...]`: the count sent, or nil when it would block.
-    static func sendNow(_ fd: Int32, _ bytes: [UInt8], from offset: Int) throws(IOError) -> Int? {
+    /// `more`: MSG_MORE, the kernel may hold the bytes until the next send.
+    static func sendNow(_ fd: Int32, _ bytes: [UInt8], from offset: Int, more: Bool = false) throws(IOError) -> Int? {
+        let flags = Int32(MSG_NOSIGNAL | MSG_DONTWAIT) | (more ? Int32(MSG_MORE) : 0)
         let result = try syscall("send") {
             bytes.withUnsafeBytes { raw in
-                Glibc.send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+                Glibc.send(fd, raw.baseAddress! + offset, raw.count - offset, flags)
             }
         }
         switch result {

@@ -105,6 +105,10 @@ final class URingLoop: TaskExecutor, @unchecked Sendable {
     private let thread = Atomic<UInt>(0)
     /// Whether streams of this ring offer it as their tasks' executor.
     let servesConnectionTasks: Bool
+    /// Inbox batches a turn runs before it reaps completions (`URingSettings.batchesPerTurn`).
+    private let batchesPerTurn: Int
+    /// Turns of the ring thread so far, each one entry into the kernel (tests).
+    let turns = Atomic<Int>(0)
     /// The setup flags the ring runs with (for the log and the report).
     private(set) var setupDescription = ""
 
@@ -116,8 +120,9 @@ final class URingLoop: TaskExecutor, @unchecked Sendable {
     private var listeners: [UInt64: Listener] = [:]
     private var acceptWaiters: [UInt64: UInt64] = [:]  // waiter id → listener id
 
-    init(name: String, servesConnectionTasks: Bool) throws(IOError) {
-        self.servesConnectionTasks = servesConnectionTasks
+    init(name: String, settings: URingSettings) throws(IOError) {
+        self.servesConnectionTasks = settings.connectionTasksOnRings
+        self.batchesPerTurn = settings.batchesPerTurn
         ring = .allocate(capacity: 1)
         ring.initialize(to: io_uring())
         do {
@@ -132,11 +137,13 @@ final class URingLoop: TaskExecutor, @unchecked Sendable {
             thread.store(UInt(pthread_self()), ordering: .releasing)
             // Prefer a ring that runs completion work only when its owner thread waits for it
             // (no inter-processor interrupts); older kernels refuse those flags with EINVAL.
-            let attempts: [(UInt32, String)] = [
-                (IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, "single issuer, deferred task work"),
-                (IORING_SETUP_COOP_TASKRUN, "cooperative task work"),
-                (0, "default setup"),
-            ]
+            let attempts = URingSettings.TaskRun.allCases.drop { $0 != settings.taskRun }.map { mode -> (UInt32, String) in
+                switch mode {
+                case .deferred: (IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, "single issuer, deferred task work")
+                case .cooperative: (IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG, "cooperative task work")
+                case .plain: (0, "default setup")
+                }
+            }
             var result: Int32 = -EINVAL
             var description = ""
             for (flags, text) in attempts {
@@ -219,13 +226,20 @@ final class URingLoop: TaskExecutor, @unchecked Sendable {
         let cqes = UnsafeMutablePointer<UnsafeMutablePointer<io_uring_cqe>?>.allocate(capacity: Int(capacity))
         var batch = Deque<Command>()
         while true {
-            inbox.drain(into: &batch)
-            for command in batch {
-                handle(command)
-            }
-            batch.removeAll(keepingCapacity: true)
-            // Jobs and commands queued meanwhile (by the jobs just run, or by completions'
-            // resumptions below) run on the next turn: only reap completions, don't wait.
+            // A request's jobs queue one another (a resumed task starts child tasks, a finished
+            // child resumes its parent): run what they queue in the same turn, up to
+            // `batchesPerTurn` batches, rather than entering the kernel between each two.
+            var batches = 0
+            repeat {
+                inbox.drain(into: &batch)
+                for command in batch {
+                    handle(command)
+                }
+                batch.removeAll(keepingCapacity: true)
+                batches += 1
+            } while batches < batchesPerTurn && !inbox.isEmpty
+            // Jobs and commands still queued run on the next turn: only reap completions, don't wait.
+            turns.add(1, ordering: .relaxed)
             let rc = inbox.isEmpty ? io_uring_submit_and_wait(ring, 1) : io_uring_submit_and_get_events(ring)
             if rc < 0 && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN {
                 preconditionFailure("io_uring_submit_and_wait failed: \(-rc)")
@@ -293,7 +307,10 @@ final class URingLoop: TaskExecutor, @unchecked Sendable {
         case .send(let id, let owner, let fd, let buffer, let offset, let timeout, let reply):
             let operation = Operation(id: id, owner: owner, fd: fd, work: .send(buffer, reply))
             submit(operation, timeout: timeout) {
-                io_uring_prep_send($0, fd, buffer.pointer + offset, buffer.count - offset, Int32(MSG_NOSIGNAL))
+                // MSG_WAITALL: the kernel goes on sending as the peer reads and completes once, with
+                // the whole rest (or what it sent before an error, a cancellation or the timeout),
+                // instead of a completion and a new submission for every socket buffer's worth.
+                io_uring_prep_send($0, fd, buffer.pointer + offset, buffer.count - offset, Int32(MSG_NOSIGNAL | MSG_WAITALL))
             }
 
         case .connect(let id, let owner, let fd, let address, let timeout, let reply):
@@ -485,6 +502,12 @@ final class URingStream: ByteStream, SocketBacked {
     }
 
     func send(_ bytes: [UInt8], timeout: Duration?) async throws(IOError) {
+        try await send(bytes, moreToFollow: false, timeout: timeout)
+    }
+
+    /// `moreToFollow` applies to the non-blocking sends from this thread; what goes to the ring
+    /// (the socket buffer was full) is pushed out as usual.
+    func send(_ bytes: [UInt8], moreToFollow: Bool, timeout: Duration?) async throws(IOError) {
         if bytes.isEmpty { return }
         let deadline = timeout.map { ContinuousClock.now + $0 }
         // Fast path: what the socket buffer takes now is sent from this thread; the ring waits
@@ -493,7 +516,7 @@ final class URingStream: ByteStream, SocketBacked {
         while sent < bytes.count {
             let start = sent
             guard let n = try handle.withDescriptor("send", { (fd) throws(IOError) in
-                try Socket.sendNow(fd, bytes, from: start)
+                try Socket.sendNow(fd, bytes, from: start, more: moreToFollow)
             }) else { break }
             sent += n
         }

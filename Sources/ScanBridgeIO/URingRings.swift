@@ -10,18 +10,37 @@ import Synchronization
 
 /// How the io_uring engine is laid out. Read once from the environment, so that a benchmark can
 /// measure the engine with a lever turned off (`SCANBRIDGE_IO_URING_RINGS=1`,
-/// `SCANBRIDGE_IO_URING_TASK_EXECUTOR=0`).
+/// `SCANBRIDGE_IO_URING_TASK_EXECUTOR=0`, `SCANBRIDGE_IO_URING_SETUP=cooperative`,
+/// `SCANBRIDGE_IO_URING_BATCHES_PER_TURN=1`).
 struct URingSettings: Sendable, Equatable {
+    /// How a ring runs the kernel's completion work (`io_uring_setup` flags).
+    enum TaskRun: String, Sendable, CaseIterable {
+        /// SINGLE_ISSUER | DEFER_TASKRUN: only when the owner thread waits for completions.
+        case deferred
+        /// COOP_TASKRUN | TASKRUN_FLAG: at the owner's next kernel entry, no interrupt to run it.
+        case cooperative
+        /// No flag: the kernel interrupts the owner thread to run it.
+        case plain
+    }
+
     /// Rings (each with its own thread); by default one a core, at most 16.
     var rings: Int
     /// Whether streams offer their ring's thread as the executor of the tasks that drive them.
     var connectionTasksOnRings: Bool
+    /// The setup tried first; a kernel that refuses it gets the next in `TaskRun.allCases`.
+    var taskRun: TaskRun = .deferred
+    /// How many batches of queued jobs and commands a ring thread runs before it reaps
+    /// completions again (jobs queued by jobs run in the same turn, up to this).
+    var batchesPerTurn = 8
 
     static func fromEnvironment() -> URingSettings {
         let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         let rings = environment("SCANBRIDGE_IO_URING_RINGS").flatMap { Int($0) } ?? cores
         let executor = environment("SCANBRIDGE_IO_URING_TASK_EXECUTOR") != "0"
-        return URingSettings(rings: min(max(rings, 1), 16), connectionTasksOnRings: executor)
+        let taskRun = environment("SCANBRIDGE_IO_URING_SETUP").flatMap(TaskRun.init(rawValue:)) ?? .deferred
+        let batches = environment("SCANBRIDGE_IO_URING_BATCHES_PER_TURN").flatMap { Int($0) } ?? 8
+        return URingSettings(rings: min(max(rings, 1), 16), connectionTasksOnRings: executor, taskRun: taskRun,
+                             batchesPerTurn: min(max(batches, 1), 64))
     }
 
     private static func environment(_ name: String) -> String? {
@@ -38,7 +57,7 @@ final class URingRings: Sendable {
         self.settings = settings
         var loops: [URingLoop] = []
         for index in 0..<settings.rings {
-            loops.append(try URingLoop(name: "sb-io_uring-\(index)", servesConnectionTasks: settings.connectionTasksOnRings))
+            loops.append(try URingLoop(name: "sb-io_uring-\(index)", settings: settings))
         }
         self.loops = loops
     }

@@ -39,4 +39,29 @@ struct CoarseDelayTests {
         }
         #expect(results.count == 200 && results.allSatisfy { $0 })
     }
+
+    @Test func aTicketEndedBeforeItsWaitEndsTheWaitAtOnce() async {
+        let ticket = CoarseDelay.shared.makeTicket()
+        CoarseDelay.shared.end(ticket)
+        let clock = ContinuousClock()
+        let start = clock.now
+        #expect(await CoarseDelay.shared.wait(.seconds(30), endedBy: ticket) == false)
+        #expect(clock.now - start < .seconds(5))
+    }
+
+    @Test func aTicketEndedWhileItWaitsEndsTheWaitWithFalse() async {
+        let ticket = CoarseDelay.shared.makeTicket()
+        let waiting = Task { await CoarseDelay.shared.wait(.seconds(30), endedBy: ticket) }
+        try? await Task.sleep(for: .milliseconds(20))
+        CoarseDelay.shared.end(ticket)
+        #expect(await waiting.value == false)
+    }
+
+    @Test func endingATicketAfterItsWaitElapsedChangesNothing() async {
+        let ticket = CoarseDelay.shared.makeTicket()
+        #expect(await CoarseDelay.shared.wait(.milliseconds(10), endedBy: ticket))
+        CoarseDelay.shared.end(ticket)
+        // The clock still serves other waits.
+        #expect(await CoarseDelay.shared.wait(.milliseconds(10)))
+    }
 }

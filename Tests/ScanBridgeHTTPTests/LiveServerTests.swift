@@ -251,6 +251,56 @@ struct LiveServerTests {
         }
     }
 
+    /// A handler that answers after `delay`, or notes that it was cancelled first.
+    static func slowRouter(delay: Duration, cancelled: Signal) -> Router {
+        var router = Router()
+        router.get("/slow") { _ in
+            do {
+                try await Task.sleep(for: delay)
+            } catch {
+                cancelled.fire()
+                throw error
+            }
+            return .text("slow")
+        }
+        router.get("/json") { _ in .json(raw: Array(#"{"hello":"world"}"#.utf8)) }
+        return router
+    }
+
+    @Test("a client that closes while a handler outlasts the close watcher's delay cancels the handler", arguments: engineKinds)
+    func closeWhileHandling(kind: IOEngineKind) async throws {
+        let cancelled = Signal()
+        try await withServer(kind, Self.slowRouter(delay: .seconds(30), cancelled: cancelled)) { server, engine in
+            let client = try await RawClient(engine, port: server.port)
+            try await client.send(get("/slow"))
+            try await Task.sleep(for: HTTPConnection.closeWatchDelay * 3)
+            await client.close()
+            #expect(await cancelled.wait(timeout: .seconds(10)), "the handler was not cancelled")
+        }
+    }
+
+    @Test("handlers slower and faster than the close watcher's delay, each with a pipelined request behind it", arguments: engineKinds)
+    func pipelinedBehindHandlers(kind: IOEngineKind) async throws {
+        let cancelled = Signal()
+        try await withServer(kind, Self.slowRouter(delay: .milliseconds(200), cancelled: cancelled)) { server, engine in
+            let client = try await RawClient(engine, port: server.port)
+            for _ in 0..<2 {
+                try await client.send(get("/slow"))
+                // Arrives while the handler works: the watcher keeps it for the next request.
+                try await Task.sleep(for: HTTPConnection.closeWatchDelay * 2)
+                try await client.send(get("/json"))
+                #expect(try await client.readResponse().text == "slow")
+                #expect(try await client.readResponse().text == #"{"hello":"world"}"#)
+            }
+            for _ in 0..<50 {
+                try await client.send(get("/json") + get("/json"))
+                #expect(try await client.readResponse().status == 200)
+                #expect(try await client.readResponse().status == 200)
+            }
+            await client.close()
+        }
+    }
+
     @Test("HEAD: the GET's fields, no body, connection reusable", arguments: engineKinds)
     func head(kind: IOEngineKind) async throws {
         try await withServer(kind, testRouter()) { server, engine in

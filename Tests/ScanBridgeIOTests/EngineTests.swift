@@ -87,6 +87,27 @@ struct EngineTests {
         await listener.close()
     }
 
+    @Test("a send with more to follow waits in the socket for the next one, which takes both", arguments: engineKinds)
+    func moreToFollow(kind: IOEngineKind) async throws {
+        let engine = try engine(kind)
+        let listener = try engine.listen(address: "127.0.0.1", port: 0)
+        async let accepted = listener.accept()
+        let client = try await engine.connect(address: "127.0.0.1", port: listener.port, timeout: patient)
+        let server = try await accepted
+        let fd = try #require((server as? any SocketBacked)?.fileDescriptor)
+        let head = Array("HTTP/1.1 200 OK\r\n\r\n".utf8), body = pattern(200_000, seed: 5)
+        try await server.send(head, moreToFollow: true, timeout: patient)
+        // SIOCOUTQNSD: bytes in the send queue not yet sent. A head sent on its own is gone at once.
+        var unsent: Int32 = -1
+        #expect(withUnsafeMutablePointer(to: &unsent) { ioctl(fd, UInt(0x894B), $0) } == 0)
+        #expect(Int(unsent) == head.count, "the head did not wait for the body")
+        try await server.send(body, timeout: patient)
+        #expect(try await receiveExactly(client, head.count + body.count) == head + body)
+        await server.close()
+        await client.close()
+        await listener.close()
+    }
+
     @Test("peer closing gives an empty receive", arguments: engineKinds)
     func peerClose(kind: IOEngineKind) async throws {
         let engine = try engine(kind)

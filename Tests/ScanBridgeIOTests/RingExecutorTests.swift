@@ -124,4 +124,39 @@ struct RingExecutorTests {
             #expect(try await sender.value == [42])
         }
     }
+
+    /// Runs `count` child tasks one after the other on a ring of its own (no other traffic) whose
+    /// thread runs up to `batchesPerTurn` inbox batches a turn; returns the turns it took.
+    static func turnsForChildTaskChain(_ count: Int, batchesPerTurn: Int) async throws -> Int {
+        var settings = URingSettings.fromEnvironment()
+        settings.batchesPerTurn = batchesPerTurn
+        let ring = try URingLoop(name: "sb-io_uring-test", settings: settings)
+        // Let the new thread settle into its first wait.
+        try await Task.sleep(for: .milliseconds(20))
+        let before = ring.turns.load(ordering: .relaxed)
+        let sum = await Task(executorPreference: ring) { () async -> Int in
+            var sum = 0
+            for index in 0..<count {
+                // A child on the ring, then its parent resumed there: two jobs, each queued by the other.
+                sum += await withTaskGroup(of: Int.self) { group in
+                    group.addTask { index }
+                    return await group.next() ?? 0
+                }
+            }
+            return sum
+        }.value
+        #expect(sum == count * (count - 1) / 2)
+        return ring.turns.load(ordering: .relaxed) - before
+    }
+
+    @Test("jobs that queue one another run in the same turn of the ring thread, up to its batch limit")
+    func jobChainsShareATurn() async throws {
+        guard engineKinds.contains(.ioUring) else { return }
+        let chained = try await Self.turnsForChildTaskChain(64, batchesPerTurn: 8)
+        let oneBatch = try await Self.turnsForChildTaskChain(64, batchesPerTurn: 1)
+        // One batch a turn enters the kernel between the child and its parent; eight run
+        // about four links of the chain a turn.
+        #expect(oneBatch >= 128, "one batch a turn: \(oneBatch) turns")
+        #expect(chained <= oneBatch / 3, "eight batches a turn: \(chained) turns against \(oneBatch)")
+    }
 }

@@ -1,13 +1,15 @@
 // http-bench: the same two handlers (a small JSON body, an 8 MiB body) served by ScanBridge's
 // HTTP server on each I/O engine and by Hummingbird 2, each driven by wrk in the same run, and
-// ScanBridge's HTTPS on each engine. HTTP_BENCH_SECONDS sets the length of each wrk run (default
+// HTTPS on each engine and on Hummingbird 2 (HummingbirdTLS, NIOSSL) with the same certificate. HTTP_BENCH_SECONDS sets the length of each wrk run (default
 // 5); HTTP_BENCH_ROUNDS (default 5) how often each cell is measured: the servers take turns
 // within a round, after a warm-up round, so that a burst of load from elsewhere on the machine
 // hits all of them alike. Medians and spread are printed and written as JSON (BenchmarkRecord).
 import BenchmarkSupport
 import Foundation
 import Hummingbird
+import HummingbirdTLS
 import Logging
+import NIOSSL
 import ScanBridgeHTTP
 import ScanBridgeIO
 
@@ -31,8 +33,8 @@ func startScanBridge(_ kind: IOEngineKind, tls: TLSContext? = nil) async throws 
     return server.port
 }
 
-/// Hummingbird 2 with the same handlers; returns the port.
-func startHummingbird() async throws -> Int {
+/// Hummingbird 2 with the same handlers (over TLS when `tls` is given); returns the port.
+func startHummingbird(tls: TLSConfiguration? = nil) async throws -> Int {
     let router = Hummingbird.Router()
     let jsonBuffer = ByteBuffer(bytes: json), bigBuffer = ByteBuffer(bytes: big)
     router.get("json") { _, _ in
@@ -44,7 +46,8 @@ func startHummingbird() async throws -> Int {
     var logger = Logger(label: "hummingbird")
     logger.logLevel = .warning
     let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
-    let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+    let app = Application(router: router, server: try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
+                          configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                           onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
     Task { try await app.runService(gracefulShutdownSignals: []) }
     for await port in portStream { return port }
@@ -92,39 +95,51 @@ func wrk(port: Int, path: String, connections: Int, duration: Int, scheme: Strin
 
 // MARK: - Run
 
+/// A server certificate from a throwaway local CA, as the service makes its own, for both
+/// ScanBridge (OpenSSL) and Hummingbird (NIOSSL).
+struct BenchCertificate {
+    var scanBridge: TLSContext
+    var hummingbird: TLSConfiguration
+
+    init() throws {
+        let authority = try LocalCertificateAuthority.makeAuthority()
+        let server = try LocalCertificateAuthority.issueServerCertificate(authority: authority)
+        let folder = NSTemporaryDirectory() + "http-bench-\(getpid())"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try server.certificate.write(toFile: folder + "/cert.pem", atomically: true, encoding: .utf8)
+        try server.privateKey.write(toFile: folder + "/key.pem", atomically: true, encoding: .utf8)
+        scanBridge = try TLSContext(certificateChainFile: folder + "/cert.pem", privateKeyFile: folder + "/key.pem")
+        let chain = try NIOSSLCertificate.fromPEMBytes(Array(server.certificate.utf8))
+        let key = try NIOSSLPrivateKey(bytes: Array(server.privateKey.utf8), format: .pem)
+        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        // The versions ScanBridge's TLSContext accepts.
+        configuration.minimumTLSVersion = .tlsv12
+        hummingbird = configuration
+    }
+}
+
 // HTTP_BENCH_SERVE=io_uring|epoll|hummingbird: only start that server, print its port and wait
-// (for profiling under a load generator run by hand); HTTP_BENCH_SERVE_TLS=1: ScanBridge over HTTPS.
+// (for profiling under a load generator run by hand); HTTP_BENCH_SERVE_TLS=1: over HTTPS.
 if let only = ProcessInfo.processInfo.environment["HTTP_BENCH_SERVE"] {
-    let secure = ProcessInfo.processInfo.environment["HTTP_BENCH_SERVE_TLS"] == "1"
-    let port = only == "hummingbird" ? try await startHummingbird()
-        : try await startScanBridge(IOEngineKind(rawValue: only) ?? .ioUring, tls: secure ? try makeTLSContext() : nil)
+    let certificate = ProcessInfo.processInfo.environment["HTTP_BENCH_SERVE_TLS"] == "1" ? try BenchCertificate() : nil
+    let port = only == "hummingbird" ? try await startHummingbird(tls: certificate?.hummingbird)
+        : try await startScanBridge(IOEngineKind(rawValue: only) ?? .ioUring, tls: certificate?.scanBridge)
     FileHandle.standardOutput.write(Data("serving on port \(port)\n".utf8))
     try await Task.sleep(for: .seconds(3600))
 }
 
-/// A server certificate from a throwaway local CA, as the service makes its own.
-func makeTLSContext() throws -> TLSContext {
-    let authority = try LocalCertificateAuthority.makeAuthority()
-    let server = try LocalCertificateAuthority.issueServerCertificate(authority: authority)
-    let folder = NSTemporaryDirectory() + "http-bench-\(getpid())"
-    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: folder) }
-    try server.certificate.write(toFile: folder + "/cert.pem", atomically: true, encoding: .utf8)
-    try server.privateKey.write(toFile: folder + "/key.pem", atomically: true, encoding: .utf8)
-    return try TLSContext(certificateChainFile: folder + "/cert.pem", privateKeyFile: folder + "/key.pem")
-}
-
 var record = BenchmarkRecord(benchmark: "http-bench", rounds: rounds)
-let tls = try makeTLSContext()
+let certificate = try BenchCertificate()
 var servers: [(name: String, port: Int, tlsPort: Int?)] = []
 for kind in [IOEngineKind.ioUring, .epoll] {
     do {
-        servers.append(("ScanBridge (\(kind.rawValue))", try await startScanBridge(kind), try await startScanBridge(kind, tls: tls)))
+        servers.append(("ScanBridge (\(kind.rawValue))", try await startScanBridge(kind), try await startScanBridge(kind, tls: certificate.scanBridge)))
     } catch {
         record.notes.append("ScanBridge on \(kind.rawValue) skipped: \(error)")
     }
 }
-servers.append(("Hummingbird 2", try await startHummingbird(), nil))
+servers.append(("Hummingbird 2", try await startHummingbird(), try await startHummingbird(tls: certificate.hummingbird)))
 
 let rows: [(id: String, label: String, path: String, connections: Int, bytes: Bool, tls: Bool)] = [
     ("json-1", "small JSON, 1 connection", "/json", 1, false, false),
@@ -150,6 +165,6 @@ for row in rows {
     table.add(id: row.id, label: row.label, unit: row.bytes ? "MB/s" : "req/s", try Interleaved.run(rounds: rounds, contenders))
 }
 record.tables.append(table)
-record.notes.append("HTTPS: ScanBridge's engines only; Hummingbird 2 over TLS (HummingbirdTLS, which builds BoringSSL) is not part of this package")
+record.notes.append("HTTPS: Hummingbird 2 over TLS is HummingbirdTLS (NIOSSL, BoringSSL), with the same certificate and key as ScanBridge's OpenSSL")
 try record.finish()
 exit(0)

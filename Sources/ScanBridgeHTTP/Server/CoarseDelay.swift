@@ -17,15 +17,24 @@ import Synchronization
 final class CoarseDelay: Sendable {
     static let shared = CoarseDelay(tickMicroseconds: 10_000)
 
+    /// One wait, which another task can end early (`end(_:)`), before or while it waits.
+    final class Ticket: @unchecked Sendable {
+        /// Set under the delay's lock once the wait ended (elapsed or ended early), so that a
+        /// later `wait` returns at once and a later `end` has nothing to do.
+        fileprivate var finished = false
+        fileprivate let id: UInt64
+
+        fileprivate init(id: UInt64) { self.id = id }
+    }
+
     private struct Waiter {
         var deadline: ContinuousClock.Instant
+        var ticket: Ticket
         var continuation: CheckedContinuation<Bool, Never>
     }
 
     private struct State {
         var waiters: [UInt64: Waiter] = [:]
-        /// Waits cancelled before they were entered (their task was cancelled first).
-        var cancelledEarly: Set<UInt64> = []
         var nextID: UInt64 = 0
     }
 
@@ -39,31 +48,45 @@ final class CoarseDelay: Sendable {
         NamedThread.start(name: "sb-coarse-delay") { [self] in run() }
     }
 
-    /// Waits at least `delay`; false when the task was cancelled first.
-    func wait(_ delay: Duration) async -> Bool {
-        let id = state.withLock { state in
+    func makeTicket() -> Ticket {
+        Ticket(id: state.withLock { state in
             state.nextID += 1
             return state.nextID
-        }
+        })
+    }
+
+    /// Waits at least `delay`; false when the task was cancelled first.
+    func wait(_ delay: Duration) async -> Bool {
+        await wait(delay, endedBy: makeTicket())
+    }
+
+    /// Waits at least `delay`; false when `ticket` was ended or the task cancelled first. A
+    /// ticket serves one wait.
+    func wait(_ delay: Duration, endedBy ticket: Ticket) async -> Bool {
         let deadline = ContinuousClock.now + delay
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
                 let (entered, first) = state.withLock { state -> (Bool, Bool) in
-                    if state.cancelledEarly.remove(id) != nil { return (false, false) }
-                    state.waiters[id] = Waiter(deadline: deadline, continuation: continuation)
+                    if ticket.finished { return (false, false) }
+                    state.waiters[ticket.id] = Waiter(deadline: deadline, ticket: ticket, continuation: continuation)
                     return (true, state.waiters.count == 1)
                 }
                 if !entered { continuation.resume(returning: false) }
                 if first { work.post() }
             }
         } onCancel: {
-            let waiting = state.withLock { state -> CheckedContinuation<Bool, Never>? in
-                if let waiter = state.waiters.removeValue(forKey: id) { return waiter.continuation }
-                state.cancelledEarly.insert(id)
-                return nil
-            }
-            waiting?.resume(returning: false)
+            end(ticket)
         }
+    }
+
+    /// Ends the wait of `ticket` with false: at once if it waits, as soon as it starts if it has
+    /// not yet; nothing if it already elapsed.
+    func end(_ ticket: Ticket) {
+        let waiting = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+            ticket.finished = true
+            return state.waiters.removeValue(forKey: ticket.id)?.continuation
+        }
+        waiting?.resume(returning: false)
     }
 
     private func run() {
@@ -74,7 +97,11 @@ final class CoarseDelay: Sendable {
             let now = ContinuousClock.now
             let due = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
                 let ids = state.waiters.compactMap { $0.value.deadline <= now ? $0.key : nil }
-                return ids.compactMap { state.waiters.removeValue(forKey: $0)?.continuation }
+                return ids.compactMap { id in
+                    guard let waiter = state.waiters.removeValue(forKey: id) else { return nil }
+                    waiter.ticket.finished = true
+                    return waiter.continuation
+                }
             }
             for continuation in due { continuation.resume(returning: true) }
         }

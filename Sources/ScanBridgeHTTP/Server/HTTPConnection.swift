@@ -98,12 +98,18 @@ struct HTTPConnection {
     /// Runs the handler; when the peer closes the connection meanwhile (a client that gave up
     /// on a long-polling request such as `next-page-info`), the handler's task is cancelled so
     /// that it stops waiting and takes nothing it could no longer deliver. Nil in that case.
+    /// The connection's own task waits out the delay, which the handler ends when it answers
+    /// first: the watcher is a task only for the handlers that take longer.
     private func respondWatchingForClose(to request: Request) async -> Response? {
         await withTaskGroup(of: HandlerOutcome.self) { group in
-            group.addTask { .response(await self.responder.respond(to: request)) }
+            let answered = CoarseDelay.shared.makeTicket()
             group.addTask {
-                guard await CoarseDelay.shared.wait(Self.closeWatchDelay) else { return .peerSentMore }
-                return await self.reader.watchForPeerClose() ? .peerClosed : .peerSentMore
+                let response = await self.responder.respond(to: request)
+                CoarseDelay.shared.end(answered)
+                return .response(response)
+            }
+            if await CoarseDelay.shared.wait(Self.closeWatchDelay, endedBy: answered) {
+                group.addTask { await self.reader.watchForPeerClose() ? .peerClosed : .peerSentMore }
             }
             var result: Response?
             var peerClosed = false
@@ -138,7 +144,9 @@ struct HTTPConnection {
                 } else if bytes.count <= 64 * 1024 {
                     try await stream.send(head + bytes, timeout: limits.sendTimeout)
                 } else {
-                    try await stream.send(head, timeout: limits.sendTimeout)
+                    // The body is sent from its own array, not copied behind the head; the head
+                    // waits for it in the socket, so that both leave together.
+                    try await stream.send(head, moreToFollow: true, timeout: limits.sendTimeout)
                     try await stream.send(bytes, timeout: limits.sendTimeout)
                 }
                 return keepAlive
@@ -217,7 +225,7 @@ final class StreamingSink: ResponseBodySink {
             if bytes.count > 64 * 1024 {
                 // Large pieces (a PDF page's image) go out as they are, not copied into a frame.
                 let (open, close) = framing == .chunked ? ResponseSerializer.chunkFrame(bytes.count) : ([], [])
-                if !prefix.isEmpty || !open.isEmpty { try await stream.send(prefix + open, timeout: timeout) }
+                if !prefix.isEmpty || !open.isEmpty { try await stream.send(prefix + open, moreToFollow: true, timeout: timeout) }
                 try await stream.send(bytes, timeout: timeout)
                 if !close.isEmpty { try await stream.send(close, timeout: timeout) }
             } else {
