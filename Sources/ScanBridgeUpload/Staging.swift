@@ -23,14 +23,11 @@ struct StagedRecord: Codable, Sendable, Equatable {
 
 final class StagingArea: Sendable {
     let folder: String
-    private let threads: DedicatedThreads
+    /// Each upload has its own files, so their I/O may overlap.
+    private let threads = DedicatedThreads(name: "sb-staging", threads: 2)
 
-    /// `threads`: stagings that may run at once. Each upload has its own files, so their I/O
-    /// may overlap, and a staging spends most of its time waiting in fsync for the disk, not
-    /// on a core: as many as there are upload slots keeps the slots fed.
-    init(folder: String, threads: Int) {
+    init(folder: String) {
         self.folder = folder
-        self.threads = DedicatedThreads(name: "sb-staging", threads: max(2, threads))
     }
 
     func dataPath(_ id: UploadID) -> String { folder + "/" + id.rawValue + ".data" }

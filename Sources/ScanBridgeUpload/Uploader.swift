@@ -35,7 +35,7 @@ public actor Uploader {
     ///   - stagingFolder: the service folder's `upload/` (created when missing).
     ///   - maxConcurrentUploads: uploads on the wire at once; the rest wait, in order (default 4).
     public init(stagingFolder: String, maxConcurrentUploads: Int = 4, logger: Logger = Logger(label: "scanbridge.upload")) {
-        staging = StagingArea(folder: stagingFolder, threads: maxConcurrentUploads)
+        staging = StagingArea(folder: stagingFolder)
         engine = CurlMultiThread(name: "sb-upload")
         limiter = AsyncLimiter(limit: maxConcurrentUploads)
         self.logger = logger
