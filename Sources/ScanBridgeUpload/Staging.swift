@@ -5,6 +5,10 @@
 import Foundation
 import ScanBridgeCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What is written next to a staged document (`<id>.json`): enough to list and resend it.
 /// Never holds credentials: the target is its redacted description.
 struct StagedRecord: Codable, Sendable, Equatable {
@@ -36,20 +40,21 @@ final class StagingArea: Sendable {
         let recordPath = recordPath(record.id)
         let folder = self.folder
         return try await run {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
+            try Self.makeFolder(folder)
+            var record = record
             switch content {
             case .data(let data):
                 try Self.write(data, to: dataPath)
+                record.byteCount = Int64(data.count)
             case .file(let path):
                 try FileManager.default.moveItem(atPath: path, toPath: dataPath)
+                _ = try Syscall.checked("chmod", path: dataPath) { chmod(dataPath, 0o600) }
+                var info = stat()
+                _ = try Syscall.checked("stat", path: dataPath) { stat(dataPath, &info) }
+                record.byteCount = Int64(info.st_size)
             case .memoryOnly(let data):
                 return Int64(data.count)
             }
-            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: dataPath)
-            var record = record
-            let attributes = try FileManager.default.attributesOfItem(atPath: dataPath)
-            record.byteCount = (attributes[.size] as? NSNumber)?.int64Value ?? 0
             try Self.write(Self.encode(record), to: recordPath)
             return record.byteCount
         }
@@ -65,8 +70,8 @@ final class StagingArea: Sendable {
     func remove(_ id: UploadID) async throws(ScanBridgeError) {
         let paths = [dataPath(id), recordPath(id)]
         try await run {
-            for path in paths where FileManager.default.fileExists(atPath: path) {
-                try FileManager.default.removeItem(atPath: path)
+            for path in paths where unlink(path) != 0 && errno != ENOENT {
+                throw SystemCallError(call: "unlink", path: path, errno: errno)
             }
         }
     }
@@ -96,10 +101,44 @@ final class StagingArea: Sendable {
         }) ?? []
     }
 
-    /// Replaces the file at `path` with `data`, readable by the service's user only.
-    private static func write(_ data: Data, to path: String) throws {
-        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+    /// Replaces the file at `path` with `data`, readable by the service's user only, durably:
+    /// written under a temporary name, fsync'd, then renamed, so that after a crash the file
+    /// is either whole or absent (a restart can list and resend it).
+    private static func write(_ data: Data, to path: String) throws(SystemCallError) {
+        let temporary = path + ".partial"
+        let fd = try Syscall.checked("open", path: temporary) { open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600) }
+        do throws(SystemCallError) {
+            defer { Syscall.close(fd) }
+            let failed: SystemCallError? = data.withUnsafeBytes { raw in
+                var written = 0
+                while written < raw.count {
+                    do throws(SystemCallError) {
+                        written += try Syscall.checked("write", path: temporary) { Glibc.write(fd, raw.baseAddress! + written, raw.count - written) }
+                    } catch {
+                        return error
+                    }
+                }
+                return nil
+            }
+            if let failed { throw failed }
+            _ = try Syscall.checked("fsync", path: temporary) { fsync(fd) }
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        do throws(SystemCallError) {
+            _ = try Syscall.checked("rename", path: path) { rename(temporary, path) }
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    /// Creates the staging folder (0700) unless it exists.
+    private static func makeFolder(_ folder: String) throws {
+        if mkdir(folder, 0o700) == 0 || errno == EEXIST { return }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
     }
 
     private static func encode(_ record: StagedRecord) throws -> Data {
@@ -119,6 +158,9 @@ final class StagingArea: Sendable {
         let folder = self.folder
         do {
             return try await threads.run(work)
+        } catch let error as SystemCallError {
+            throw ScanBridgeError(code: UploadErrorCode.stagingFailed, message: "staging folder \(folder): \(error)",
+                                  cause: .init(code: Int(error.errno), message: error.systemMessage))
         } catch {
             let cause = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
             throw ScanBridgeError(

@@ -1,4 +1,5 @@
-// A document already written to a file is staged by moving it, not by copying its bytes.
+// Staging: a document already written to a file is moved in, not copied; staged bytes and
+// their record are whole, private (0600) and listed again by a later run.
 import Foundation
 import ScanBridgeCore
 import Testing
@@ -40,6 +41,32 @@ struct StagedFileTests {
             try await harness.uploader.start(UploadDocument(file: path, fileName: "doc.pdf"), to: .httpPut(HTTPPutTarget(url: "gopher://x")))
         }
         #expect(FileManager.default.fileExists(atPath: path))
+        await harness.close()
+    }
+
+    @Test func stagedBytesAndRecordAreWholeAndPrivate() async throws {
+        let harness = try Harness()
+        let data = randomBytes(300_000)
+        // Nothing listens there: the upload fails at once and keeps its staged copy.
+        let url = "http://127.0.0.1:\(TestServer.closedPort())/doc.pdf"
+        let id = try await harness.uploader.start(UploadDocument(data: data, fileName: "doc.pdf", contentType: "application/pdf"),
+                                                  to: .httpPut(HTTPPutTarget(url: url)),
+                                                  options: UploadOptions(maxAttempts: 1))
+        let final = try await harness.uploader.wait(id)
+        #expect(final.state == .failed)
+        #expect(harness.stagedFiles() == ["\(id).data", "\(id).json"], "no temporary file is left behind")
+        let staged = try #require(final.stagedFile)
+        #expect(FileManager.default.contents(atPath: staged) == data)
+        for name in harness.stagedFiles() {
+            let mode = try FileManager.default.attributesOfItem(atPath: harness.staging + "/" + name)[.posixPermissions] as? Int
+            #expect(mode == 0o600, "\(name) is readable by the service's user only")
+        }
+        let recovered = Uploader(stagingFolder: harness.staging, logger: CapturedLog().logger())
+        let listed = await recovered.recoverStaged()
+        #expect(listed.map(\.id) == [id])
+        #expect(listed.first?.byteCount == Int64(data.count))
+        #expect(listed.first?.fileName == "doc.pdf")
+        await recovered.shutdown()
         await harness.close()
     }
 }

@@ -1,97 +1,13 @@
-// Upload throughput: ScanBridgeUpload against the curl command line (same libcurl, same sink
-// server, same run). The sink is a minimal HTTP/1.1 server on 127.0.0.1 that reads each
-// request body to the end, discards it and answers 200, one thread per connection.
+// Upload throughput and CPU: ScanBridgeUpload against the same durable upload written directly
+// against libcurl in this process (LibcurlReference.swift), on the same sink server, taking
+// turns round after round. Both clocks stop once the server answered and the staged copy is
+// gone; both stage every document durably first (write + fsync + rename), so that a failed
+// upload can be sent again after a restart. CPU is the whole process's (user + system), sink
+// server included, which is the same work for both.
 import BenchmarkSupport
 import Foundation
 import Logging
 import ScanBridgeUpload
-
-#if canImport(Glibc)
-import Glibc
-#endif
-
-final class SinkServer: @unchecked Sendable {
-    let port: Int
-    private let listener: Int32
-
-    init() {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var yes: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        listen(fd, 64)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        listener = fd
-        port = Int(UInt16(bigEndian: address.sin_port))
-        Thread {
-            while true {
-                let connection = accept(fd, nil, nil)
-                if connection < 0 { continue }
-                Thread { SinkServer.serve(connection) }.start()
-            }
-        }.start()
-    }
-
-    private static func serve(_ connection: Int32) {
-        defer { close(connection) }
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        var header = [UInt8]()
-        var bodyStart = 0
-        while true {
-            let n = read(connection, &buffer, buffer.count)
-            if n <= 0 { return }
-            header += buffer[0..<n]
-            if let end = find(header, [13, 10, 13, 10]) {
-                bodyStart = end + 4
-                break
-            }
-        }
-        let text = String(decoding: header[0..<bodyStart], as: UTF8.self).lowercased()
-        var remaining = 0
-        if let line = text.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }) {
-            remaining = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) ?? 0
-        }
-        if text.contains("expect: 100-continue") {
-            let go = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
-            _ = write(connection, go, go.count)
-        }
-        remaining -= header.count - bodyStart
-        while remaining > 0 {
-            let n = read(connection, &buffer, min(buffer.count, remaining))
-            if n <= 0 { return }
-            remaining -= n
-        }
-        let answer = Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok".utf8)
-        _ = write(connection, answer, answer.count)
-    }
-
-    private static func find(_ haystack: [UInt8], _ needle: [UInt8]) -> Int? {
-        guard haystack.count >= needle.count else { return nil }
-        for index in 0...(haystack.count - needle.count) where haystack[index..<index + needle.count].elementsEqual(needle) {
-            return index
-        }
-        return nil
-    }
-}
-
-func runCurl(_ arguments: [String]) throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-    process.arguments = ["-s", "-S", "-f"] + arguments
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
-}
 
 let sink = SinkServer()
 let folder = NSTemporaryDirectory() + "scanbridge-upload-bench-" + UUID().uuidString
@@ -99,63 +15,75 @@ try FileManager.default.createDirectory(atPath: folder, withIntermediateDirector
 defer { try? FileManager.default.removeItem(atPath: folder) }
 var logger = Logger(label: "bench")
 logger.logLevel = .error
-let uploader = Uploader(stagingFolder: folder + "/upload", maxConcurrentUploads: 4, logger: logger)
+let concurrency = 4
+let uploader = Uploader(stagingFolder: folder + "/upload", maxConcurrentUploads: concurrency, logger: logger)
+let reference = LibcurlReference(folder: folder + "/reference", workers: concurrency)
 let url = "http://127.0.0.1:\(sink.port)/sink"
 let options = UploadOptions(maxAttempts: 1)
+let ours = "ScanBridgeUpload"
+let libcurl = "libcurl C API, in process"
 
 let rounds = Int(ProcessInfo.processInfo.environment["UPLOAD_BENCH_ROUNDS"] ?? "") ?? 5
 var record = BenchmarkRecord(benchmark: "upload-benchmark", rounds: rounds)
-var table = BenchmarkRecord.Table(id: "uploads", title: "Uploads over loopback HTTP PUT against the curl command line (same libcurl, same sink)",
-                                  contenders: ["ScanBridgeUpload", "curl CLI"], ours: "ScanBridgeUpload")
+var throughput = BenchmarkRecord.Table(
+    id: "uploads", title: "Durable uploads over loopback HTTP PUT: ScanBridgeUpload against libcurl's C API in process (each stages to disk with fsync first)",
+    contenders: [ours, libcurl], ours: ours)
+var cpu = BenchmarkRecord.Table(
+    id: "uploads-cpu", title: "CPU time of the same uploads (whole process, sink server included)", higherIsBetter: false,
+    contenders: [ours, libcurl], ours: ours)
+
+/// CPU milliseconds of each contender's turns, in the order Interleaved ran them.
+var cpuMilliseconds: [String: [Double]] = [:]
+
+/// Wall seconds of `body`; its CPU time (milliseconds per `per`) goes to `cpuMilliseconds[name]`.
+@MainActor func turn(_ name: String, per: Int, _ body: () async throws -> Void) async throws -> Double {
+    let cpuBefore = processCPUSeconds()
+    let seconds = try await Interleaved.seconds(body)
+    cpuMilliseconds[name, default: []].append((processCPUSeconds() - cpuBefore) * 1000 / Double(per))
+    return seconds
+}
+
+/// Runs the contenders in turns and adds a throughput row and a CPU row (warm-up round left out).
+@MainActor func compare(id: String, label: String, unit: String, amount: Double, per: Int,
+             ours oursBody: @escaping () async throws -> Void, reference referenceBody: @escaping () throws -> Void) async throws {
+    cpuMilliseconds = [:]
+    let samples = try await Interleaved.run(rounds: rounds, [
+        (name: ours, body: { try await turn(ours, per: per, oursBody) }),
+        (name: libcurl, body: { try await turn(libcurl, per: per) { try referenceBody() } }),
+    ])
+    throughput.add(id: id, label: label, unit: unit, samples.mapValues { $0.rate(amount) })
+    cpu.add(id: id, label: label, unit: "CPU ms per upload", cpuMilliseconds.mapValues { Samples(Array($0.dropFirst())) })
+}
 
 // 1. One large document.
 let large = Data((0..<(64 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 2654435761 >> 7) })
-let largeFile = folder + "/large.bin"
-try large.write(to: URL(fileURLWithPath: largeFile))
-let mib = Double(large.count) / Double(1 << 20)
-let largeSamples = try await Interleaved.run(rounds: rounds, [
-    (name: "ScanBridgeUpload", body: {
-        try await Interleaved.seconds {
-            _ = try await uploader.upload(UploadDocument(data: large, fileName: "large.bin"), to: .httpPut(HTTPPutTarget(url: url)), options: options)
-        }
-    }),
-    (name: "curl CLI", body: { try Interleaved.seconds { try runCurl(["-o", "/dev/null", "-T", largeFile, url]) } }),
-])
-table.add(id: "large", label: "64 MiB, one upload (ours includes staging it to disk)", unit: "MiB/s", largeSamples.mapValues { $0.rate(mib) })
-// What staging alone costs in case 1: writing the document to the staging folder and removing it.
+try await compare(id: "large", label: "64 MiB, one upload", unit: "MiB/s", amount: Double(large.count) / Double(1 << 20), per: 1,
+    ours: { _ = try await uploader.upload(UploadDocument(data: large, fileName: "large.bin"), to: .httpPut(HTTPPutTarget(url: url)), options: options) },
+    reference: { try reference.upload([large], to: [url]) })
+// What durable staging alone costs in case 1: write, fsync, rename, remove.
 let stagingOnly = try Measurement.run(runs: rounds) {
-    try large.write(to: URL(fileURLWithPath: folder + "/staged.bin"), options: .atomic)
+    try LibcurlReference.stage(large, at: folder + "/staged.bin")
     try FileManager.default.removeItem(atPath: folder + "/staged.bin")
 }
-record.notes.append("64 MiB: staging write + remove alone takes \(format(stagingOnly.median * 1000, digits: 0)) ms (median), part of ours")
+record.notes.append("64 MiB: staging it (write + fsync + rename + remove) alone takes \(format(stagingOnly.median * 1000, digits: 0)) ms (median), part of both")
 
-// 2. Many small documents, four at a time.
+// 2. Many small documents, `concurrency` at a time.
 let count = 100
 let small = Data((0..<(256 << 10)).map { UInt8(truncatingIfNeeded: $0 &* 40503) })
-var curlArguments = ["-Z", "--parallel-max", "4"]
-for index in 0..<count {
-    let path = folder + "/small-\(index).bin"
-    try small.write(to: URL(fileURLWithPath: path))
-    curlArguments += ["-o", "/dev/null", "-T", path, url + "/\(index)"]
-}
-let smallSamples = try await Interleaved.run(rounds: rounds, [
-    (name: "ScanBridgeUpload", body: {
-        try await Interleaved.seconds {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for index in 0..<count {
-                    group.addTask {
-                        _ = try await uploader.upload(UploadDocument(data: small, fileName: "s\(index).bin"),
-                                                      to: .httpPut(HTTPPutTarget(url: url + "/\(index)")), options: options)
-                    }
+let smallURLs = (0..<count).map { url + "/\($0)" }
+try await compare(id: "small", label: "\(count) × 256 KiB, \(concurrency) at a time", unit: "uploads/s", amount: Double(count), per: count,
+    ours: {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<count {
+                group.addTask {
+                    _ = try await uploader.upload(UploadDocument(data: small, fileName: "s\(index).bin"),
+                                                  to: .httpPut(HTTPPutTarget(url: smallURLs[index])), options: options)
                 }
-                try await group.waitForAll()
             }
+            try await group.waitForAll()
         }
-    }),
-    (name: "curl CLI", body: { try Interleaved.seconds { try runCurl(curlArguments) } }),
-])
-table.add(id: "small", label: "\(count) × 256 KiB, 4 concurrent (curl: one `-Z --parallel-max 4` run)", unit: "uploads/s",
-          smallSamples.mapValues { $0.rate(Double(count)) })
+    },
+    reference: { try reference.upload(Array(repeating: small, count: count), to: smallURLs) })
 await uploader.shutdown()
-record.tables.append(table)
+record.tables += [throughput, cpu]
 try record.finish()
