@@ -19,7 +19,8 @@ struct CoarseDelayTests {
         try? await Task.sleep(for: .milliseconds(20))
         waiting.cancel()
         #expect(await waiting.value == false)
-        #expect(clock.now - start < .seconds(5))
+        // Far short of the 30 s wait; not tighter, since the suite shares two cores with TLS transfers.
+        #expect(clock.now - start < .seconds(15))
     }
 
     @Test func aTaskCancelledBeforeItWaitsDoesNotWait() async {
@@ -46,7 +47,7 @@ struct CoarseDelayTests {
         let clock = ContinuousClock()
         let start = clock.now
         #expect(await CoarseDelay.shared.wait(.seconds(30), endedBy: ticket) == false)
-        #expect(clock.now - start < .seconds(5))
+        #expect(clock.now - start < .seconds(15))
     }
 
     @Test func aTicketEndedWhileItWaitsEndsTheWaitWithFalse() async {

@@ -185,10 +185,13 @@ final class Signal: Sendable {
     }
 }
 
-/// Runs a command line tool to completion and returns its status and output.
+/// Runs a command line tool to completion and returns its status and output. The waiting is done
+/// on threads of its own: on Linux the global dispatch queues and the cooperative pool draw on the
+/// same few threads, so a blocking read there would stall the servers under test (an openssl
+/// client waiting on a server that waits for a thread).
 func run(_ executable: String, _ arguments: [String], input: [UInt8]? = nil) async throws -> (status: Int32, stdout: String, stderr: String) {
     try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async {
+        Thread.detachNewThread {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments
@@ -202,13 +205,32 @@ func run(_ executable: String, _ arguments: [String], input: [UInt8]? = nil) asy
                 continuation.resume(throwing: error)
                 return
             }
+            // Both pipes drain at once, so that a chatty tool never blocks on a full one.
+            let errorOutput = CollectedOutput()
+            Thread.detachNewThread { errorOutput.finish(errors.fileHandleForReading.readDataToEndOfFile()) }
             if let input { stdin.fileHandleForWriting.write(Data(input)) }
             try? stdin.fileHandleForWriting.close()
             let out = output.fileHandleForReading.readDataToEndOfFile()
-            let err = errors.fileHandleForReading.readDataToEndOfFile()
+            let err = errorOutput.wait()
             process.waitUntilExit()
             continuation.resume(returning: (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self)))
         }
+    }
+}
+
+/// Bytes one thread reads to the end for another to wait for.
+private final class CollectedOutput: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var data = Data()
+
+    func finish(_ bytes: Data) {
+        data = bytes
+        done.signal()
+    }
+
+    func wait() -> Data {
+        done.wait()
+        return data
     }
 }
 
