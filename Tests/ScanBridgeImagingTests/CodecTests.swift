@@ -113,6 +113,21 @@ struct CodecTests {
         #expect(throws: ScanBridgeError.self) { try PNGCodec.encode(TestPage.make(width: 10, height: 10), compressionLevel: 12) }
     }
 
+    @Test func aLibpngErrorInTheLowLevelReadIsAThrownErrorWithItsMessage() throws {
+        // The low-level 16-bit read on data that ends early and on data that is no PNG: libpng's
+        // error callback jumps back inside the C sequence, and the codec throws its message.
+        let page = TestPage.make16(format: .gray16)
+        let bytes = try PNGCodec.encode(page)
+        for broken in [Array(bytes.prefix(bytes.count / 2)), [UInt8](repeating: 7, count: 64)] {
+            let error = #expect(throws: ScanBridgeError.self) {
+                try PNGCodec.decodeSixteenBit(broken, width: page.width, height: page.height, color: false, xDPI: 300, yDPI: 300)
+            }
+            #expect(error?.description.contains("libpng decode") == true)
+        }
+        let whole = try PNGCodec.decodeSixteenBit(bytes, width: page.width, height: page.height, color: false, xDPI: 300, yDPI: 300)
+        #expect(whole.pixels == page.pixels)
+    }
+
     @Test(arguments: PixelFormat.allCases)
     func bmpRoundTrips(format: PixelFormat) throws {
         let page = TestPage.make(width: 123, height: 77, format: format, dpi: 200)
