@@ -142,7 +142,7 @@ let package = Package(
         ], swiftSettings: strict),
         .testTarget(name: "ScanBridgeESCLTests", dependencies: ["ScanBridgeESCL", "ScanBridgeDevices"], swiftSettings: strict),
         .testTarget(name: "ScanBridgeCoreTests", dependencies: ["ScanBridgeCore"], swiftSettings: strict),
-        .testTarget(name: "ScanBridgeIOTests", dependencies: ["ScanBridgeIO"], swiftSettings: strict),
+        .testTarget(name: "ScanBridgeIOTests", dependencies: ["ScanBridgeIO", "ScanBridgeCore"], swiftSettings: strict),
         .testTarget(name: "ScanBridgeDevicesTests", dependencies: ["ScanBridgeDevices", "ScanBridgeImaging", "scanbridge"],
                     swiftSettings: strict),
         // A real process for the storage crash, disk-full and permission tests.

@@ -109,6 +109,8 @@ final class URingLoop: TaskExecutor, @unchecked Sendable {
     private let batchesPerTurn: Int
     /// Turns of the ring thread so far, each one entry into the kernel (tests).
     let turns = Atomic<Int>(0)
+    /// Times the ring thread entered the kernel to wait for a completion (tests).
+    let waits = Atomic<Int>(0)
     /// The setup flags the ring runs with (for the log and the report).
     private(set) var setupDescription = ""
 
@@ -119,10 +121,12 @@ final class URingLoop: TaskExecutor, @unchecked Sendable {
     private var closing: [UInt64: [CheckedContinuation<Void, Never>]] = [:]
     private var listeners: [UInt64: Listener] = [:]
     private var acceptWaiters: [UInt64: UInt64] = [:]  // waiter id → listener id
+    private var poll: PollBeforeSleep
 
     init(name: String, settings: URingSettings) throws(IOError) {
         self.servesConnectionTasks = settings.connectionTasksOnRings
         self.batchesPerTurn = settings.batchesPerTurn
+        poll = PollBeforeSleep(ceilingMicroseconds: settings.pollMicroseconds)
         ring = .allocate(capacity: 1)
         ring.initialize(to: io_uring())
         do {
@@ -172,6 +176,15 @@ final class URingLoop: TaskExecutor, @unchecked Sendable {
 
     func makeHandle(fd: Int32) -> SocketHandle {
         SocketHandle(fd: fd) { [self] fd, owner in push(.close(owner: owner, fd: fd, continuation: nil)) }
+    }
+
+    /// CPU time the ring thread has used (tests).
+    var threadCPUTime: Duration {
+        var clock = clockid_t()
+        var time = timespec()
+        guard pthread_getcpuclockid(pthread_t(thread.load(ordering: .acquiring)), &clock) == 0,
+              clock_gettime(clock, &time) == 0 else { return .zero }
+        return .seconds(time.tv_sec) + .nanoseconds(time.tv_nsec)
     }
 
     /// True on this ring's thread.
@@ -240,7 +253,7 @@ final class URingLoop: TaskExecutor, @unchecked Sendable {
             } while batches < batchesPerTurn && !inbox.isEmpty
             // Jobs and commands still queued run on the next turn: only reap completions, don't wait.
             turns.add(1, ordering: .relaxed)
-            let rc = inbox.isEmpty ? io_uring_submit_and_wait(ring, 1) : io_uring_submit_and_get_events(ring)
+            let rc = inbox.isEmpty ? submitAndWait() : io_uring_submit_and_get_events(ring)
             if rc < 0 && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN {
                 preconditionFailure("io_uring_submit_and_wait failed: \(-rc)")
             }
@@ -254,6 +267,26 @@ final class URingLoop: TaskExecutor, @unchecked Sendable {
                 io_uring_cq_advance(ring, count)
             }
         }
+    }
+
+    /// Submits queued entries and waits for a completion or a command: polls for up to the
+    /// adaptive budget first, then sleeps in the kernel.
+    private func submitAndWait() -> Int32 {
+        if poll.budget > 0 {
+            var rc = io_uring_submit_and_get_events(ring)
+            let deadline = PollBeforeSleep.now() + poll.budget
+            // With deferred task work the kernel posts completions only when we ask for events.
+            while io_uring_cq_ready(ring) == 0 && inbox.isEmpty && PollBeforeSleep.now() < deadline {
+                rc = io_uring_get_events(ring)
+            }
+            if io_uring_cq_ready(ring) > 0 || !inbox.isEmpty { return rc }
+        }
+        waits.add(1, ordering: .relaxed)
+        guard poll.ceiling > 0 else { return io_uring_submit_and_wait(ring, 1) }
+        let asleep = PollBeforeSleep.now()
+        let rc = io_uring_submit_and_wait(ring, 1)
+        poll.slept(PollBeforeSleep.now() - asleep)
+        return rc
     }
 
     /// A submission entry, submitting queued ones first when fewer than `needed` are free.

@@ -11,7 +11,7 @@ import Synchronization
 /// How the io_uring engine is laid out. Read once from the environment, so that a benchmark can
 /// measure the engine with a lever turned off (`SCANBRIDGE_IO_URING_RINGS=1`,
 /// `SCANBRIDGE_IO_URING_TASK_EXECUTOR=0`, `SCANBRIDGE_IO_URING_SETUP=cooperative`,
-/// `SCANBRIDGE_IO_URING_BATCHES_PER_TURN=1`).
+/// `SCANBRIDGE_IO_URING_BATCHES_PER_TURN=1`, `SCANBRIDGE_IO_URING_POLL_US=0`).
 struct URingSettings: Sendable, Equatable {
     /// How a ring runs the kernel's completion work (`io_uring_setup` flags).
     enum TaskRun: String, Sendable, CaseIterable {
@@ -32,6 +32,8 @@ struct URingSettings: Sendable, Equatable {
     /// How many batches of queued jobs and commands a ring thread runs before it reaps
     /// completions again (jobs queued by jobs run in the same turn, up to this).
     var batchesPerTurn = 8
+    /// The longest a ring thread polls for completions before it sleeps (`PollBeforeSleep`).
+    var pollMicroseconds = 100
 
     static func fromEnvironment() -> URingSettings {
         let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
@@ -39,8 +41,9 @@ struct URingSettings: Sendable, Equatable {
         let executor = environment("SCANBRIDGE_IO_URING_TASK_EXECUTOR") != "0"
         let taskRun = environment("SCANBRIDGE_IO_URING_SETUP").flatMap(TaskRun.init(rawValue:)) ?? .deferred
         let batches = environment("SCANBRIDGE_IO_URING_BATCHES_PER_TURN").flatMap { Int($0) } ?? 8
+        let poll = environment("SCANBRIDGE_IO_URING_POLL_US").flatMap { Int($0) } ?? 100
         return URingSettings(rings: min(max(rings, 1), 16), connectionTasksOnRings: executor, taskRun: taskRun,
-                             batchesPerTurn: min(max(batches, 1), 64))
+                             batchesPerTurn: min(max(batches, 1), 64), pollMicroseconds: min(max(poll, 0), 1_000))
     }
 
     private static func environment(_ name: String) -> String? {
