@@ -277,6 +277,8 @@ final class URingLoop: TaskExecutor, @unchecked Sendable {
             let deadline = PollBeforeSleep.now() + poll.budget
             // With deferred task work the kernel posts completions only when we ask for events.
             while io_uring_cq_ready(ring) == 0 && inbox.isEmpty && PollBeforeSleep.now() < deadline {
+                // Another thread ready to run on this core (a client, a pipeline stage) goes first.
+                sched_yield()
                 rc = io_uring_get_events(ring)
             }
             if io_uring_cq_ready(ring) > 0 || !inbox.isEmpty { return rc }
