@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import ScanBridgeService
 
@@ -52,6 +53,45 @@ struct BrowserSecurityTests {
         #expect(policy.allowedOrigins == ["*"])
         #expect(throws: (any Error).self) { try policy.setAllowedOrigins(["https://ok.example", "not an origin"]) }
         #expect(policy.allowedOrigins == ["*"], "a refused list changes nothing")
+    }
+
+    /// A yield resumes the subscriber's task under that task's lock, and cancelling the task
+    /// unsubscribes under the same lock: publishing must not yield while holding the hub's.
+    @Test("events: publishing while subscribers' tasks are cancelled neither deadlocks nor loses order",
+          .timeLimit(.minutes(1)))
+    func publishingRacesCancellation() async {
+        let hub = EventHub(capacity: 16)
+        struct Payload: Encodable { var n: Int }
+        // Publishers on threads of their own: busy loops on the cooperative pool would starve it.
+        final class Publishers: Sendable {
+            let stop = Atomic<Bool>(false)
+            let running = Atomic<Int>(0)
+        }
+        let publishers = Publishers()
+        for _ in 0..<2 {
+            publishers.running.add(1, ordering: .relaxed)
+            Thread.detachNewThread {
+                while !publishers.stop.load(ordering: .relaxed) { hub.publish("buffer", Payload(n: 0)) }
+                publishers.running.subtract(1, ordering: .relaxed)
+            }
+        }
+        for round in 0..<400 {
+            let subscription = hub.subscribe(origin: nil, lastEventID: nil)
+            let reader = Task { () -> Bool in
+                var last: UInt64 = 0
+                for await event in subscription.events {
+                    if event.sequence <= last { return false }
+                    last = event.sequence
+                }
+                return true
+            }
+            if round % 2 == 1 { await Task.yield() }
+            reader.cancel()
+            #expect(await reader.value, "a subscriber saw ids out of order")
+        }
+        publishers.stop.store(true, ordering: .relaxed)
+        while publishers.running.load(ordering: .relaxed) > 0 { try? await Task.sleep(for: .milliseconds(1)) }
+        #expect(hub.subscriberCount == 0)
     }
 
     @Test("events: ordered ids, replay after Last-Event-ID, reset when too old or from another run, origin scoping")

@@ -33,6 +33,8 @@ public final class EventHub: Sendable {
     private struct Subscriber {
         var origin: String?
         var continuation: AsyncStream<Event>.Continuation
+        /// The first event it gets live (earlier ones are in its replay, or before its time).
+        var firstLive: UInt64
     }
 
     private struct State {
@@ -40,6 +42,10 @@ public final class EventHub: Sendable {
         var recent: [Event] = []
         var subscribers: [UInt64: Subscriber] = [:]
         var nextToken: UInt64 = 0
+        /// Events published and not yet handed to the subscribers, oldest first.
+        var undelivered: [Event] = []
+        /// Whether a publisher is handing events to the subscribers (one at a time, in order).
+        var delivering = false
     }
 
     public let epoch: String
@@ -59,14 +65,34 @@ public final class EventHub: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         guard let data = try? encoder.encode(payload), let text = String(data: data, encoding: .utf8) else { return }
-        state.withLock { state in
+        let deliverer = state.withLock { state in
             let event = Event(sequence: state.next, name: name, data: text, origin: origin)
             state.next += 1
             state.recent.append(event)
             if state.recent.count > capacity { state.recent.removeFirst(state.recent.count - capacity) }
-            // Yielded under the lock so every subscriber sees ids in order (yield only enqueues).
-            for subscriber in state.subscribers.values where Self.visible(event, to: subscriber.origin) {
-                subscriber.continuation.yield(event)
+            state.undelivered.append(event)
+            defer { state.delivering = true }
+            return !state.delivering
+        }
+        if deliverer { deliver() }
+    }
+
+    /// Hands the undelivered events to the subscribers, in order, until none are left. Never
+    /// under the lock: a yield resumes the subscriber's task, which takes that task's own lock,
+    /// and a task being cancelled holds its lock while its stream's termination handler
+    /// unsubscribes, which takes ours. One publisher delivers at a time, so ids stay in order.
+    private func deliver() {
+        while true {
+            let (events, subscribers) = state.withLock { state -> ([Event], [Subscriber]) in
+                if state.undelivered.isEmpty { state.delivering = false }
+                defer { state.undelivered.removeAll(keepingCapacity: true) }
+                return (state.undelivered, Array(state.subscribers.values))
+            }
+            if events.isEmpty { return }
+            for event in events {
+                for subscriber in subscribers where event.sequence >= subscriber.firstLive && Self.visible(event, to: subscriber.origin) {
+                    subscriber.continuation.yield(event)
+                }
             }
         }
     }
@@ -81,7 +107,7 @@ public final class EventHub: Sendable {
         let (replay, reset, token) = state.withLock { state -> ([Event], Bool, UInt64) in
             let token = state.nextToken
             state.nextToken += 1
-            state.subscribers[token] = Subscriber(origin: origin, continuation: continuation)
+            state.subscribers[token] = Subscriber(origin: origin, continuation: continuation, firstLive: state.next)
             guard let lastEventID, !lastEventID.isEmpty else { return ([], false, token) }
             let parts = lastEventID.split(separator: "-", maxSplits: 1)
             guard parts.count == 2, parts[0] == epoch, let last = UInt64(parts[1]), last < state.next else {
