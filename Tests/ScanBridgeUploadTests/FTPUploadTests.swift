@@ -4,7 +4,7 @@ import ScanBridgeCore
 import Testing
 @testable import ScanBridgeUpload
 
-@Suite("FTP uploads")
+@Suite("FTP uploads", .timeLimit(.minutes(2)))
 struct FTPUploadTests {
     @Test(arguments: [true, false])
     func storesTheFileInPassiveAndActiveMode(passive: Bool) async throws {
@@ -85,7 +85,7 @@ struct FTPUploadTests {
     }
 }
 
-@Suite("Route-level flow")
+@Suite("Route-level flow", .timeLimit(.minutes(2)))
 struct RouteFlowTests {
     /// What a route does: decode the JSON target and options, start, stream events as JSON.
     @Test func jsonTargetToFTPWithEncodedEvents() async throws {

@@ -45,7 +45,7 @@ func waitForProgress(_ uploader: Uploader, _ id: UploadID, atLeast bytes: Int64)
     throw ServerFailure(description: "upload \(id) made no progress")
 }
 
-@Suite("HTTP uploads")
+@Suite("HTTP uploads", .timeLimit(.minutes(2)))
 struct HTTPUploadTests {
     @Test func multipartPostDeliversBytesFieldsHeadersAndCookies() async throws {
         let server = try await TestServer("http_receiver.py")
@@ -295,7 +295,7 @@ struct HTTPUploadTests {
     }
 }
 
-@Suite("Staging")
+@Suite("Staging", .timeLimit(.minutes(2)))
 struct StagingTests {
     @Test func documentsKeptByAnEarlierRunCanBeRetriedByID() async throws {
         let folder = try Paths.temporaryFolder()

@@ -6,7 +6,7 @@ import ScanBridgeCore
 import Testing
 @testable import ScanBridgeUpload
 
-@Suite("S3 uploads")
+@Suite("S3 uploads", .timeLimit(.minutes(2)))
 struct S3UploadTests {
     func target(_ server: TestServer, key: String, secret: String? = nil, partSize: Int64 = 6 << 20,
                 threshold: Int64 = 8 << 20) -> S3Target {

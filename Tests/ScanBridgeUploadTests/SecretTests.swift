@@ -4,7 +4,7 @@ import ScanBridgeCore
 import Testing
 @testable import ScanBridgeUpload
 
-@Suite("Secrets stay out of logs and errors")
+@Suite("Secrets stay out of logs and errors", .timeLimit(.minutes(2)))
 struct SecretTests {
     @Test func credentialsAreAbsentFromLogsErrorsStatusesAndStagedRecords() async throws {
         let ftpPassword = "ftp-Secr3t-\(UUID().uuidString.prefix(8))"

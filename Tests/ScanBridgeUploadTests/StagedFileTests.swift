@@ -5,7 +5,7 @@ import ScanBridgeCore
 import Testing
 @testable import ScanBridgeUpload
 
-@Suite("Uploads of files")
+@Suite("Uploads of files", .timeLimit(.minutes(2)))
 struct StagedFileTests {
     @Test func aFileIsMovedIntoStagingAndSentWhole() async throws {
         let server = try await TestServer("http_receiver.py")

@@ -2,6 +2,8 @@
 // project's .venv (installed by `make test` from Tests/requirements.txt). Each announces its
 // ephemeral port as its first JSON line and reports what it saw as further lines; it exits when
 // its stdin closes, so none outlives the test process.
+// The suites that talk to them have a time limit: a transfer that never ends fails its test by
+// name (the limit cancels the test's task, which cancels the transfer) instead of hanging the run.
 import COpenSSL
 import Foundation
 import Logging

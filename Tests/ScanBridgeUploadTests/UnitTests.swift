@@ -90,7 +90,7 @@ final class OrderLog: Sendable {
     var entries: [String] { storage.withLock { $0 } }
 }
 
-@Suite("Upload thread")
+@Suite("Upload thread", .timeLimit(.minutes(2)))
 struct UploadThreadTests {
     /// libcurl's callbacks (and so every blocking read of the staged file) run on the one
     /// dedicated upload thread, never on a thread of Swift's cooperative pool.

@@ -1,5 +1,6 @@
 // The load generator every server in io-bench is measured with: plain blocking sockets, one
 // dedicated thread per connection, so that the client side is the same for every server.
+import BenchmarkSupport
 import Foundation
 import Synchronization
 #if canImport(Glibc)
@@ -91,10 +92,11 @@ enum LoadGenerator {
     }
 
     /// One connection: `total` bytes sent in 64 KiB writes by one thread while another reads the
-    /// echo. Returns MB/s (10^6 bytes) of echoed payload.
-    static func bulk(port: Int, total: Int) -> Double {
+    /// echo. Returns MB/s (10^6 bytes) of echoed payload and the process's CPU seconds meanwhile.
+    static func bulk(port: Int, total: Int) -> (megabytesPerSecond: Double, cpuSeconds: Double) {
         let fd = connect(port: port)
         let chunk = 65536
+        let cpuStart = processCPUSeconds()
         let start = DispatchTime.now().uptimeNanoseconds
         runThreads(2) { role in
             let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 8)
@@ -115,7 +117,8 @@ enum LoadGenerator {
             buffer.deallocate()
         }
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let cpuSeconds = processCPUSeconds() - cpuStart
         close(fd)
-        return Double(total) / elapsed / 1e6
+        return (Double(total) / elapsed / 1e6, cpuSeconds)
     }
 }
