@@ -18,7 +18,10 @@ import Synchronization
 /// Bounded: the pool references at most `maxBytes` of arrays (counted by capacity), and an
 /// array nothing else has used for `idleRelease` is given back to the system by the pool's
 /// trimmer thread, which runs only while the pool holds arrays. So an idle service returns to
-/// its idle size a few seconds after its pages are gone.
+/// its idle size half a minute after its pages are gone. Half a minute, not a few seconds: a
+/// clerk's next batch (the feeder reloaded, the last pages checked) mostly starts within it,
+/// and a colour page's buffer that has to be faulted in again costs about 18 ms of CPU
+/// (memory touched for the first time: 0.7 CPU s a GB on the development machine).
 public final class ByteArrayPool: Sendable {
     /// Arrays smaller than this come from the heap cheaply and are not pooled.
     public let minimumBytes: Int
@@ -57,7 +60,7 @@ public final class ByteArrayPool: Sendable {
 
     private let state = Mutex(State())
 
-    public init(name: String, minimumBytes: Int = 1 << 20, maxBytes: Int = 512 << 20, idleRelease: Duration = .seconds(3)) {
+    public init(name: String, minimumBytes: Int = 1 << 20, maxBytes: Int = 512 << 20, idleRelease: Duration = .seconds(30)) {
         precondition(MemoryLayout<[UInt8]>.size == MemoryLayout<NativeObject>.size,
                      "an array is one reference to its storage")
         self.name = name
