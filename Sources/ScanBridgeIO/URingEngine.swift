@@ -284,7 +284,6 @@ final class URingLoop: TaskExecutor, @unchecked Sendable {
             if io_uring_cq_ready(ring) > 0 || !inbox.isEmpty { return rc }
         }
         waits.add(1, ordering: .relaxed)
-        guard poll.ceiling > 0 else { return io_uring_submit_and_wait(ring, 1) }
         let asleep = PollBeforeSleep.now()
         let rc = io_uring_submit_and_wait(ring, 1)
         poll.slept(PollBeforeSleep.now() - asleep)
