@@ -82,6 +82,20 @@ public enum Interleaved {
     }
 }
 
+/// A second figure that each turn of `Interleaved.run` records beside the one it returns (the
+/// CPU time the turn cost, say), by contender; `samples` leaves out the warm-up round as
+/// `Interleaved.run` leaves it out of its own.
+public final class TurnFigures {
+    private var values: [String: [Double]] = [:]
+    private let warmUp: Bool
+
+    public init(warmUp: Bool = true) { self.warmUp = warmUp }
+
+    public func record(_ value: Double, for contender: String) { values[contender, default: []].append(value) }
+
+    public var samples: [String: Samples] { values.mapValues { Samples(Array($0.dropFirst(warmUp ? 1 : 0))) } }
+}
+
 /// The process's CPU seconds so far (user + system, every thread).
 public func processCPUSeconds() -> Double {
     var usage = rusage()

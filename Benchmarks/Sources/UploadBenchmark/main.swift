@@ -32,27 +32,24 @@ var cpu = BenchmarkRecord.Table(
     id: "uploads-cpu", title: "CPU time of the same uploads (whole process, sink server included)", higherIsBetter: false,
     contenders: [ours, libcurl], ours: ours)
 
-/// CPU milliseconds of each contender's turns, in the order Interleaved ran them.
-var cpuMilliseconds: [String: [Double]] = [:]
-
-/// Wall seconds of `body`; its CPU time (milliseconds per `per`) goes to `cpuMilliseconds[name]`.
-@MainActor func turn(_ name: String, per: Int, _ body: () async throws -> Void) async throws -> Double {
+/// Wall seconds of `body`; its CPU time (milliseconds per `per`) goes to `cpuMilliseconds`.
+@MainActor func turn(_ name: String, per: Int, cpuMilliseconds: TurnFigures, _ body: () async throws -> Void) async throws -> Double {
     let cpuBefore = processCPUSeconds()
     let seconds = try await Interleaved.seconds(body)
-    cpuMilliseconds[name, default: []].append((processCPUSeconds() - cpuBefore) * 1000 / Double(per))
+    cpuMilliseconds.record((processCPUSeconds() - cpuBefore) * 1000 / Double(per), for: name)
     return seconds
 }
 
 /// Runs the contenders in turns and adds a throughput row and a CPU row (warm-up round left out).
 @MainActor func compare(id: String, label: String, unit: String, amount: Double, per: Int,
              ours oursBody: @escaping () async throws -> Void, reference referenceBody: @escaping () throws -> Void) async throws {
-    cpuMilliseconds = [:]
+    let cpuMilliseconds = TurnFigures()
     let samples = try await Interleaved.run(rounds: rounds, [
-        (name: ours, body: { try await turn(ours, per: per, oursBody) }),
-        (name: libcurl, body: { try await turn(libcurl, per: per) { try referenceBody() } }),
+        (name: ours, body: { try await turn(ours, per: per, cpuMilliseconds: cpuMilliseconds, oursBody) }),
+        (name: libcurl, body: { try await turn(libcurl, per: per, cpuMilliseconds: cpuMilliseconds) { try referenceBody() } }),
     ])
     throughput.add(id: id, label: label, unit: unit, samples.mapValues { $0.rate(amount) })
-    cpu.add(id: id, label: label, unit: "CPU ms per upload", cpuMilliseconds.mapValues { Samples(Array($0.dropFirst())) })
+    cpu.add(id: id, label: label, unit: "CPU ms per upload", cpuMilliseconds.samples)
 }
 
 // 1. One large document.

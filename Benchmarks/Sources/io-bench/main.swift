@@ -117,16 +117,14 @@ for row in rows {
 let bulkBytes = 1 << 30
 var cpu = BenchmarkRecord.Table(id: "echo-cpu", title: "CPU time of the bulk echo (the whole process, the client's threads included)",
                                 higherIsBetter: false, contenders: servers.map(\.name), ours: servers[0].name)
-final class BulkCPU { var millisecondsPerGB: [String: [Double]] = [:] }
-let bulkCPU = BulkCPU()
+let bulkCPU = TurnFigures()
 let bulk = try Interleaved.run(rounds: runs, servers.map { server in (name: server.name, body: {
     let result = LoadGenerator.bulk(port: server.port, total: bulkBytes)
-    bulkCPU.millisecondsPerGB[server.name, default: []].append(result.cpuSeconds * 1e12 / Double(bulkBytes))
+    bulkCPU.record(result.cpuSeconds * 1e12 / Double(bulkBytes), for: server.name)
     return result.megabytesPerSecond
 }) })
 table.add(id: "bulk-1", label: "bulk echo of 1 GiB, 1 connection", unit: "MB/s", bulk)
-// Interleaved leaves the warm-up round out of its samples; so does this.
-cpu.add(id: "bulk-1", label: "bulk echo of 1 GiB, 1 connection", unit: "CPU ms per GB", bulkCPU.millisecondsPerGB.mapValues { Samples(Array($0.dropFirst())) })
+cpu.add(id: "bulk-1", label: "bulk echo of 1 GiB, 1 connection", unit: "CPU ms per GB", bulkCPU.samples)
 for server in servers { await server.stop() }
 record.tables.append(table)
 record.tables.append(cpu)
