@@ -237,28 +237,40 @@ public actor Uploader {
     }
 
     private func finish(_ id: UploadID, _ result: Result<UploadResponse, UploadFailure>) async {
+        guard let running = records[id] else { return }
+        // The staging folder is brought up to date first. While that is awaited the actor serves
+        // other calls (a `wait` adds its waiter), so the record is read again afterwards: a copy
+        // taken before the await would drop those waiters and leave their callers hanging.
+        var stagedCopyRemoved = false
+        switch result {
+        case .success:
+            do {
+                try await staging.remove(id)
+                stagedCopyRemoved = true
+            } catch {
+                logger.warning("staged copy not removed", metadata: ["upload": "\(id)", "error": "\(error)"])
+            }
+        case .failure(let failure):
+            if running.memory == nil {
+                let staged = StagedRecord(id: id, fileName: running.status.fileName, contentType: running.contentType,
+                                          byteCount: running.status.byteCount, target: running.status.target,
+                                          created: running.status.created, lastError: failure.error.description)
+                try? await staging.update(staged)
+            }
+        }
         guard var record = records[id] else { return }
         let finalEvent: UploadEvent
         switch result {
         case .success(let response):
             record.status.state = .succeeded
             record.status.response = response
-            do {
-                try await staging.remove(id)
-                record.status.stagedFile = nil
-            } catch {
-                logger.warning("staged copy not removed", metadata: ["upload": "\(id)", "error": "\(error)"])
-            }
+            if stagedCopyRemoved { record.status.stagedFile = nil }
             logger.info("upload succeeded", metadata: ["upload": "\(id)", "target": "\(record.status.target)", "status": "\(response.statusCode)"])
             finalEvent = .succeeded(response)
         case .failure(let failure):
             record.status.state = failure.canceled ? .canceled : .failed
             record.status.error = failure.error
             record.status.response = failure.response
-            let staged = StagedRecord(id: id, fileName: record.status.fileName, contentType: record.contentType,
-                                      byteCount: record.status.byteCount, target: record.status.target,
-                                      created: record.status.created, lastError: failure.error.description)
-            if record.memory == nil { try? await staging.update(staged) }
             if failure.canceled {
                 logger.info("upload canceled", metadata: ["upload": "\(id)", "staged": "\(record.status.stagedFile ?? "memory")"])
                 finalEvent = .canceled
