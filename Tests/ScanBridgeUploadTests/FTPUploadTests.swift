@@ -164,11 +164,10 @@ struct ChurnTests {
         let uploader = harness.uploader
         let waiters = WaiterCount()
         var ids: [UploadID] = []
-        for _ in 0..<24 {
-            ids.append(try await uploader.start(UploadDocument(data: randomBytes(50_000), fileName: "w.pdf"), to: target, options: quick))
-        }
-        await withTaskGroup(of: Void.self) { group in
-            for id in ids {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<24 {
+                let id = try await uploader.start(UploadDocument(data: randomBytes(50_000), fileName: "w.pdf"), to: target, options: quick)
+                ids.append(id)
                 group.addTask {
                     while await uploader.status(id)?.state.isFinal == false {
                         waiters.called()
@@ -180,6 +179,7 @@ struct ChurnTests {
                     }
                 }
             }
+            try await group.waitForAll()
         }
         let deadline = ContinuousClock.now + .seconds(5)
         while waiters.unanswered > 0, ContinuousClock.now < deadline {
