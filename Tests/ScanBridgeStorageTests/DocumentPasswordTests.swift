@@ -7,7 +7,7 @@ import Testing
 @Suite("Document passwords")
 struct DocumentPasswordTests {
     private func failure(_ body: () async throws -> Void) async -> ScanBridgeError? {
-        do { try await body(); return nil } catch let error as ScanBridgeError { return error } catch { return nil }
+        await firstFailure(body)
     }
 
     @Test("a password a header cannot carry back is refused when it is set")
@@ -52,4 +52,30 @@ struct DocumentPasswordTests {
             #expect(await failure { _ = try await reopened.info(uid: uid, password: "wrong") }?.code == StorageErrorCode.wrongPassword)
         }
     }
+
+    @Test("guesses sent at once are held to the back-off too: only the free ones and the one that closes are answered -1043")
+    func concurrentGuesses() async throws {
+        let folder = try Support.temporaryFolder()
+        defer { Support.remove(folder) }
+        let attempts = PasswordAttempts(freeFailures: 2, firstDelay: .seconds(30), maxDelay: .seconds(60))
+        let created = try await DocumentStore.open(folder: folder + "/storage", passwordAttempts: attempts)
+        let uid = try await created.create(password: "right").uid
+        // A new run: the key is unknown, so every guess needs a key derivation (one at a time).
+        let store = try await DocumentStore.open(folder: folder + "/storage", passwordAttempts: attempts)
+        let guesses = (0..<8).map { "wrong \($0)" }
+        let codes = await withTaskGroup(of: Int?.self) { group in
+            for guess in guesses {
+                group.addTask { await firstFailure { _ = try await store.info(uid: uid, password: guess) }?.code }
+            }
+            return await group.reduce(into: [Int?]()) { $0.append($1) }
+        }
+        #expect(codes.count { $0 == StorageErrorCode.wrongPassword } == 3)
+        #expect(codes.count { $0 == StorageErrorCode.tooManyPasswordAttempts } == guesses.count - 3)
+        // Closed means closed: the right password needs a derivation too and waits like the rest.
+        #expect(await failure { _ = try await store.info(uid: uid, password: "right") }?.code == StorageErrorCode.tooManyPasswordAttempts)
+    }
+}
+
+private func firstFailure(_ body: () async throws -> Void) async -> ScanBridgeError? {
+    do { try await body(); return nil } catch let error as ScanBridgeError { return error } catch { return nil }
 }

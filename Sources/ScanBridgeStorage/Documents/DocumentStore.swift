@@ -206,6 +206,9 @@ public actor DocumentStore {
             try attempts.admit(uid)
             let key = try await KeyDerivation.derive(password: request.password, salt: request.salt,
                                                      n: request.n, r: request.r, p: request.p)
+            // Guesses sent together were all admitted before the first was checked: the ones
+            // whose derivation ends after the document closed are refused like later ones.
+            try attempts.admit(uid)
             guard files.accept(key, for: request) else {
                 attempts.failed(uid)
                 logger.notice("Wrong document password", metadata: ["document": "\(uid)"])
