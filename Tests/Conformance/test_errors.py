@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 
 import pytest
 import requests
@@ -116,6 +117,36 @@ def test_409_out_of_sequence_410_deleted_423_busy(api):
     error(requests.get(f"{api}/device/scanners/jobs/{pending}"), 410, -1034)
     error(requests.get(f"{api}/device/scanners/jobs/{pending}/next-page-info"), 410, -1034)
     error(requests.delete(f"{api}/device/scanners/jobs/{pending}"), 410, -1034)
+
+
+@pytest.mark.parametrize("run", range(5))
+def test_two_starts_of_one_pending_job_at_once(api, run):
+    """Both PATCHes reach the job while its journal is being created: one starts it, the other
+    gets 409 -1011, and the job scans every sheet with its journal intact."""
+    pending = job(api, autoRun=False, config={"IfFeederEnabled": True, "XferCount": 3, "Resolution": 50})
+    barrier = threading.Barrier(2)
+    answers = []
+
+    def start():
+        barrier.wait()
+        answers.append(requests.patch(f"{api}/device/scanners/jobs/{pending}", json={"status": "running"}, timeout=30))
+
+    threads = [threading.Thread(target=start) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert sorted(answer.status_code for answer in answers) == [200, 409], [answer.text for answer in answers]
+        error(next(answer for answer in answers if answer.status_code == 409), 409, -1011)
+        pages = 0
+        while requests.get(f"{api}/device/scanners/jobs/{pending}/next-page", timeout=30).status_code == 200:
+            pages += 1
+        assert pages == 3
+        assert requests.get(f"{api}/device/scanners/jobs/{pending}").json()["status"] == "completed"
+    finally:
+        # A job left pending would keep the scanner from the tests after this one.
+        assert requests.delete(f"{api}/device/scanners/jobs/{pending}").status_code == 204
 
 
 def test_product_keys_when_configured():

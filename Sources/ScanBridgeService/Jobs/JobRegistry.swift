@@ -200,8 +200,7 @@ actor JobRegistry {
         jobs.removeValue(forKey: uid)
         idleSince.removeValue(forKey: uid)
         deleted.insert(uid)
-        let removed = await job.pageIDs
-        await job.delete()
+        let removed = await job.delete()
         events.publish("job", origin: job.origin, EventPayload.Job(job: uid, status: "deleted", code: 0, message: "Job deleted",
                                                                    pages: 0, scanner: job.deviceID))
         if !removed.isEmpty { events.publish("buffer", origin: job.origin, EventPayload.Buffer(change: "removed", ids: removed, count: nil)) }

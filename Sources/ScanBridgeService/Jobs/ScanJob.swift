@@ -68,6 +68,8 @@ actor ScanJob {
     /// back `interrupted`.
     private var suspending = false
     private var resuming = false
+    /// Set while `start` creates the job's journal.
+    private var starting = false
     private let sane: SANEContext
     private let logger: Logger
     private var pages: [JobPage] = []
@@ -202,7 +204,12 @@ actor ScanJob {
         guard status == .pending, source != nil else {
             throw ScanBridgeError(code: -1011, message: "Job \(uid) is \(status.rawValue); only a pending or interrupted job can start")
         }
+        // A second start while the first creates the journal would create it again and, failing,
+        // remove the first one's file.
+        guard !starting else { throw ScanBridgeError(code: -1011, message: "Job \(uid) is already starting") }
         if let journaling, journal == nil {
+            starting = true
+            defer { starting = false }
             let opened = try await journaling.journal.begin(job: uid, details: journaling.details.encoded())
             journal = opened
             // Canceled or deleted while the journal was created.
@@ -277,15 +284,20 @@ actor ScanJob {
     }
 
     /// Cancels what runs, frees the job's pages in the buffer, its journal and the scanner.
-    func delete() async {
+    /// Returns the buffer ids of the pages it removed.
+    @discardableResult
+    func delete() async -> [Int] {
         deleted = true
         if status == .pending || status == .running { try? await cancel(reason: "Job deleted") }
         timeoutTask?.cancel()
-        // One by one: a page a client removed from the buffer already must not keep the others.
-        for page in pages { try? await buffer.remove(id: page.bufferID) }
+        // Taken now: no page is added once `deleted` is set.
+        let removed = pages
         pages.removeAll()
+        // One by one: a page a client removed from the buffer already must not keep the others.
+        for page in removed { try? await buffer.remove(id: page.bufferID) }
         if let journaling { await journaling.journal.remove(job: uid) }
         wakeAll()
+        return removed.map(\.bufferID)
     }
 
     /// Stops the job for a service shutdown and keeps its journal: a running job comes back
