@@ -7,6 +7,7 @@ import shutil
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 import xml.etree.ElementTree as ET
 
@@ -183,6 +184,33 @@ def test_flatbed_jpeg_then_the_end(escl):
     job = [j for j in status.findall(f"{SCAN}Jobs/{SCAN}JobInfo") if location.endswith(j.findtext(f"{PWG}JobUri"))]
     assert len(job) == 1 and job[0].findtext(f"{PWG}JobState") == "Completed"
     assert job[0].findtext(f"{PWG}ImagesCompleted") == "1"
+
+
+def test_first_clients_at_once_all_get_the_capabilities():
+    """A fresh service reads the capabilities by opening the scanner once; clients asking at the
+    same moment share that reading instead of finding the scanner busy."""
+    home = tempfile.mkdtemp(prefix="scanbridge-escl-first-")
+    (port,) = free_ports(1)
+    service = start_service(home, ["--set", "ESCLEnabled=true", "--set", f"ESCLPort={port}"])
+    try:
+        url = f"http://127.0.0.1:{port}/eSCL/ScannerCapabilities"
+        barrier = threading.Barrier(6)
+        answers = []
+
+        def ask():
+            barrier.wait()
+            answers.append(requests.get(url, timeout=30))
+
+        threads = [threading.Thread(target=ask) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert [answer.status_code for answer in answers] == [200] * 6, [answer.text[:200] for answer in answers]
+        assert len({answer.content for answer in answers}) == 1
+    finally:
+        stop_service(service)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.mark.parametrize("body,status,fragment", [

@@ -15,6 +15,8 @@ public actor ESCLScanner {
     private var jobs: [String: ESCLJob] = [:]
     private var order: [String] = []
     private var cached: ESCLScannerDescription?
+    /// The reading of `cached` under way, if any.
+    private var reading: Task<ESCLScannerDescription, any Error>?
     /// Seconds a SANE call may take before the scan fails (as a DWT job's default).
     let scannerFailureTimeout: Double = 15
     /// Finished jobs are forgotten this long after they end (their untaken pages with them).
@@ -37,17 +39,26 @@ public actor ESCLScanner {
     }
 
     /// What the scanner offers. Read once by opening it (then cached: an open scanner cannot be
-    /// asked while another client holds it).
+    /// asked while another client holds it). Callers that arrive while it is being read share
+    /// that reading: a second open would be refused as busy by the first.
     /// - Throws: the device's error (-1004 while another client holds it and nothing is cached).
     public func description() async throws -> ESCLScannerDescription {
         if let cached { return cached }
+        if let reading { return try await reading.value }
+        let task = Task { try await self.readDescription() }
+        reading = task
+        defer { reading = nil }
+        let description = try await task.value
+        cached = description
+        return description
+    }
+
+    private func readDescription() async throws -> ESCLScannerDescription {
         let info = try await scannerInfo()
         let session = try await ScannerSession.open(info.id, context: sane, scannerFailureTimeout: scannerFailureTimeout)
         let capabilities = await session.capabilities
         await session.close()
-        let description = ESCLScannerDescription(scanner: info, capabilities: capabilities)
-        cached = description
-        return description
+        return ESCLScannerDescription(scanner: info, capabilities: capabilities)
     }
 
     /// Opens the scanner, applies `settings` and starts scanning.
