@@ -29,6 +29,9 @@ public actor Uploader {
     private let limiter: AsyncLimiter
     private let logger: Logger
     private var records: [UploadID: Record] = [:]
+    /// Uploads whose staged copy is being deleted by `discard` or `remove`: `retry` refuses them,
+    /// so no run starts on a copy that is going away, and their record goes once it is gone.
+    private var removing: Set<UploadID> = []
     private var isShutDown = false
 
     /// - Parameters:
@@ -87,9 +90,10 @@ public actor Uploader {
 
     /// Sends a failed or canceled upload again from its staged copy. `target` is required for
     /// uploads recovered from a previous run (credentials are never stored); otherwise it
-    /// replaces the previous target when given. Throws -1011 unless the upload is failed or canceled.
+    /// replaces the previous target when given. Throws -1011 unless the upload is failed or canceled,
+    /// -2400 for an unknown id or one that `discard` or `remove` is deleting.
     public func retry(_ id: UploadID, target: UploadTarget? = nil, options: UploadOptions? = nil) async throws(ScanBridgeError) {
-        guard var record = records[id] else { throw Self.unknown(id) }
+        guard var record = records[id], !removing.contains(id) else { throw Self.unknown(id) }
         guard [.failed, .canceled].contains(record.status.state), record.task == nil else {
             throw ScanBridgeError(code: UploadErrorCode.wrongState, message: "upload \(id) is \(record.status.state.rawValue); only failed or canceled uploads can be retried")
         }
@@ -104,6 +108,7 @@ public actor Uploader {
         guard let size = stagedSize else {
             throw ScanBridgeError(code: UploadErrorCode.stagingFailed, message: "the staged copy of upload \(id) is gone")
         }
+        guard !removing.contains(id) else { throw Self.unknown(id) }
         guard var current = records[id], current.task == nil, [.failed, .canceled].contains(current.status.state) else {
             throw ScanBridgeError(code: UploadErrorCode.wrongState, message: "upload \(id) changed state meanwhile")
         }
@@ -168,14 +173,13 @@ public actor Uploader {
     }
 
     /// Removes a finished upload: its staged copy (if kept) and its record. Throws -1011 while
-    /// it runs, -2400 for an unknown id.
+    /// it runs, -2400 for an unknown id or one another caller is already removing.
     public func discard(_ id: UploadID) async throws(ScanBridgeError) {
         guard let record = records[id] else { throw Self.unknown(id) }
         guard record.task == nil else {
             throw ScanBridgeError(code: UploadErrorCode.wrongState, message: "upload \(id) is still running; cancel it first")
         }
-        try await staging.remove(id)
-        records[id] = nil
+        try await drop(id)
     }
 
     /// Cancels the upload if it is queued or running, waits for it to end, then removes it like
@@ -187,10 +191,18 @@ public actor Uploader {
         var final = try await wait(id)
         // Another caller may have removed it while this one waited.
         guard records[id] != nil else { throw Self.unknown(id) }
-        try await staging.remove(id)
-        records[id] = nil
+        try await drop(id)
         final.stagedFile = nil
         return final
+    }
+
+    /// Deletes a finished upload's staged copy, then its record. An upload another caller is
+    /// already removing counts as gone (-2400).
+    private func drop(_ id: UploadID) async throws(ScanBridgeError) {
+        guard removing.insert(id).inserted else { throw Self.unknown(id) }
+        defer { removing.remove(id) }
+        try await staging.remove(id)
+        records[id] = nil
     }
 
     /// Registers documents left in `upload/` by an earlier run as failed uploads, so that they
