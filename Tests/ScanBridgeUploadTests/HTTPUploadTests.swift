@@ -128,12 +128,21 @@ struct HTTPUploadTests {
 
     @Test func retriesTwo503sThenSucceeds() async throws {
         let server = try await TestServer("http_receiver.py", ["--fail-first", "2"])
-        let harness = try Harness()
+        let silent = try await TestServer("http_receiver.py", ["silent"])
+        // The only slot is taken by an upload that never gets an answer, so the one under test
+        // stays queued until its events are subscribed to: its first 503 cannot come before.
+        let harness = try Harness(maxConcurrentUploads: 1)
+        let blocker = try await harness.uploader.start(UploadDocument(data: randomBytes(1000), fileName: "b.pdf"),
+                                                       to: .httpPut(HTTPPutTarget(url: "http://127.0.0.1:\(silent.port)/b")),
+                                                       options: quick)
+        try await waitForProgress(harness.uploader, blocker, atLeast: 1000)
         let data = randomBytes(50_000)
         let id = try await harness.uploader.start(UploadDocument(data: data, fileName: "r.pdf"),
                                                   to: .httpPost(HTTPPostTarget(url: "http://127.0.0.1:\(server.port)/r")),
                                                   options: quick)
         let events = await harness.uploader.events(id)
+        #expect(await harness.uploader.status(id)?.state == .queued)
+        #expect(await harness.uploader.cancel(blocker))
         let final = try await harness.uploader.wait(id)
         let seen = await collect(events)
         #expect(final.state == .succeeded)
