@@ -184,7 +184,7 @@ public actor Uploader {
 
     /// Cancels the upload if it is queued or running, waits for it to end, then removes it like
     /// `discard`: its staged copy (file or memory) and its record. Returns its final status.
-    /// Throws -2400 for an unknown id.
+    /// Throws -2400 for an unknown id, -1011 when a `retry` started it again meanwhile.
     public func remove(_ id: UploadID) async throws(ScanBridgeError) -> UploadStatus {
         guard records[id] != nil else { throw Self.unknown(id) }
         cancel(id)
@@ -197,8 +197,11 @@ public actor Uploader {
     }
 
     /// Deletes a finished upload's staged copy, then its record. An upload another caller is
-    /// already removing counts as gone (-2400).
+    /// already removing counts as gone (-2400); one a `retry` started again is refused (-1011).
     private func drop(_ id: UploadID) async throws(ScanBridgeError) {
+        guard records[id]?.task == nil else {
+            throw ScanBridgeError(code: UploadErrorCode.wrongState, message: "upload \(id) is running again; cancel it first")
+        }
         guard removing.insert(id).inserted else { throw Self.unknown(id) }
         defer { removing.remove(id) }
         try await staging.remove(id)
