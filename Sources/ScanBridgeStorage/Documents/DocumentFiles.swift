@@ -202,13 +202,20 @@ final class DocumentFiles: Sendable {
             try writeManifest(manifest, folder: staging)
             do throws(SystemCallError) {
                 try Posix.rename(staging, root + "/" + uid)
-                try Posix.fsyncDirectory(root)
             } catch {
                 throw .file(error, writing: true, what: what)
             }
         } catch {
             try? Posix.removeTree(staging)
             throw error
+        }
+        do throws(SystemCallError) {
+            try Posix.fsyncDirectory(root)
+        } catch {
+            // The caller is told the document was not created, so it must not appear after a
+            // restart either.
+            try? Posix.removeTree(root + "/" + uid)
+            throw .file(error, writing: true, what: what)
         }
         state.withLock { $0.manifests[uid] = manifest }
         return UnlockedDocument(manifest: manifest, key: key, details: [])
@@ -317,6 +324,7 @@ final class DocumentFiles: Sendable {
         }
         let folder = root + "/" + uid
         var written: [String] = []
+        var committing = false
         var refs: [ManifestPage] = []
         var details: [PageDetails] = []
         do throws(ScanBridgeError) {
@@ -353,9 +361,13 @@ final class DocumentFiles: Sendable {
             }
             document.manifest.pages.insert(contentsOf: refs, at: position)
             document.details.insert(contentsOf: details, at: position)
+            committing = true
             try commit(&document)
         } catch {
-            for path in written { try? Posix.unlink(path) }
+            // Until the commit, the new page files are nobody's. Once it has begun, the manifest on
+            // disk may already name them (its rename done, the folder's fsync failed), so they
+            // stay; the next open removes the ones no manifest names.
+            if !committing { for path in written { try? Posix.unlink(path) } }
             throw error
         }
         return document

@@ -15,7 +15,7 @@ import Musl
 /// error), so callers are seen to report it rather than retry it into a success. Unarmed it
 /// costs one uncontended lock per fsync.
 enum PosixFaults {
-    private static let armedFsync = Mutex<(pathSuffix: String, errno: Int32)?>(nil)
+    private static let armedFsync = Mutex<(pathSuffix: String, errno: Int32, skipping: Int)?>(nil)
     private static let directRefusedSuffix = Mutex<String?>(nil)
 
     /// Makes opening a path ending in `pathSuffix` for direct writes fail with EINVAL, as on a
@@ -28,14 +28,19 @@ enum PosixFaults {
         directRefusedSuffix.withLock { suffix in suffix.map { path.hasSuffix($0) } ?? false }
     }
 
-    /// Arms one fsync failure for the next fsync of a path ending in `pathSuffix`.
-    static func failNextFsync(pathSuffix: String, errno: Int32) {
-        armedFsync.withLock { $0 = (pathSuffix, errno) }
+    /// Arms one fsync failure for the next fsync of a path ending in `pathSuffix`, after letting
+    /// `skipping` matching ones succeed.
+    static func failNextFsync(pathSuffix: String, errno: Int32, skipping: Int = 0) {
+        armedFsync.withLock { $0 = (pathSuffix, errno, skipping) }
     }
 
     static func takeFsyncFault(path: String) -> Int32? {
         armedFsync.withLock { armed in
             guard let fault = armed, path.hasSuffix(fault.pathSuffix) else { return nil }
+            if fault.skipping > 0 {
+                armed?.skipping -= 1
+                return nil
+            }
             armed = nil
             return fault.errno
         }
