@@ -48,14 +48,27 @@ final class StagingArea: Sendable {
                 record.byteCount = Int64(data.count)
             case .file(let path):
                 try FileManager.default.moveItem(atPath: path, toPath: dataPath)
-                _ = try Syscall.checked("chmod", path: dataPath) { chmod(dataPath, 0o600) }
-                var info = stat()
-                _ = try Syscall.checked("stat", path: dataPath) { stat(dataPath, &info) }
-                record.byteCount = Int64(info.st_size)
             case .memoryOnly(let data):
                 return Int64(data.count)
             }
-            try Self.write(Self.encode(record), to: recordPath)
+            do {
+                if case .file = content {
+                    _ = try Syscall.checked("chmod", path: dataPath) { chmod(dataPath, 0o600) }
+                    var info = stat()
+                    _ = try Syscall.checked("stat", path: dataPath) { stat(dataPath, &info) }
+                    record.byteCount = Int64(info.st_size)
+                }
+                try Self.write(Self.encode(record), to: recordPath)
+            } catch {
+                // Nothing is left half-staged (a document without its record is never listed):
+                // a file goes back where it came from, written bytes go.
+                if case .file(let path) = content {
+                    try? FileManager.default.moveItem(atPath: dataPath, toPath: path)
+                } else {
+                    try? FileManager.default.removeItem(atPath: dataPath)
+                }
+                throw error
+            }
             return record.byteCount
         }
     }
