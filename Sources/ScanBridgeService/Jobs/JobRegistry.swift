@@ -102,6 +102,7 @@ actor JobRegistry {
         guard timeout > 0 else { throw DWTErrors.invalidParameter("scannerFailureTimeout must be positive") }
         guard (options.jobTimeout ?? 0) >= 0 else { throw DWTErrors.invalidParameter("jobTimeout must be 0 (none) or positive") }
         let session = try await ScannerSession.open(device, context: sane, scannerFailureTimeout: timeout)
+        var registered: String?
         do {
             var configuration = options.config ?? DeviceConfiguration()
             var notes: [String] = []
@@ -122,6 +123,7 @@ actor JobRegistry {
                               jobTimeout: options.jobTimeout ?? 0, logger: logger, events: events, metrics: metrics,
                               journaling: journaling, sane: sane, onRelease: { [weak self] uid in await self?.released(uid) })
             jobs[uid] = job
+            registered = uid
             lastDevice = session.scanner.id
             logger.info("Scan job created", metadata: ["job": "\(uid)", "scanner": "\(session.scanner.id)",
                                                       "adjustments": "\((plan.adjustments.map(\.description) + notes).joined(separator: "; "))"])
@@ -133,6 +135,9 @@ actor JobRegistry {
             }
             return job
         } catch {
+            // A job whose start failed is not left behind as pending: its creator got the error,
+            // not its uid.
+            if let registered { jobs.removeValue(forKey: registered) }
             await session.close()
             throw error
         }
