@@ -28,6 +28,10 @@ final class PopplerDocument {
         let file: Int32
         do {
             file = try Syscall.checked("memfd_create") { sb_memfd_create("sb-pdf-import", SB_MFD_CLOEXEC) }
+        } catch {
+            throw .damaged("the PDF could not be put in a memory file: \(error)")
+        }
+        do {
             var written = 0
             while written < bytes.count {
                 written += try bytes.withUnsafeBytes { raw throws(SystemCallError) in
@@ -35,6 +39,7 @@ final class PopplerDocument {
                 }
             }
         } catch {
+            Syscall.close(file)
             throw .damaged("the PDF could not be put in a memory file: \(error)")
         }
         var error: UnsafeMutablePointer<GError>?

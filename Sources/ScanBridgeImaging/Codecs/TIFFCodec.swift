@@ -260,9 +260,12 @@ public enum TIFFCodec {
         }
         let messages = TIFFMessages()
         let stream = TIFFStream(bytes: bytes)
-        let tif = try messages.open { options in stream.open(mode: "rm", options: options) }
-        defer { TIFFClose(tif) }
-        return try body(tif, messages)
+        // libtiff holds the stream unretained: it must live until TIFFClose, past its last use here.
+        return try withExtendedLifetime(stream) {
+            let tif = try messages.open { options in stream.open(mode: "rm", options: options) }
+            defer { TIFFClose(tif) }
+            return try body(tif, messages)
+        }
     }
 
     static func readPage(_ tif: OpaquePointer, _ messages: TIFFMessages) throws -> Image {
