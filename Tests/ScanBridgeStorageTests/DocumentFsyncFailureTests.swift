@@ -44,6 +44,8 @@ struct DocumentFsyncFailureTests {
         #expect(try await store.info(uid: uid).pages.count == 1)
         #expect(try await store.readPage(.index(0), of: uid) == first)
 
+        #expect(Self.pageFiles(storage + "/" + uid).count == 3, "the manifest on disk names the new pages: they stay")
+
         // After a restart the manifest on disk decides; every page it names can be read.
         let reopened = try await DocumentStore.open(folder: storage)
         let info = try await reopened.info(uid: uid)
@@ -51,5 +53,29 @@ struct DocumentFsyncFailureTests {
         for index in info.pages.indices {
             #expect(try await reopened.readPage(.index(index), of: uid) == Support.rawPage(seq: UInt64(index + 1)))
         }
+    }
+
+    @Test("an insert whose manifest never replaced the old one removes its page files at once")
+    func insertFailsBeforeTheManifestRename() async throws {
+        let folder = try Support.temporaryFolder()
+        defer { Support.remove(folder) }
+        let storage = folder + "/storage"
+        let store = try await DocumentStore.open(folder: storage)
+        let uid = try await store.create().uid
+        _ = try await store.insertPages([Support.rawPage(seq: 1)], into: uid)
+        // The new manifest's temporary file, before its rename.
+        PosixFaults.failNextFsync(pathContaining: storage + "/" + uid + "/.tmp-manifest-", errno: EIO)
+        let error = await #expect(throws: ScanBridgeError.self) {
+            _ = try await store.insertPages([Support.rawPage(seq: 2)], into: uid)
+        }
+        #expect(error?.code == StorageErrorCode.writeFailed && error?.cause?.code == Int(EIO))
+        #expect(Self.pageFiles(storage + "/" + uid).count == 1, "space is given back now, not at the next open")
+        let reopened = try await DocumentStore.open(folder: storage)
+        #expect(reopened.recovery.removedOrphanPages == 0)
+        #expect(try await reopened.info(uid: uid).pages.count == 1)
+    }
+
+    static func pageFiles(_ folder: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".page") && !$0.hasPrefix(".") }
     }
 }

@@ -364,10 +364,13 @@ final class DocumentFiles: Sendable {
             committing = true
             try commit(&document)
         } catch {
-            // Until the commit, the new page files are nobody's. Once it has begun, the manifest on
-            // disk may already name them (its rename done, the folder's fsync failed), so they
-            // stay; the next open removes the ones no manifest names.
-            if !committing { for path in written { try? Posix.unlink(path) } }
+            // The new page files go unless the manifest on disk names them: its rename can succeed
+            // and the folder's fsync then fail, and a restart must find every page it names. When
+            // that cannot be read, they stay; the next open removes the ones no manifest names.
+            let named = committing && refs.first.map { first in
+                (try? readManifest(folder: folder))?.pages.contains { $0.uid == first.uid } ?? true
+            } == true
+            if !named { for path in written { try? Posix.unlink(path) } }
             throw error
         }
         return document

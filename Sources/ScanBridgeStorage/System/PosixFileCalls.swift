@@ -12,10 +12,18 @@ import Musl
 
 /// The storage tests' seam for failures a real disk gives rarely and on no schedule: an armed
 /// fault makes the next fsync of a matching path fail with its errno (EIO after a write-back
-/// error), so callers are seen to report it rather than retry it into a success. Unarmed it
-/// costs one uncontended lock per fsync.
+/// error), so callers are seen to report it rather than retry it into a success. Tests run in
+/// parallel, so each arms its own fault on paths only it uses. Unarmed it costs one uncontended
+/// lock per fsync.
 enum PosixFaults {
-    private static let armedFsync = Mutex<(pathSuffix: String, errno: Int32, skipping: Int)?>(nil)
+    private struct Fault {
+        var matches: @Sendable (String) -> Bool
+        var errno: Int32
+        /// Matching fsyncs still to let through before this one fails.
+        var skipping: Int
+    }
+
+    private static let armedFsyncs = Mutex<[Fault]>([])
     private static let directRefusedSuffix = Mutex<String?>(nil)
 
     /// Makes opening a path ending in `pathSuffix` for direct writes fail with EINVAL, as on a
@@ -31,18 +39,23 @@ enum PosixFaults {
     /// Arms one fsync failure for the next fsync of a path ending in `pathSuffix`, after letting
     /// `skipping` matching ones succeed.
     static func failNextFsync(pathSuffix: String, errno: Int32, skipping: Int = 0) {
-        armedFsync.withLock { $0 = (pathSuffix, errno, skipping) }
+        armedFsyncs.withLock { $0.append(Fault(matches: { $0.hasSuffix(pathSuffix) }, errno: errno, skipping: skipping)) }
+    }
+
+    /// Arms one fsync failure for the next fsync of a path containing `fragment` (for files
+    /// whose names end in a random part).
+    static func failNextFsync(pathContaining fragment: String, errno: Int32) {
+        armedFsyncs.withLock { $0.append(Fault(matches: { $0.contains(fragment) }, errno: errno, skipping: 0)) }
     }
 
     static func takeFsyncFault(path: String) -> Int32? {
-        armedFsync.withLock { armed in
-            guard let fault = armed, path.hasSuffix(fault.pathSuffix) else { return nil }
-            if fault.skipping > 0 {
-                armed?.skipping -= 1
+        armedFsyncs.withLock { armed in
+            guard let index = armed.firstIndex(where: { $0.matches(path) }) else { return nil }
+            if armed[index].skipping > 0 {
+                armed[index].skipping -= 1
                 return nil
             }
-            armed = nil
-            return fault.errno
+            return armed.remove(at: index).errno
         }
     }
 }
