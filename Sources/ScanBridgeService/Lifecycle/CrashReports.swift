@@ -78,8 +78,11 @@ public enum DebugCrash {
         thread.start()
     }
 
+    /// A trap of the kind a failed precondition makes (SIGILL), in a frame of its own so that
+    /// the report can be seen to name it.
+    @inline(never)
     private static func crash() -> Never {
-        fatalError("Deliberate crash requested with --debug-crash-after")
+        preconditionFailure("Deliberate crash requested with --debug-crash-after")
     }
 }
 #endif
