@@ -29,10 +29,8 @@ struct DocumentFsyncFailureTests {
         let folder = try Support.temporaryFolder()
         defer { Support.remove(folder) }
         let storage = folder + "/storage"
-        let store = try await DocumentStore.open(folder: storage)
-        let uid = try await store.create().uid
+        let (store, uid) = try await Self.documentWithOnePage(in: storage)
         let first = Support.rawPage(seq: 1)
-        _ = try await store.insertPages([first], into: uid)
         // The document folder's first fsync makes the new page files durable; the second follows
         // the manifest's rename.
         PosixFaults.failNextFsync(pathSuffix: storage + "/" + uid, errno: EIO, skipping: 1)
@@ -60,9 +58,7 @@ struct DocumentFsyncFailureTests {
         let folder = try Support.temporaryFolder()
         defer { Support.remove(folder) }
         let storage = folder + "/storage"
-        let store = try await DocumentStore.open(folder: storage)
-        let uid = try await store.create().uid
-        _ = try await store.insertPages([Support.rawPage(seq: 1)], into: uid)
+        let (store, uid) = try await Self.documentWithOnePage(in: storage)
         // The new manifest's temporary file, before its rename.
         PosixFaults.failNextFsync(pathContaining: storage + "/" + uid + "/.tmp-manifest-", errno: EIO)
         let error = await #expect(throws: ScanBridgeError.self) {
@@ -73,6 +69,14 @@ struct DocumentFsyncFailureTests {
         let reopened = try await DocumentStore.open(folder: storage)
         #expect(reopened.recovery.removedOrphanPages == 0)
         #expect(try await reopened.info(uid: uid).pages.count == 1)
+    }
+
+    /// A store in `storage` holding one document whose only page is `Support.rawPage(seq: 1)`.
+    static func documentWithOnePage(in storage: String) async throws -> (DocumentStore, String) {
+        let store = try await DocumentStore.open(folder: storage)
+        let uid = try await store.create().uid
+        _ = try await store.insertPages([Support.rawPage(seq: 1)], into: uid)
+        return (store, uid)
     }
 
     static func pageFiles(_ folder: String) -> [String] {
